@@ -1,0 +1,69 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both install
+# what is missing first (scripts/deps.sh). Meson builds; this file only
+# orders the steps.
+
+BUILD      ?= build
+BIN        := $(BUILD)/infrakit-instance-vmware-fusion
+VM_DIR     ?= ./vms
+VM_LIB     ?= ./vmx
+RUN_FLAGS  ?= --log=4
+ISO        ?=
+
+.PHONY: all plugins deps run test test-quick bench fuzz vmx-tiny vmx-alpine \
+	vmx-moby format clean
+
+all plugins: $(BUILD)/build.ninja
+	ninja -C $(BUILD) infrakit-instance-vmware-fusion
+
+$(BUILD)/build.ninja:
+	@scripts/deps.sh build
+	meson setup $(BUILD) -Dtests=false
+
+deps:
+	@scripts/deps.sh test
+
+# Installs missing packages, builds, makes the tiny test template when QEMU
+# is the hypervisor here, and serves on the default socket.
+run:
+	@scripts/deps.sh run
+	@$(MAKE) --no-print-directory all
+	@if ! command -v vmrun >/dev/null 2>&1 && \
+	    [ ! -x "/Applications/VMware Fusion.app/Contents/Library/vmrun" ]; then \
+		$(MAKE) --no-print-directory vmx-tiny; fi
+	$(BIN) serve --vm-dir=$(VM_DIR) --vm-lib=$(VM_LIB) $(RUN_FLAGS)
+
+# Everything CI runs: gcc and clang builds with -Werror, the whole suite,
+# the suite again under ASan+UBSan, unit tests under valgrind, style checks.
+# Ends with one line "N passed, N failed".
+test:
+	@scripts/deps.sh test
+	@scripts/run-tests.sh
+
+# Just the gcc build and its tests (faster while developing).
+test-quick:
+	@scripts/deps.sh test
+	@scripts/run-tests.sh quick
+
+bench:
+	@scripts/deps.sh test
+	@scripts/bench.sh
+
+fuzz:
+	@scripts/deps.sh fuzz
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
+
+vmx-tiny:
+	@scripts/deps.sh run
+	@scripts/mk-tiny.sh $(VM_LIB)
+
+vmx-alpine:
+	@scripts/mk-vmx.sh alpine-3.4.4 "$(ISO)" $(VM_LIB)
+
+vmx-moby:
+	@scripts/mk-vmx.sh mobylinux "$(ISO)" $(VM_LIB)
+
+format:
+	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h tests/support/*.c
+
+clean:
+	rm -rf build build-asan build-clang build-fuzz build-bench

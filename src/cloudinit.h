@@ -1,0 +1,4 @@
+/* Placeholder: being written. */
+#ifndef CLOUDINIT_H
+#define CLOUDINIT_H
+#endif

@@ -1,0 +1,71 @@
+/*
+ * Every limit, timeout, mode and default of the plugin, as a named constant.
+ * Nothing else in the tree spells out one of these numbers.
+ */
+#ifndef DEFAULTS_H
+#define DEFAULTS_H
+
+#define PLUGIN_PROGNAME "infrakit-instance-vmware-fusion"
+#define PLUGIN_DEFAULT_NAME "vmware-fusion"
+#define PLUGIN_URL "https://github.com/docker/infrakit"
+
+/* Protocol. */
+#define RPC_MAX_BODY (1024 * 1024) /* request body cap, bytes */
+#define RPC_MAX_TAGS 256	   /* tags per request */
+#define RPC_MAX_TAG_KEY 256	   /* bytes */
+#define RPC_MAX_TAG_VALUE 4096	   /* bytes */
+#define RPC_MAX_ID 128		   /* instance IDs in requests */
+#define RPC_MAX_LOGICAL_ID 253	   /* a DNS name at most */
+#define RPC_MAX_ATTACHMENTS 64
+#define RPC_MAX_SSH_KEYS 64
+#define RPC_MAX_SSH_KEY 16384
+#define RPC_MAX_TYPE 64
+
+/* HTTP server. */
+#define HTTP_CONN_TIMEOUT_S 30	     /* idle keep-alive connections */
+#define HTTP_CONN_MEMORY (64 * 1024) /* per-connection header memory */
+#define HTTP_CONN_LIMIT 1024	     /* simultaneous connections */
+#define HTTP_THREADS 4		     /* libmicrohttpd polling threads */
+#define HTTP_LISTEN_BACKLOG 128
+
+/* Files. */
+#define PLUGINS_DIR_MODE 0700
+#define SOCKET_MODE 0600
+#define STATE_DIR_MODE 0700
+#define RECORD_MODE 0600
+#define RECORD_MAX_SIZE (4 * 1024 * 1024) /* instance.json */
+#define VMX_MAX_SIZE (4 * 1024 * 1024)
+#define PATH_BUF 4096
+
+/* Instances. */
+#define ID_PREFIX "i-"
+#define ID_MAX 32 /* buffer size for our own IDs */
+#define TEMPLATE_NAME_MAX 128
+#define MEMSIZE_DEFAULT_MB 512
+#define MEMSIZE_MIN_MB 32
+#define MEMSIZE_MAX_MB (1024 * 1024) /* VMware's limit is 128 GB-6 TB */
+#define NUMCPUS_DEFAULT 1
+#define NUMCPUS_MAX 128
+#define INIT_MAX_SIZE (512 * 1024) /* Spec.Init, bytes */
+#define FAILED_KEEP 200		   /* failed records kept for describe --all */
+
+/* Engine. */
+#define MAX_PARALLEL_DEFAULT 4
+#define MAX_PARALLEL_MAX 64
+#define POLL_INTERVAL_DEFAULT_MS 5000 /* power-state refresh */
+#define POLL_INTERVAL_MIN_MS 100
+#define SHUTDOWN_GRACE_MS 10000 /* waiting for workers on SIGTERM */
+#define ID_RESERVE_MS 60000	/* ID high-water mark reserved ahead */
+#define OP_TIMEOUT_DEFAULT_MS (30 * 60 * 1000) /* one backend operation */
+#define STOP_SOFT_DEFAULT_MS 30000	       /* soft power-off before hard */
+
+/* Child processes. */
+#define PROC_MAX_OUTPUT (1024 * 1024)
+#define PROC_DEFAULT_TIMEOUT_MS 120000
+#define PROC_KILL_GRACE_MS 2000 /* SIGTERM → SIGKILL */
+
+/* Environment. */
+#define ENV_PLUGINS_DIR "INFRAKIT_PLUGINS_DIR"
+#define ENV_INFRAKIT_HOME "INFRAKIT_HOME"
+
+#endif /* DEFAULTS_H */

@@ -1,0 +1,44 @@
+/*
+ * Errors: a caller-owned struct filled once by the lowest function that knows
+ * what went wrong (Redis anet's char *err, libvirt's "report at the failure
+ * site"). Upper layers return -1 and add nothing, except err_prefix() to name
+ * the instance or file an error concerns.
+ */
+#ifndef ERR_H
+#define ERR_H
+
+#define ERR_MSG_MAX 1024
+
+enum err_code {
+	EIK_OK = 0,
+	EIK_INVAL,    /* bad input: a field has a wrong value */
+	EIK_PARAMS,   /* request params of the wrong shape */
+	EIK_PARSE,    /* body is not JSON */
+	EIK_REQUEST,  /* not a JSON-RPC 2.0 request */
+	EIK_METHOD,   /* unknown RPC method */
+	EIK_NOTFOUND, /* no such instance / template */
+	EIK_IO,	      /* file system */
+	EIK_BACKEND,  /* hypervisor said no */
+	EIK_TIMEOUT,  /* deadline passed */
+	EIK_BUSY,     /* shutting down, or out of capacity */
+	EIK_NOSPACE,  /* disk full */
+	EIK_INTERNAL
+};
+
+struct err {
+	int code;
+	char msg[ERR_MSG_MAX];
+};
+
+/* Sets code and message; err may be NULL. */
+void err_set(struct err *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Prepends "<formatted>: " to the message already set. */
+void err_prefix(struct err *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void err_clear(struct err *err);
+/* Maps an errno value to an err_code (ENOSPC → EIK_NOSPACE, ...). */
+int err_from_errno(int e);
+const char *err_code_name(int code);
+
+#endif /* ERR_H */

@@ -1,0 +1,42 @@
+/*
+ * HTTP/1.1 server for the plugin: listening sockets set up the vmd way
+ * (0700 directory, umask around bind, 0600 socket, stale sockets replaced,
+ * live ones left alone) and libmicrohttpd serving POST / (JSON-RPC) and the
+ * GET /info endpoints. The only module that includes <microhttpd.h>.
+ */
+#ifndef HTTPD_H
+#define HTTPD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct err;
+struct svc;
+struct httpd;
+
+/*
+ * Binds and listens on the unix socket path. An existing socket that refuses
+ * connections is stale and replaced; one that accepts them belongs to a live
+ * plugin: that is EIK_BUSY and the file is left untouched. Anything else at
+ * path (a regular file, a directory) is an error too. Returns the fd or -1.
+ */
+int httpd_listen_unix(const char *path, struct err *err);
+
+/*
+ * Binds and listens on host:port over TCP. Unless allow_remote, host must
+ * resolve to loopback addresses only. The address actually bound (with the
+ * port chosen when port is "0") is written into bound as "host:port".
+ */
+int httpd_listen_tcp(const char *host, const char *port, bool allow_remote,
+    char *bound, size_t boundlen, struct err *err);
+
+/* Returns 1 if something accepts connections at the unix socket path. */
+int httpd_socket_live(const char *path);
+
+/* Starts serving fd (taking ownership) with svc behind it. */
+struct httpd *httpd_start(int fd, const struct svc *svc, struct err *err);
+
+/* Stops accepting, finishes or drops open connections, frees. NULL is ok. */
+void httpd_stop(struct httpd *h);
+
+#endif /* HTTPD_H */

@@ -1,0 +1,4 @@
+/* Placeholder: being written. */
+#ifndef LEASES_H
+#define LEASES_H
+#endif

@@ -1,0 +1,4 @@
+/* Placeholder: being written. */
+#ifndef SEEDISO_H
+#define SEEDISO_H
+#endif

@@ -1,0 +1,4 @@
+/* Placeholder: being written. */
+#ifndef VMX_H
+#define VMX_H
+#endif
