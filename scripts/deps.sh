@@ -11,7 +11,7 @@ what=${1:-build}
 
 deb_build="gcc meson ninja-build pkg-config python3 git libmicrohttpd-dev libjansson-dev libarchive-dev zlib1g-dev"
 deb_run="qemu-system-x86 qemu-utils xorriso busybox-static isolinux syslinux-common cpio"
-deb_test="libcmocka-dev clang clang-format valgrind"
+deb_test="libcmocka-dev clang clang-format valgrind curl"
 deb_fuzz="libclang-rt-14-dev"
 brew_build="meson ninja pkg-config libmicrohttpd jansson libarchive"
 brew_run="qemu xorriso"

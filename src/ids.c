@@ -14,7 +14,6 @@
 
 static const char b32hex[] = "0123456789abcdefghijklmnopqrstuv";
 
-#define SEQ_BITS 12
 #define VALUE_MAX ((UINT64_C(1) << (5 * ID_DIGITS)) - 1)
 
 void
@@ -118,7 +117,7 @@ idgen_next(struct idgen *g, char *out, size_t outlen, struct err *err)
 
 	(void)pthread_mutex_lock(&g->ig_mu);
 	ms = g->ig_clock();
-	now = ms > 0 ? (uint64_t)ms << SEQ_BITS : 0;
+	now = ms > 0 ? (uint64_t)ms << ID_SEQ_BITS : 0;
 	v = g->ig_last + 1;
 	if (now > v)
 		v = now;
@@ -128,7 +127,7 @@ idgen_next(struct idgen *g, char *out, size_t outlen, struct err *err)
 		return -1;
 	}
 	if (v > g->ig_reserved) {
-		uint64_t ahead = v + ((uint64_t)ID_RESERVE_MS << SEQ_BITS);
+		uint64_t ahead = v + ((uint64_t)ID_RESERVE_MS << ID_SEQ_BITS);
 
 		if (ahead > VALUE_MAX)
 			ahead = VALUE_MAX;

@@ -21,6 +21,7 @@ struct err;
 
 #define ID_DIGITS 11
 #define ID_LEN (sizeof(ID_PREFIX) - 1 + ID_DIGITS)
+#define ID_SEQ_BITS 12 /* IDs per millisecond: 4096 */
 
 struct idgen {
 	pthread_mutex_t ig_mu;

@@ -407,9 +407,15 @@ svc_provision(void *ctx, const char *type, const struct inst_spec *spec,
 		goto oom;
 	(void)strlcpy(r->r_backend, bk->be_ops->name, sizeof(r->r_backend));
 	r->r_state = ST_PROVISIONING;
-	r->r_created_ms = r->r_updated_ms = wall_ms();
 	if (idgen_next(&sv->sv_ids, r->r_id, sizeof(r->r_id), err) == -1)
 		goto fail;
+	/* Creation time is the ID's: the two orders are one. */
+	{
+		uint64_t v = 0;
+
+		(void)id_decode(r->r_id, &v);
+		r->r_created_ms = r->r_updated_ms = (int64_t)(v >> ID_SEQ_BITS);
+	}
 	/* Durable before anyone hears of it. */
 	if (store_write(&sv->sv_store, r, err) == -1) {
 		err_prefix(err, "cannot record the new instance");

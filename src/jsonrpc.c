@@ -158,7 +158,8 @@ jsonrpc_parse(
 	size_t rawlen;
 
 	memset(req, 0, sizeof(*req));
-	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+	root = json_loadb(body, len,
+	    JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
 	if (root == NULL) {
 		parse_error(err, &je, len);
 		return -1;
@@ -192,7 +193,8 @@ jsonrpc_parse(
 		return -1;
 	}
 	v = jget(root, "jsonrpc");
-	if (!json_is_string(v) || strcmp(json_string_value(v), "2.0") != 0) {
+	if (!json_is_string(v) || json_string_length(v) != 3 ||
+	    strcmp(json_string_value(v), "2.0") != 0) {
 		err_set(err, EIK_REQUEST,
 		    "invalid request: jsonrpc must be 2.0 (add "
 		    "\"jsonrpc\":\"2.0\")");

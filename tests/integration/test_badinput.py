@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""Bad input over the real socket: each case gets a precise error (or, where
+no answer is possible, the daemon simply carries on), and the daemon stays up
+and keeps answering good requests after every case."""
+
+import json
+import socket
+import time
+import unittest
+
+import harness
+
+HELLO = b'{"jsonrpc":"2.0","method":"Handshake.Hello","params":{},"id":1}'
+
+
+def http_post(body, ctype=b"application/json", extra=b""):
+    head = b"POST / HTTP/1.1\r\nHost: h\r\n"
+    if ctype is not None:
+        head += b"Content-Type: " + ctype + b"\r\n"
+    return head + b"Content-Length: %d\r\n" % len(body) + extra + b"\r\n" + body
+
+
+def rpc(method, params, rid=5):
+    return json.dumps({"jsonrpc": "2.0", "method": method, "params": params,
+                       "id": rid}).encode()
+
+
+class BadInput(harness.PluginTest):
+
+    def exchange(self, data, shut=False, timeout=10):
+        """Writes data on a fresh connection; returns (status, body) or None
+        when the server closed without answering."""
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(timeout)
+        s.connect(self.p.socket)
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        if shut:
+            s.shutdown(socket.SHUT_WR)
+        buf = b""
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+                if b"\r\n\r\n" in buf:
+                    head, rest = buf.split(b"\r\n\r\n", 1)
+                    n = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                    if len(rest) >= n:
+                        break
+        except (ConnectionResetError, socket.timeout):
+            pass
+        s.close()
+        if not buf:
+            return None
+        head, body = buf.split(b"\r\n\r\n", 1)
+        return int(head.split(b" ")[1]), body.decode("utf-8", "replace")
+
+    def assert_alive(self):
+        c = self.p.client(timeout=5)
+        t0 = time.time()
+        r = c.call("Handshake.Hello")
+        c.close()
+        self.assertIn("Instance/0.6.1", r["Objects"])
+        self.assertIsNone(self.p.proc.poll())
+        return time.time() - t0
+
+    def assert_error(self, data, status, needle, code=None):
+        got = self.exchange(data)
+        self.assertIsNotNone(got, "no answer")
+        st, body = got
+        self.assertEqual(st, status, body)
+        ans = json.loads(body)
+        self.assertIn(needle, ans["error"]["message"])
+        if code is not None:
+            self.assertEqual(ans["error"]["code"], code)
+        self.assert_alive()
+        return ans
+
+    def test_table(self):
+        deep = b'{"jsonrpc":"2.0","method":"x","id":1,"p":' + b"[" * 100000 + b"]" * 100000 + b"}"
+        cases = [
+            ("malformed JSON", http_post(b'{"jsonrpc":"2.0",'), 200, "parse error", -32700),
+            ("not an object", http_post(b"[1,2,3]"), 200, "must be a JSON-RPC 2.0 request object",
+             -32600),
+            ("empty body", http_post(b""), 200, "empty", -32700),
+            ("truncated JSON body", http_post(HELLO[:30]), 200, "parse error", -32700),
+            ("wrong Content-Type", http_post(HELLO, b"text/plain"), 415,
+             "unrecognized Content-Type: text/plain", None),
+            ("unknown method", http_post(rpc("Instance.Nope", {})), 200,
+             'can\'t find method "Instance.Nope"', -32000),
+            ("jsonrpc 1.0", http_post(b'{"jsonrpc":"1.0","method":"Handshake.Hello","id":1}'),
+             200, "jsonrpc must be 2.0", -32600),
+            ("number tag value", http_post(rpc("Instance.DescribeInstances",
+                                               {"Tags": {"infrakit.group": 3}})), 200,
+             'params.Tags["infrakit.group"] must be a string', -32600),
+            ("Tags as an array", http_post(rpc("Instance.DescribeInstances", {"Tags": ["a"]})),
+             200, "params.Tags must be an object", -32600),
+            ("numeric instance ID", http_post(rpc("Instance.Destroy", {"Instance": 42})), 200,
+             "params.Instance must be a string", -32600),
+            ("numeric label value", http_post(rpc("Instance.Label",
+                                                  {"Instance": "i-1", "Labels": {"a": 1}})),
+             200, 'params.Labels["a"] must be a string', -32600),
+            ("spec tags wrong", http_post(rpc("Instance.Provision",
+                                              {"Spec": {"Properties": {"VMX": "alpine"},
+                                                        "Tags": {"t": True}}})),
+             200, 'params.Spec.Tags["t"] must be a string', -32600),
+            ("nested 100000 deep", http_post(deep), 200, "depth", -32700),
+            ("invalid UTF-8", http_post(b'{"jsonrpc":"2.0","method":"Handshake.Hello",'
+                                        b'"id":1,"x":"\xc3\x28"}'), 200, "parse error", -32700),
+            ("unknown property", http_post(rpc("Instance.Validate",
+                                               {"Properties": {"VMX": "alpine",
+                                                               "MemorySizeMB": 1024}})),
+             200, 'did you mean "MemorySizeMBs"', -32000),
+            ("path trick in VMX", http_post(rpc("Instance.Validate",
+                                                {"Properties": {"VMX": "../../etc/passwd"}})),
+             200, "not a path", -32000),
+        ]
+        for name, data, status, needle, code in cases:
+            with self.subTest(case=name):
+                self.assert_error(data, status, needle, code)
+
+    def test_get_root_and_other_paths(self):
+        self.assert_error(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n", 405, "POST method required")
+        self.assert_error(b"GET /nope HTTP/1.1\r\nHost: h\r\n\r\n", 404, "no such endpoint")
+        self.assert_error(http_post(HELLO).replace(b"POST / ", b"POST /x "), 404,
+                          "no such endpoint POST /x")
+        self.assert_error(b"DELETE / HTTP/1.1\r\nHost: h\r\n\r\n", 405, "POST method required")
+
+    def test_body_over_cap(self):
+        # Announced too large: refused before reading it.
+        big = 2 * 1024 * 1024
+        data = (b"POST / HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n" % big)
+        got = self.exchange(data)
+        self.assertEqual(got[0], 413)
+        self.assertIn("exceeds the limit of 1048576 bytes", json.loads(got[1])["error"]["message"])
+        self.assert_alive()
+        # Chunked, growing past the cap while being read.
+        chunk = b"x" * 65536
+        body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(20)) + b"0\r\n\r\n"
+        data = (b"POST / HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n" + body)
+        got = self.exchange(data)
+        self.assertEqual(got[0], 413)
+        self.assert_alive()
+
+    def test_idle_and_trickling_clients_do_not_block(self):
+        idle = []
+        for i in range(40):
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(self.p.socket)
+            if i % 2:
+                s.sendall(b"POST / HTTP/1.1\r\nHost: h\r\n")  # headers never finish
+            idle.append(s)
+        try:
+            for _ in range(5):
+                self.assertLess(self.assert_alive(), 1.0)
+        finally:
+            for s in idle:
+                s.close()
+        self.assert_alive()
+
+    def test_disconnect_mid_request(self):
+        for cut in (10, 40, 80):
+            data = http_post(HELLO)[:cut]
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(self.p.socket)
+            s.sendall(data)
+            s.close()
+        # Body shorter than Content-Length, then the client goes away.
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(self.p.socket)
+        s.sendall(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: 500\r\n\r\n{\"jsonrpc\":")
+        s.close()
+        time.sleep(0.2)
+        self.assert_alive()
+
+    def test_garbage_http(self):
+        for data in (b"\x00\x01\x02\x03garbage\r\n\r\n", b"POST\r\n\r\n",
+                     b"POST / HTTP/9.9\r\n\r\n", b"A" * 100000 + b"\r\n\r\n"):
+            got = self.exchange(data, shut=True, timeout=5)
+            if got is not None:
+                self.assertGreaterEqual(got[0], 400)
+            self.assert_alive()
+
+
+if __name__ == "__main__":
+    harness.main()

@@ -1,0 +1,117 @@
+/* Unit tests: specjson.c — a spec survives JSON and back unchanged. */
+#include "cm_compat.h"
+
+#include <jansson.h>
+
+#include "err.h"
+#include "specjson.h"
+
+static void
+test_round_trip(void **state)
+{
+	const char *text =
+	    "{\"Properties\":{\"VMX\":\"alpine\",\"MemorySizeMBs\":1024,"
+	    "\"NumCPUs\":2,\"LaunchGUI\":true,\"Tags\":{\"p\":\"1\"},"
+	    "\"GuestInit\":\"guestinfo\",\"Clone\":\"linked\","
+	    "\"SSHAuthorizedKeys\":[\"ssh-ed25519 AAAA me@host\"],"
+	    "\"Note\":\"n\"},\"Tags\":{\"infrakit.group\":\"g\",\"t\":"
+	    "\"\\u00e9\\\"q\"},\"Init\":\"echo \\u003e x\\nline2\","
+	    "\"LogicalID\":\"web-1\",\"Attachments\":[{\"ID\":\"d\","
+	    "\"Type\":\"vmdk\"}]}";
+	struct inst_spec a, b;
+	struct err err;
+	json_t *v, *w;
+	char *t2;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	v = json_loads(text, 0, NULL);
+	assert_non_null(v);
+	assert_int_equal(specjson_spec(v, "Spec", &a, &err), 0);
+	w = specjson_spec_new(&a);
+	assert_non_null(w);
+	t2 = json_dumps(w, JSON_COMPACT);
+	json_decref(w);
+	w = json_loads(t2, 0, NULL);
+	free(t2);
+	assert_int_equal(specjson_spec(w, "Spec", &b, &err), 0);
+	assert_string_equal(a.s_props.p_vmx, b.s_props.p_vmx);
+	assert_int_equal(b.s_props.p_memsize_mb, 1024);
+	assert_int_equal(b.s_props.p_numcpus, 2);
+	assert_true(b.s_props.p_launch_gui);
+	assert_int_equal(b.s_props.p_guest_init, GUEST_INIT_GUESTINFO);
+	assert_int_equal(b.s_props.p_clone, CLONE_LINKED);
+	assert_int_equal(b.s_props.p_n_ssh_keys, 1);
+	assert_string_equal(
+	    b.s_props.p_ssh_keys[0], "ssh-ed25519 AAAA me@host");
+	assert_true(tags_equal(&a.s_tags, &b.s_tags));
+	assert_string_equal(tags_get(&b.s_tags, "t"), "\xc3\xa9\"q");
+	assert_string_equal(b.s_init, "echo > x\nline2");
+	assert_string_equal(b.s_logical_id, "web-1");
+	assert_int_equal(b.s_n_att, 1);
+	assert_string_equal(b.s_att[0].a_type, "vmdk");
+	/* Properties verbatim (as JSON). */
+	assert_true(json_equal(json_object_get(v, "Properties"),
+	    json_object_get(w, "Properties")));
+	inst_spec_free(&a);
+	inst_spec_free(&b);
+	json_decref(v);
+	json_decref(w);
+}
+
+static void
+test_defaults(void **state)
+{
+	struct inst_props p;
+	struct err err;
+	json_t *v = json_loads("{\"vmx\":\"x\"}", 0, NULL);
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	/* Go matches field names case-insensitively; so do we. */
+	assert_int_equal(specjson_props(v, "P", &p, &err), 0);
+	assert_string_equal(p.p_vmx, "x");
+	assert_int_equal(p.p_memsize_mb, 512);
+	assert_int_equal(p.p_numcpus, 1);
+	assert_false(p.p_launch_gui);
+	assert_int_equal(p.p_guest_init, GUEST_INIT_AUTO);
+	assert_int_equal(p.p_clone, CLONE_UNSET);
+	inst_props_free(&p);
+	json_decref(v);
+}
+
+static void
+test_copy(void **state)
+{
+	struct inst_spec a, b;
+	struct err err;
+	json_t *v = json_loads("{\"Properties\":{\"VMX\":\"x\","
+			       "\"SSHAuthorizedKeys\":[\"k1\",\"k2\"]},"
+			       "\"Attachments\":[{\"ID\":\"1\"}]}",
+	    0, NULL);
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(specjson_spec(v, "Spec", &a, &err), 0);
+	assert_int_equal(inst_spec_copy(&b, &a), 0);
+	inst_spec_free(&a);
+	assert_string_equal(b.s_props.p_ssh_keys[1], "k2");
+	assert_string_equal(b.s_att[0].a_id, "1");
+	assert_string_equal(b.s_att[0].a_type, "");
+	assert_string_equal(b.s_init, "");
+	inst_spec_free(&b);
+	json_decref(v);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_copy),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,243 @@
+/*
+ * Unit tests: store.c — records round trip; loading removes orphans and
+ * staging leftovers, quarantines corrupt records, and never touches
+ * directories that are not ours.
+ */
+#include "cm_compat.h"
+
+#include <sys/stat.h>
+
+#include "compat.h"
+#include "err.h"
+#include "fsutil.h"
+#include "ids.h"
+#include "log.h"
+#include "store.h"
+
+static void
+make_record(struct record *r, const char *id)
+{
+	memset(r, 0, sizeof(*r));
+	(void)strlcpy(r->r_id, id, sizeof(r->r_id));
+	(void)strlcpy(r->r_backend, "test", sizeof(r->r_backend));
+	r->r_state = ST_RUNNING;
+	(void)strlcpy(
+	    r->r_spec.s_props.p_vmx, "alpine", sizeof(r->r_spec.s_props.p_vmx));
+	r->r_spec.s_props.p_memsize_mb = 512;
+	r->r_spec.s_props.p_numcpus = 1;
+	r->r_spec.s_properties_json = strdup("{\"VMX\":\"alpine\"}");
+	r->r_spec.s_init = strdup("echo hi");
+	r->r_spec.s_logical_id = strdup("web-1");
+	(void)tags_set(&r->r_tags, "infrakit.group", "g");
+	(void)tags_set(&r->r_spec.s_tags, "infrakit.group", "g");
+	r->r_template = strdup("/lib/alpine.vmwarevm/alpine.vmx");
+	r->r_created_ms = 1800000000123LL;
+	r->r_ip = strdup("10.0.0.1");
+}
+
+static void
+test_text_round_trip(void **state)
+{
+	struct record a, b;
+	struct err err;
+	char *t;
+
+	(void)state;
+	make_record(&a, "i-00000000001");
+	a.r_error = strdup("a \"quoted\"\nerror");
+	t = record_to_text(&a);
+	assert_non_null(t);
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(record_from_text(t, strlen(t), &b, &err), 0);
+	assert_string_equal(b.r_id, a.r_id);
+	assert_int_equal(b.r_state, ST_RUNNING);
+	assert_string_equal(b.r_spec.s_logical_id, "web-1");
+	assert_string_equal(b.r_spec.s_init, "echo hi");
+	assert_string_equal(b.r_error, a.r_error);
+	assert_string_equal(b.r_ip, "10.0.0.1");
+	assert_null(b.r_mac);
+	assert_true(b.r_created_ms == a.r_created_ms);
+	assert_true(tags_equal(&a.r_tags, &b.r_tags));
+	free(t);
+	record_free(&a);
+	record_free(&b);
+}
+
+static void
+test_bad_text(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"{",
+		"[]",
+		"{\"Version\":2}",
+		"{\"Version\":1,\"ID\":\"i-00000000001\",\"Backend\":\"t\","
+		"\"State\":\"weird\"}",
+		"{\"Version\":1,\"ID\":\"i-00000000001\",\"Backend\":\"t\","
+		"\"State\":\"running\",\"Spec\":{\"Properties\":{}}}",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct record r;
+		struct err err;
+
+		memset(&r, 0, sizeof(r));
+		err_clear(&err);
+		assert_int_equal(
+		    record_from_text(bad[i], strlen(bad[i]), &r, &err), -1);
+		assert_true(err.msg[0] != '\0');
+		record_free(&r);
+	}
+}
+
+struct loaded {
+	char ids[16][ID_MAX];
+	int n;
+};
+
+static int
+collect(void *arg, struct record *r)
+{
+	struct loaded *l = arg;
+
+	(void)strlcpy(l->ids[l->n++], r->r_id, ID_MAX);
+	record_free(r);
+	free(r);
+	return 0;
+}
+
+static void
+write_file(const char *dir, const char *rel, const char *text)
+{
+	char p[PATH_BUF];
+	struct err err;
+
+	(void)snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	assert_int_equal(
+	    atomic_write_file(p, text, strlen(text), 0600, &err), 0);
+}
+
+static void
+test_load_and_recover(void **state)
+{
+	char *dir = cm_tmpdir(), p[PATH_BUF];
+	struct store st;
+	struct record r;
+	struct loaded l;
+	struct err err;
+	struct stat sb;
+	uint64_t maxid;
+	long n;
+
+	(void)state;
+	assert_int_equal(store_open(&st, dir, &err), 0);
+	/* Two good records, written out of order. */
+	make_record(&r, "i-00000000002");
+	assert_int_equal(store_write(&st, &r, &err), 0);
+	record_free(&r);
+	make_record(&r, "i-00000000001");
+	assert_int_equal(store_write(&st, &r, &err), 0);
+	record_free(&r);
+	/* A corrupt record. */
+	(void)snprintf(p, sizeof(p), "%s/i-00000000003", dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	write_file(dir, "i-00000000003/instance.json", "{not json");
+	/* A record whose ID is not its directory. */
+	make_record(&r, "i-00000000009");
+	(void)snprintf(p, sizeof(p), "%s/i-00000000004", dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	{
+		char *t = record_to_text(&r);
+
+		write_file(dir, "i-00000000004/instance.json", t);
+		free(t);
+	}
+	record_free(&r);
+	/* An orphan (no record) and a directory that is not ours. */
+	(void)snprintf(p, sizeof(p), "%s/i-00000000005", dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	write_file(dir, "i-00000000005/leftover", "x");
+	(void)snprintf(p, sizeof(p), "%s/user-stuff", dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	/* A staging leftover. */
+	(void)snprintf(p, sizeof(p), "%s/.staging/i-00000000006", dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	write_file(dir, ".staging/i-00000000006/disk.vmdk", "x");
+
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_clean_staging(&st, &err), 0);
+	n = store_load(&st, collect, &l, &maxid, &err);
+	assert_int_equal(n, 2);
+	assert_string_equal(l.ids[0], "i-00000000001");
+	assert_string_equal(l.ids[1], "i-00000000002");
+	{
+		uint64_t v5;
+
+		assert_int_equal(id_decode("i-00000000005", &v5), 0);
+		assert_true(maxid == v5);
+	}
+	/* Corrupt ones quarantined, never deleted. */
+	(void)snprintf(p, sizeof(p), "%s/i-00000000003/instance.json", dir);
+	assert_int_equal(stat(p, &sb), -1);
+	(void)snprintf(p, sizeof(p), "%s/i-00000000003", dir);
+	assert_true(is_dir(p));
+	(void)snprintf(p, sizeof(p), "%s/i-00000000004", dir);
+	assert_true(is_dir(p));
+	/* Orphan and staging removed; the user's directory kept. */
+	(void)snprintf(p, sizeof(p), "%s/i-00000000005", dir);
+	assert_false(is_dir(p));
+	(void)snprintf(p, sizeof(p), "%s/.staging/i-00000000006", dir);
+	assert_false(is_dir(p));
+	(void)snprintf(p, sizeof(p), "%s/user-stuff", dir);
+	assert_true(is_dir(p));
+
+	/* A quarantined directory is not an orphan on the next load. */
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_load(&st, collect, &l, &maxid, &err), 2);
+	(void)snprintf(p, sizeof(p), "%s/i-00000000003", dir);
+	assert_true(is_dir(p));
+
+	/* Remove: gone from disk. */
+	assert_int_equal(store_remove(&st, "i-00000000001", &err), 0);
+	(void)snprintf(p, sizeof(p), "%s/i-00000000001", dir);
+	assert_false(is_dir(p));
+	store_close(&st);
+	assert_int_equal(rm_tree(dir, NULL), 0);
+	free(dir);
+}
+
+static void
+test_lock(void **state)
+{
+	char *dir = cm_tmpdir();
+	struct store a, b;
+	struct err err;
+
+	(void)state;
+	assert_int_equal(store_open(&a, dir, &err), 0);
+	err_clear(&err);
+	/* flock is per open file: a second open in one process conflicts. */
+	assert_int_equal(store_open(&b, dir, &err), -1);
+	assert_int_equal(err.code, EIK_BUSY);
+	assert_non_null(strstr(err.msg, "another plugin"));
+	store_close(&a);
+	assert_int_equal(store_open(&b, dir, &err), 0);
+	store_close(&b);
+	assert_int_equal(rm_tree(dir, NULL), 0);
+	free(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_text_round_trip),
+		cmocka_unit_test(test_bad_text),
+		cmocka_unit_test(test_load_and_recover),
+		cmocka_unit_test(test_lock),
+	};
+
+	log_init(LOG_LVL_QUIET, NULL);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
