@@ -6,4 +6,11 @@
 
 #include "backend.h"
 
-const struct backend_ops *const builtin_backends[] = { NULL };
+extern const struct backend_ops backend_vmware_ops;
+extern const struct backend_ops backend_qemu_ops;
+
+const struct backend_ops *const builtin_backends[] = {
+	&backend_vmware_ops,
+	&backend_qemu_ops,
+	NULL,
+};

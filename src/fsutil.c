@@ -185,6 +185,70 @@ fail:
 	return rc;
 }
 
+/* Reads path to its end, whatever its reported size, up to max bytes. */
+static int
+read_stream(
+    const char *path, size_t max, char **out, size_t *len, struct err *err)
+{
+	char *data = NULL, *nd;
+	size_t got = 0, cap = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd == -1) {
+		err_set(err, err_from_errno(errno), "open %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		ssize_t r;
+
+		if (got == cap) {
+			cap = cap == 0 ? 4096 : cap * 2;
+			if (cap > max + 1)
+				cap = max + 1;
+			if (got == cap) {
+				err_set(err, EIK_INVAL,
+				    "%s is more than the %zu-byte limit", path,
+				    max);
+				goto fail;
+			}
+			nd = realloc(data, cap + 1);
+			if (nd == NULL) {
+				err_set(err, EIK_INTERNAL,
+				    "out of memory reading %s", path);
+				goto fail;
+			}
+			data = nd;
+		}
+		r = read(fd, data + got, cap - got);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			err_set(
+			    err, EIK_IO, "read %s: %s", path, strerror(errno));
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	if (data == NULL && (data = malloc(1)) == NULL) {
+		err_set(err, EIK_INTERNAL, "out of memory reading %s", path);
+		goto fail;
+	}
+	data[got] = '\0';
+	(void)close(fd);
+	*out = data;
+	if (len != NULL)
+		*len = got;
+	return 0;
+fail:
+	free(data);
+	(void)close(fd);
+	return -1;
+}
+
 int
 read_file_max(
     const char *path, size_t max, char **out, size_t *len, struct err *err)
@@ -210,6 +274,11 @@ read_file_max(
 		    "%s is %lld bytes, more than the %zu-byte limit", path,
 		    (long long)st.st_size, max);
 		goto fail;
+	}
+	if (st.st_size == 0) {
+		/* procfs and friends report 0: read to the end instead. */
+		(void)close(fd);
+		return read_stream(path, max, out, len, err);
 	}
 	data = malloc((size_t)st.st_size + 1);
 	if (data == NULL) {

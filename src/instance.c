@@ -932,9 +932,19 @@ step_destroy(struct service *sv, struct inst *in, struct job *j)
 
 	err_clear(&err);
 	if (is_dir(j->j_bundle)) {
+		enum power_state pw;
+
 		if (stop_vm(sv, j, &err) == -1 &&
 		    query_power(sv, j) != POWER_OFF)
 			goto retry;
+		/* Never delete the files of a VM that still runs. */
+		pw = query_power(sv, j);
+		if (pw == POWER_RUNNING || pw == POWER_PAUSED) {
+			err_set(&err, EIK_BACKEND,
+			    "the VM is still %s after powering it off",
+			    power_state_name(pw));
+			goto retry;
+		}
 		if (j->j_bk->be_ops->remove != NULL) {
 			struct bk_inst bi;
 

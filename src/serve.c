@@ -526,11 +526,6 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 		goto out;
 	}
 	wrote_pid = true;
-	h = httpd_start(fd, service_svc(sv), &err);
-	if (h == NULL) {
-		log_error("%s", err.msg);
-		goto out;
-	}
 	if (c.c_tcp[0] != '\0') {
 		char host[256], bound[300], url[320];
 		char *colon;
@@ -567,6 +562,12 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 		}
 		wrote_listen = true;
 		log_info("listening on %s (%s)", url, listenfile);
+	}
+	/* Last: once the socket answers, NAME.listen is in place too. */
+	h = httpd_start(fd, service_svc(sv), &err);
+	if (h == NULL) {
+		log_error("%s", err.msg);
+		goto out;
 	}
 	log_info("%s %s (%s) serving %s; backend %s; vm-dir %s; vm-lib %s",
 	    PLUGIN_PROGNAME, PLUGIN_VERSION, PLUGIN_REVISION, c.c_socket,
