@@ -33,6 +33,8 @@
 #define SNAPSHOT_NAME "infrakit-base"
 #define CLONE_MARKER ".infrakit-clone" /* made by vmrun clone */
 #define LEASES_MAX_SIZE (16 * 1024 * 1024)
+/* A DHCP lease file read before the system's (a custom vmnet, tests). */
+#define ENV_VMWARE_LEASES "INFRAKIT_VMWARE_LEASES"
 
 /* One lock per template: snapshot and clone both rewrite its .vmsd. */
 struct tmpl_lock {
@@ -44,7 +46,8 @@ struct tmpl_lock {
 struct vmw {
 	struct vmrun vw_vr;
 	enum clone_mode vw_clone;
-	atomic_int vw_no_clone; /* the product cannot clone */
+	atomic_int vw_no_clone;	  /* the product cannot clone */
+	char vw_leases[PATH_BUF]; /* $INFRAKIT_VMWARE_LEASES, or "" */
 	pthread_mutex_t vw_locks_mu;
 	struct tmpl_lock *vw_locks;
 };
@@ -78,6 +81,7 @@ vw_open(const struct backend_conf *conf, void **ctx, struct err *err)
 {
 	const char *args[] = { "list", NULL };
 	char path[PATH_BUF];
+	const char *leases = getenv(ENV_VMWARE_LEASES);
 	struct vmw *vw;
 
 	if (vmrun_find(conf->bc_vmrun, path, sizeof(path), err) == -1)
@@ -87,6 +91,10 @@ vw_open(const struct backend_conf *conf, void **ctx, struct err *err)
 		err_set(err, EIK_INTERNAL, "out of memory");
 		return -1;
 	}
+	if (leases != NULL &&
+	    strlcpy(vw->vw_leases, leases, sizeof(vw->vw_leases)) >=
+		sizeof(vw->vw_leases))
+		vw->vw_leases[0] = '\0';
 	if (vmrun_init(&vw->vw_vr, path, err) == -1) {
 		free(vw);
 		return -1;
@@ -176,9 +184,19 @@ vmrun_clone(
 	    bi->bi_deadline, NULL, err);
 }
 
-/* The template's snapshot for linked clones, made once. Lock held. */
+/*
+ * The template's snapshot for linked clones, made once. Lock held. With
+ * probe (clone mode auto), a template without it is first asked for the
+ * linked clone itself: a product that cannot clone refuses at once ("One of
+ * the parameters was invalid" on non-Pro Fusion, "not supported" with
+ * Player), and its template must not get a snapshot (a new delta disk under
+ * its .vmx) for nothing; a Pro product says "Invalid snapshot name" and
+ * gets the snapshot. Returns 0 when the snapshot is there, 1 when the
+ * probe made the clone already, -1 with err.
+ */
 static int
-ensure_snapshot(struct vmw *vw, const struct bk_inst *bi, struct err *err)
+ensure_snapshot(
+    struct vmw *vw, const struct bk_inst *bi, bool probe, struct err *err)
 {
 	const char *list[] = { "listSnapshots", bi->bi_template, NULL };
 	const char *make[] = { "snapshot", bi->bi_template, SNAPSHOT_NAME,
@@ -196,6 +214,17 @@ ensure_snapshot(struct vmw *vw, const struct bk_inst *bi, struct err *err)
 	buf_free(&out);
 	if (has == 1)
 		return 0;
+	if (probe) {
+		struct err pe;
+
+		err_clear(&pe);
+		if (vmrun_clone(vw, bi, true, &pe) == 0)
+			return 1;
+		if (vmrun_clone_unsupported(pe.msg)) {
+			*err = pe;
+			return -1;
+		}
+	}
 	log_info("vmware: snapshotting template %s as \"%s\" for linked "
 		 "clones",
 	    bi->bi_template, SNAPSHOT_NAME);
@@ -233,9 +262,11 @@ vw_create(void *ctx, const struct bk_inst *bi, struct err *err)
 
 		err_clear(&e);
 		(void)pthread_mutex_lock(mu);
-		rc = ensure_snapshot(vw, bi, &e);
+		rc = ensure_snapshot(vw, bi, mode == CLONE_AUTO, &e);
 		if (rc == 0)
 			rc = vmrun_clone(vw, bi, true, &e);
+		else if (rc == 1)
+			rc = 0;
 		(void)pthread_mutex_unlock(mu);
 		if (rc == 0) {
 			if (mark_clone(bi, "linked", err) == -1)
@@ -524,24 +555,30 @@ vw_remove(void *ctx, const struct bk_inst *bi, struct err *err)
 }
 
 static int
-lease_lookup(const char *mac, char *ip, size_t iplen)
+lease_file(const char *path, const char *mac, char *ip, size_t iplen)
+{
+	char *text = NULL;
+	size_t len;
+	int r;
+
+	if (read_file_max(path, LEASES_MAX_SIZE, &text, &len, NULL) == -1)
+		return -1;
+	r = leases_find(text, len, mac, wall_ms() / 1000, ip, iplen, NULL);
+	free(text);
+	return r;
+}
+
+static int
+lease_lookup(const struct vmw *vw, const char *mac, char *ip, size_t iplen)
 {
 	const char *const *paths = leases_default_paths();
 
-	for (size_t i = 0; paths[i] != NULL; i++) {
-		char *text = NULL;
-		size_t len;
-		int r;
-
-		if (read_file_max(
-			paths[i], LEASES_MAX_SIZE, &text, &len, NULL) == -1)
-			continue;
-		r = leases_find(
-		    text, len, mac, wall_ms() / 1000, ip, iplen, NULL);
-		free(text);
-		if (r == 0)
+	if (vw->vw_leases[0] != '\0' &&
+	    lease_file(vw->vw_leases, mac, ip, iplen) == 0)
+		return 0;
+	for (size_t i = 0; paths[i] != NULL; i++)
+		if (lease_file(paths[i], mac, ip, iplen) == 0)
 			return 0;
-	}
 	return -1;
 }
 
@@ -576,12 +613,13 @@ vw_guest_ip(void *ctx, const struct bk_inst *bi, char *ip, size_t iplen,
 				return 0;
 			}
 		}
-		err_set(&e, EIK_BACKEND, "getGuestIPAddress gave \"%.40s\"",
-		    buf_str(&out));
+		/* The first word only: the message is one log line. */
+		err_set(&e, EIK_BACKEND, "getGuestIPAddress gave \"%.*s\"",
+		    (int)(n < 40 ? n : 40), s);
 	}
 	buf_free(&out);
 	/* Tools may never report under nogui (§1.7): try the DHCP leases. */
-	if (mac[0] != '\0' && lease_lookup(mac, ip, iplen) == 0)
+	if (mac[0] != '\0' && lease_lookup(vw, mac, ip, iplen) == 0)
 		return 0;
 	err_set(err, EIK_BACKEND, "%s; no DHCP lease for %s either", e.msg,
 	    mac[0] != '\0' ? mac : "its MAC (not known yet)");

@@ -155,8 +155,15 @@ vmrun_run(struct vmrun *vr, const char *const *args, int64_t timeout_ms,
 {
 	struct proc_result res;
 	char type[16], msg[512];
+	int64_t limit = timeout_ms, t0 = mono_ms();
 	int rc = -1;
 
+	/* What proc_run will wait: the command's budget, the cap, or the
+	 * caller's deadline, whichever ends first. */
+	if (vr->vr_cap_ms > 0 && vr->vr_cap_ms < limit)
+		limit = vr->vr_cap_ms;
+	if (deadline != 0 && deadline - t0 < limit)
+		limit = deadline - t0 > 0 ? deadline - t0 : 0;
 	(void)pthread_mutex_lock(&vr->vr_mu);
 	(void)strlcpy(type, vr->vr_type, sizeof(type));
 	(void)pthread_mutex_unlock(&vr->vr_mu);
@@ -168,7 +175,7 @@ vmrun_run(struct vmrun *vr, const char *const *args, int64_t timeout_ms,
 				    "vmrun %s: no answer within %lld s; killed "
 				    "it (a known vmrun hang: see the VM's "
 				    "vmware.log)",
-				    args[0], (long long)(timeout_ms / 1000));
+				    args[0], (long long)((limit + 999) / 1000));
 			proc_result_free(&res);
 			return -1;
 		}
