@@ -679,6 +679,14 @@ qe_start(void *ctx, const struct bk_inst *bi, struct err *err)
 			    mono_ms() + QMP_TIMEOUT_MS, err);
 		return 0;
 	}
+	if (qemu_pid(bi->bi_dir) != -1) {
+		/* Its QEMU lives but does not answer: never start a second
+		 * one on the same disks. */
+		err_set(err, EIK_BACKEND,
+		    "QEMU of %s runs but does not answer on %s (%s)", bi->bi_id,
+		    qmp, e.msg);
+		return -1;
+	}
 	memset(&b, 0, sizeof(b));
 	if (build_cmdline(q, bi, &b, qmp, sizeof(qmp), err) == -1)
 		goto out;

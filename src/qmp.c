@@ -33,6 +33,8 @@ struct qconn {
 	const char *qc_path;
 };
 
+static int wait_fd(struct qconn *q, short events, struct err *err);
+
 static int
 qconn_open(struct qconn *q, const char *path, int64_t deadline, struct err *err)
 {
@@ -56,14 +58,41 @@ qconn_open(struct qconn *q, const char *path, int64_t deadline, struct err *err)
 		return -1;
 	}
 	(void)fd_cloexec(q->qc_fd);
-	if (connect(q->qc_fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+	/*
+	 * Non-blocking before connect(): a hung QEMU stops accepting, and
+	 * once its listen backlog is full a blocking connect() to a unix
+	 * socket waits forever, past any deadline. Linux then answers
+	 * EAGAIN: retry until the deadline.
+	 */
+	(void)fd_nonblock(q->qc_fd);
+	while (connect(q->qc_fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		int soerr = errno;
+		socklen_t sl = sizeof(soerr);
+
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			if (mono_ms() >= q->qc_deadline) {
+				err_set(err, EIK_TIMEOUT,
+				    "QMP %s: QEMU accepts no connection", path);
+				return -1;
+			}
+			sleep_ms(20);
+			continue;
+		}
+		if (errno == EINPROGRESS || errno == EINTR) {
+			if (wait_fd(q, POLLOUT, err) == -1)
+				return -1;
+			if (getsockopt(q->qc_fd, SOL_SOCKET, SO_ERROR, &soerr,
+				&sl) == -1)
+				soerr = errno;
+			if (soerr == 0)
+				break;
+		}
 		err_set(err,
-		    errno == ENOENT || errno == ECONNREFUSED ? EIK_NOTFOUND
+		    soerr == ENOENT || soerr == ECONNREFUSED ? EIK_NOTFOUND
 							     : EIK_IO,
-		    "QMP %s: %s", path, strerror(errno));
+		    "QMP %s: %s", path, strerror(soerr));
 		return -1;
 	}
-	(void)fd_nonblock(q->qc_fd);
 	return 0;
 }
 

@@ -111,7 +111,8 @@ prop_enum(const json_t *v, const char *field, int (*parse)(const char *),
 	int r;
 
 	if (s == NULL) {
-		err->code = EIK_INVAL;
+		if (err != NULL)
+			err->code = EIK_INVAL;
 		return -1;
 	}
 	r = parse(s);
@@ -222,7 +223,8 @@ specjson_props(
 			const char *s = jstr(val, name, TEMPLATE_NAME_MAX, err);
 
 			if (s == NULL) {
-				err->code = EIK_INVAL;
+				if (err != NULL)
+					err->code = EIK_INVAL;
 				return -1;
 			}
 			if (check_template_name(s, name, err) == -1)
@@ -256,7 +258,8 @@ specjson_props(
 			p->p_launch_gui = json_is_true(val);
 		} else if (strcmp(canon, "Tags") == 0) {
 			if (jtags(val, name, &p->p_tags, err) == -1) {
-				err->code = EIK_INVAL;
+				if (err != NULL)
+					err->code = EIK_INVAL;
 				return -1;
 			}
 		} else if (strcmp(canon, "GuestInit") == 0) {
@@ -310,7 +313,8 @@ specjson_props(
 				s = jstr(json_array_get(val, i), en,
 				    RPC_MAX_SSH_KEY, err);
 				if (s == NULL) {
-					err->code = EIK_INVAL;
+					if (err != NULL)
+						err->code = EIK_INVAL;
 					return -1;
 				}
 				if (s[0] == '\0' || strchr(s, '\n') != NULL ||
