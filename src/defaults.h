@@ -25,7 +25,7 @@
 #define HTTP_CONN_TIMEOUT_S 30	     /* idle keep-alive connections */
 #define HTTP_CONN_MEMORY (64 * 1024) /* per-connection header memory */
 #define HTTP_CONN_LIMIT 1024	     /* simultaneous connections */
-#define HTTP_THREADS 4		     /* libmicrohttpd polling threads */
+#define HTTP_THREADS 64 /* libmicrohttpd threads: parallel fsyncs batch */
 #define HTTP_LISTEN_BACKLOG 128
 
 /* Files. */

@@ -137,6 +137,13 @@ int
 atomic_write_file(const char *path, const void *data, size_t len, mode_t mode,
     struct err *err)
 {
+	return atomic_write_file_flags(path, data, len, mode, 0, err);
+}
+
+int
+atomic_write_file_flags(const char *path, const void *data, size_t len,
+    mode_t mode, unsigned flags, struct err *err)
+{
 	char tmp[PATH_BUF], dir[PATH_BUF];
 	int fd = -1, rc = -1, saved;
 
@@ -154,7 +161,7 @@ atomic_write_file(const char *path, const void *data, size_t len, mode_t mode,
 	}
 	(void)fd_cloexec(fd);
 	if (fchmod(fd, mode) == -1 || write_all(fd, data, len) == -1 ||
-	    fsync_full(fd) == -1) {
+	    (!(flags & ATOMIC_NOSYNC) && fsync_full(fd) == -1)) {
 		saved = errno;
 		err_set(err, err_from_errno(saved), "write %s: %s", tmp,
 		    strerror(saved));
@@ -174,7 +181,7 @@ atomic_write_file(const char *path, const void *data, size_t len, mode_t mode,
 		    strerror(saved));
 		goto fail;
 	}
-	if (fsync_dir(dir, err) == -1)
+	if (!(flags & ATOMIC_NOSYNC) && fsync_dir(dir, err) == -1)
 		return -1;
 	return 0;
 fail:
@@ -601,4 +608,30 @@ out:
 	if (rc == -1 && out != -1)
 		(void)unlink(dst);
 	return rc;
+}
+
+int
+sync_filesystem(const char *path, struct err *err)
+{
+#if defined(__linux__)
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc;
+
+	if (fd == -1) {
+		err_set(err, err_from_errno(errno), "open %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	rc = syncfs(fd);
+	if (rc == -1)
+		err_set(err, err_from_errno(errno), "syncfs %s: %s", path,
+		    strerror(errno));
+	(void)close(fd);
+	return rc;
+#else
+	(void)path;
+	err_set(err, EIK_IO, "no syncfs(2) here");
+	errno = ENOTSUP;
+	return -1;
+#endif
 }

@@ -25,6 +25,16 @@ int mkdir_p(const char *path, mode_t mode, struct err *err);
 int atomic_write_file(const char *path, const void *data, size_t len,
     mode_t mode, struct err *err);
 
+/* atomic_write_file with flags: ATOMIC_NOSYNC skips the fsyncs (the
+ * caller makes the result durable later, with sync_filesystem). */
+#define ATOMIC_NOSYNC 0x1
+int atomic_write_file_flags(const char *path, const void *data, size_t len,
+    mode_t mode, unsigned flags, struct err *err);
+
+/* Makes everything written to path's file system durable (syncfs(2)).
+ * Linux only: elsewhere -1 with errno ENOTSUP. */
+int sync_filesystem(const char *path, struct err *err);
+
 /* Reads at most max bytes of path into a new NUL-terminated buffer (*out,
  * caller frees). A larger file is an error naming the cap. */
 int read_file_max(

@@ -28,6 +28,7 @@
 #include "fsutil.h"
 #include "ids.h"
 #include "instance.h"
+#include "journal.h"
 #include "log.h"
 #include "proc.h"
 #include "store.h"
@@ -36,6 +37,8 @@
 #define DESTROY_RETRY_MAX_MS 300000
 #define IP_TRIES 8
 #define IP_RETRY_MS 15000
+#define MAT_IDLE_MS 50	      /* journal quiet this long: write records */
+#define MAT_DEFER_MAX_MS 1000 /* but never wait longer than this */
 
 struct inst {
 	unsigned in_refs;
@@ -48,6 +51,10 @@ struct inst {
 	bool in_gone;  /* removed from the index */
 	bool in_need_ip;
 	unsigned in_ip_tries;
+	uint64_t in_group_hash; /* of tag infrakit.group; 0: none */
+	bool in_journaled;	/* its record may still be in the journal */
+	unsigned long in_jgen;	/* ... until journal_gen() passes this */
+	bool in_mat_queued;
 	unsigned in_retries;
 	int64_t in_not_before;	/* mono ms; 0 = no timer */
 	pthread_mutex_t in_wmu; /* orders record writes */
@@ -76,6 +83,18 @@ struct service {
 	size_t sv_nworkers;
 	pthread_t sv_ticker;
 	bool sv_ticker_started;
+
+	/* The provision journal and its materializer thread. */
+	struct journal *sv_journal;
+	struct inst **sv_mq; /* records to write as instance.json */
+	size_t sv_mqlen, sv_mqcap;
+	unsigned long sv_materialized; /* since the last truncate */
+	pthread_cond_t sv_mat_cv;      /* work for the materializer */
+	pthread_cond_t sv_ckpt_cv;     /* the journal was truncated */
+	pthread_t sv_mat;
+	bool sv_mat_started;
+	bool sv_ckpt_wanted;  /* a worker waits for the journal */
+	int64_t sv_mat_since; /* last batch started (mono ms) */
 };
 
 const char *
@@ -92,6 +111,43 @@ power_state_name(enum power_state p)
 		return "off";
 	default:
 		return "unknown";
+	}
+}
+
+/* ---- time ------------------------------------------------------------- */
+
+/*
+ * Condition variables here wait on the monotonic clock (where pthreads
+ * offers it): a wall clock set back or forward must not stall or spin the
+ * background threads.
+ */
+static void
+cond_init_mono(pthread_cond_t *cv)
+{
+	pthread_condattr_t ca;
+
+	(void)pthread_condattr_init(&ca);
+#if defined(CLOCK_MONOTONIC) && !defined(__APPLE__)
+	(void)pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+#endif
+	(void)pthread_cond_init(cv, &ca);
+	(void)pthread_condattr_destroy(&ca);
+}
+
+/* The absolute time ms from now, on the clock of cond_init_mono. */
+static void
+cond_deadline(struct timespec *ts, int64_t ms)
+{
+#if defined(CLOCK_MONOTONIC) && !defined(__APPLE__)
+	(void)clock_gettime(CLOCK_MONOTONIC, ts);
+#else
+	(void)clock_gettime(CLOCK_REALTIME, ts);
+#endif
+	ts->tv_sec += (time_t)(ms / 1000);
+	ts->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
 	}
 }
 
@@ -120,6 +176,28 @@ inst_new(void)
 	}
 	in->in_refs = 1;
 	return in;
+}
+
+#define GROUP_TAG "infrakit.group"
+
+/* InfraKit's group filters on this one tag on every poll: a hash of its
+ * value lets Describe skip non-members without comparing strings. */
+static uint64_t
+group_hash(const char *v)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	if (v == NULL)
+		return 0;
+	for (const char *p = v; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return h | 1;
+}
+
+static void
+inst_rehash(struct inst *in)
+{
+	in->in_group_hash = group_hash(tags_get(&in->in_rec.r_tags, GROUP_TAG));
 }
 
 static size_t
@@ -249,7 +327,8 @@ dequeue(struct service *sv)
 
 /* Writes in's record as it is now. Called without sv_mu. */
 static int
-persist(struct service *sv, struct inst *in, struct err *err)
+persist_flags(
+    struct service *sv, struct inst *in, unsigned flags, struct err *err)
 {
 	char *text;
 	char id[ID_MAX];
@@ -266,10 +345,16 @@ persist(struct service *sv, struct inst *in, struct err *err)
 		    err, EIK_INTERNAL, "cannot encode the record of %s", id);
 		rc = -1;
 	} else
-		rc = store_write_text(&sv->sv_store, id, text, err);
+		rc = store_write_text(&sv->sv_store, id, text, flags, err);
 	free(text);
 	(void)pthread_mutex_unlock(&in->in_wmu);
 	return rc;
+}
+
+static int
+persist(struct service *sv, struct inst *in, struct err *err)
+{
+	return persist_flags(sv, in, 0, err);
 }
 
 static void
@@ -346,6 +431,215 @@ toolong:
 	return -1;
 }
 
+/* ---- the journal's materializer --------------------------------------- */
+
+/* Queues in for its instance.json. sv_mu held. */
+static void
+mat_push(struct service *sv, struct inst *in)
+{
+	if (in->in_mat_queued)
+		return;
+	if (sv->sv_mqlen == sv->sv_mqcap) {
+		size_t cap = sv->sv_mqcap == 0 ? 64 : sv->sv_mqcap * 2;
+		struct inst **nq = realloc(sv->sv_mq, cap * sizeof(*nq));
+
+		if (nq == NULL)
+			return; /* it stays in the journal until a restart */
+		sv->sv_mq = nq;
+		sv->sv_mqcap = cap;
+	}
+	sv->sv_mq[sv->sv_mqlen++] = in;
+	in->in_refs++;
+	in->in_mat_queued = true;
+	(void)pthread_cond_signal(&sv->sv_mat_cv);
+}
+
+/*
+ * Writes journalled records as instance.json, then empties the journal
+ * once everything in it is written. Records are written from the current
+ * state (persist), so a worker that got there first is never overwritten
+ * with older data.
+ */
+static void *
+materializer_main(void *arg)
+{
+	struct service *sv = arg;
+
+	(void)pthread_mutex_lock(&sv->sv_mu);
+	while (!sv->sv_stopping) {
+		struct inst *batch[64];
+		size_t n = 0;
+		struct err err;
+		bool synced = false;
+		int r;
+
+		/* Let a burst of Provisions pass first: their journal
+		 * flushes must not queue behind this thread's writes. Never
+		 * more than MAT_DEFER_MAX_MS, and not when someone waits. */
+		if (sv->sv_mqlen > 0 && sv->sv_mqlen < 512 &&
+		    !sv->sv_ckpt_wanted) {
+			int64_t idle =
+			    mono_ms() - journal_last_append(sv->sv_journal);
+
+			if (idle < MAT_IDLE_MS &&
+			    mono_ms() - sv->sv_mat_since < MAT_DEFER_MAX_MS) {
+				struct timespec ts;
+
+				cond_deadline(&ts, MAT_IDLE_MS - idle);
+				(void)pthread_cond_timedwait(
+				    &sv->sv_mat_cv, &sv->sv_mu, &ts);
+				continue;
+			}
+		}
+		sv->sv_mat_since = mono_ms();
+		while (sv->sv_mqlen > 0 && n < 64) {
+			batch[n] = sv->sv_mq[--sv->sv_mqlen];
+			batch[n]->in_mat_queued = false;
+			n++;
+		}
+		(void)pthread_mutex_unlock(&sv->sv_mu);
+#if defined(__linux__)
+		/* Write the batch unflushed, then make all of it durable with
+		 * one syncfs: one disk flush per batch instead of three per
+		 * record. Until then the journal still holds the records. */
+		if (n > 0) {
+			synced = true;
+			for (size_t i = 0; i < n && synced; i++) {
+				err_clear(&err);
+				if (persist_flags(sv, batch[i], ATOMIC_NOSYNC,
+					&err) == -1)
+					synced = false;
+			}
+			err_clear(&err);
+			if (synced &&
+			    sync_filesystem(sv->sv_conf.sc_vm_dir, &err) == -1)
+				synced = false;
+			if (synced)
+				sv->sv_materialized += n;
+		}
+#endif
+		for (size_t i = 0; i < n && !synced; i++) {
+			err_clear(&err);
+			if (persist(sv, batch[i], &err) == 0) {
+				sv->sv_materialized++;
+				continue;
+			}
+			/* Kept in the journal; tried again in a while. */
+			log_error("instance %s: %s (the journal keeps it)",
+			    batch[i]->in_rec.r_id, err.msg);
+			(void)pthread_mutex_lock(&sv->sv_mu);
+			mat_push(sv, batch[i]);
+			(void)pthread_mutex_unlock(&sv->sv_mu);
+			sleep_ms(1000);
+		}
+		(void)pthread_mutex_lock(&sv->sv_mu);
+		for (size_t i = 0; i < n; i++)
+			inst_unref(batch[i]);
+		if (sv->sv_mqlen > 0)
+			continue;
+		(void)pthread_mutex_unlock(&sv->sv_mu);
+		err_clear(&err);
+		r = journal_truncate(sv->sv_journal, sv->sv_materialized, &err);
+		if (r == -1)
+			log_error("%s", err.msg);
+		(void)pthread_mutex_lock(&sv->sv_mu);
+		if (r == 0) {
+			sv->sv_materialized = 0;
+			sv->sv_ckpt_wanted = false;
+			(void)pthread_cond_broadcast(&sv->sv_ckpt_cv);
+		}
+		if (sv->sv_mqlen == 0 && !sv->sv_stopping) {
+			struct timespec ts;
+
+			/* Woken by new work; a skipped truncate is retried. */
+			cond_deadline(&ts, r == 1 ? 20 : 500);
+			(void)pthread_cond_timedwait(
+			    &sv->sv_mat_cv, &sv->sv_mu, &ts);
+		}
+	}
+	(void)pthread_mutex_unlock(&sv->sv_mu);
+	return NULL;
+}
+
+/*
+ * Waits until in's record has left the journal, so that removing the
+ * record cannot be undone by a replay. False when stopping.
+ */
+static bool
+wait_unjournaled(struct service *sv, struct inst *in)
+{
+	bool ok;
+
+	(void)pthread_mutex_lock(&sv->sv_mu);
+	while (in->in_journaled && !sv->sv_stopping &&
+	    journal_gen(sv->sv_journal) <= in->in_jgen) {
+		struct timespec ts;
+
+		sv->sv_ckpt_wanted = true;
+		(void)pthread_cond_signal(&sv->sv_mat_cv);
+		cond_deadline(&ts, 1000);
+		(void)pthread_cond_timedwait(&sv->sv_ckpt_cv, &sv->sv_mu, &ts);
+	}
+	if (in->in_journaled && journal_gen(sv->sv_journal) > in->in_jgen)
+		in->in_journaled = false;
+	ok = !in->in_journaled;
+	(void)pthread_mutex_unlock(&sv->sv_mu);
+	return ok;
+}
+
+/* Whether path holds a record we can read (a newer one than the journal's:
+ * the journal is only ever written first). */
+static bool
+record_readable(const char *path)
+{
+	struct record r;
+	struct err err;
+	char *text = NULL;
+	size_t len;
+	bool ok;
+
+	if (read_file_max(path, RECORD_MAX_SIZE, &text, &len, NULL) == -1)
+		return false;
+	memset(&r, 0, sizeof(r));
+	err_clear(&err);
+	ok = record_from_text(text, len, &r, &err) == 0;
+	record_free(&r);
+	free(text);
+	return ok;
+}
+
+/* Start-up: a journalled record whose instance.json is missing or torn
+ * (an unflushed write cut by a crash) is written from the journal. */
+static int
+replay_one(void *arg, const char *data, size_t len)
+{
+	struct service *sv = arg;
+	struct record r;
+	struct err err;
+	char dir[PATH_BUF], path[PATH_BUF];
+
+	memset(&r, 0, sizeof(r));
+	err_clear(&err);
+	if (record_from_text(data, len, &r, &err) == -1) {
+		log_error(
+		    "journal: an entry is unreadable (%s); skipped", err.msg);
+		record_free(&r);
+		return 0;
+	}
+	if (store_inst_dir(&sv->sv_store, r.r_id, dir, sizeof(dir)) == 0 &&
+	    path_join(path, sizeof(path), dir, "instance.json") == 0 &&
+	    !record_readable(path)) {
+		log_info("journal: recording instance %s", r.r_id);
+		if (store_write(&sv->sv_store, &r, &err) == -1) {
+			log_error("journal: %s", err.msg);
+			record_free(&r);
+			return -1;
+		}
+	}
+	record_free(&r);
+	return 0;
+}
+
 /* ---- the svc interface ------------------------------------------------ */
 
 static int
@@ -405,6 +699,7 @@ svc_provision(void *ctx, const char *type, const struct inst_spec *spec,
 	r->r_template = strdup(tmpl);
 	if (r->r_template == NULL)
 		goto oom;
+	inst_rehash(in);
 	(void)strlcpy(r->r_backend, bk->be_ops->name, sizeof(r->r_backend));
 	r->r_state = ST_PROVISIONING;
 	if (idgen_next(&sv->sv_ids, r->r_id, sizeof(r->r_id), err) == -1)
@@ -416,12 +711,36 @@ svc_provision(void *ctx, const char *type, const struct inst_spec *spec,
 		(void)id_decode(r->r_id, &v);
 		r->r_created_ms = r->r_updated_ms = (int64_t)(v >> ID_SEQ_BITS);
 	}
-	/* Durable before anyone hears of it. */
-	if (store_write(&sv->sv_store, r, err) == -1) {
-		err_prefix(err, "cannot record the new instance");
-		goto fail;
+	/* Durable before anyone hears of it: appended to the journal (one
+	 * flush shared with concurrent Provisions), or, when the journal is
+	 * out of order, written as instance.json directly. */
+	{
+		char *text = record_to_text(r);
+
+		if (text == NULL)
+			goto oom;
+		if (journal_append(sv->sv_journal, text, strlen(text),
+			&in->in_jgen, err) == 0)
+			in->in_journaled = true;
+		else if (err->code == EIK_IO) {
+			err_clear(err);
+			if (store_write_text(
+				&sv->sv_store, r->r_id, text, 0, err) == -1) {
+				free(text);
+				err_prefix(
+				    err, "cannot record the new instance");
+				goto fail;
+			}
+		} else {
+			free(text);
+			err_prefix(err, "cannot record the new instance");
+			goto fail;
+		}
+		free(text);
 	}
 	(void)pthread_mutex_lock(&sv->sv_mu);
+	if (in->in_journaled)
+		mat_push(sv, in);
 	if (sv->sv_stopping) {
 		/* Recorded: the next start provisions it. */
 		log_info("instance %s recorded while stopping", r->r_id);
@@ -476,7 +795,17 @@ svc_destroy(void *ctx, const char *type, const char *id, const char *reason,
 	in->in_refs++;
 	(void)pthread_mutex_unlock(&sv->sv_mu);
 
-	if (persist(sv, in, err) == -1) {
+	if (persist(sv, in, err) == -1 && err->code == EIK_NOSPACE) {
+		/*
+		 * A full disk must not keep the group from scaling down:
+		 * destroying is what frees space. Go on in memory; only a
+		 * restart before the files are gone could bring it back.
+		 */
+		log_warnx("instance %s: cannot record the destroy (%s); "
+			  "destroying it anyway",
+		    id, err->msg);
+		err_clear(err);
+	} else if (err->code != EIK_OK) {
 		/* Not recorded: undo, so nothing differs from the disk. */
 		(void)pthread_mutex_lock(&sv->sv_mu);
 		in->in_rec.r_state = old;
@@ -562,6 +891,8 @@ svc_describe(void *ctx, const char *type, const struct tags *filter,
 	struct service *sv = ctx;
 	const struct bkent *bk = resolve_type(sv, type, err);
 	bool all = (flags & DESCRIBE_ALL) != 0;
+	const char *fg = tags_get(filter, GROUP_TAG);
+	uint64_t fh = group_hash(fg);
 	bool any_backend = all && (type == NULL || type[0] == '\0');
 
 	if (bk == NULL)
@@ -574,6 +905,8 @@ svc_describe(void *ctx, const char *type, const struct tags *filter,
 		if (!any_backend && in->in_bk != bk)
 			continue;
 		if (!all && !is_reported(in))
+			continue;
+		if (fg != NULL && in->in_group_hash != fh)
 			continue;
 		if (!tags_match(&in->in_rec.r_tags, filter))
 			continue;
@@ -615,15 +948,18 @@ svc_label(void *ctx, const char *type, const char *id,
 	if (tags_copy(&old, &in->in_rec.r_tags) == -1 ||
 	    tags_merge(&in->in_rec.r_tags, labels) == -1) {
 		(void)pthread_mutex_unlock(&sv->sv_mu);
+		tags_free(&old);
 		err_set(err, EIK_INTERNAL, "out of memory");
 		return -1;
 	}
+	inst_rehash(in);
 	in->in_refs++;
 	(void)pthread_mutex_unlock(&sv->sv_mu);
 	if (persist(sv, in, err) == -1) {
 		(void)pthread_mutex_lock(&sv->sv_mu);
 		tags_free(&in->in_rec.r_tags);
 		in->in_rec.r_tags = old;
+		inst_rehash(in);
 		inst_unref(in);
 		(void)pthread_mutex_unlock(&sv->sv_mu);
 		err_prefix(err, "cannot record the labels of %s", id);
@@ -819,7 +1155,8 @@ prune_failed(struct service *sv)
 
 			in->in_refs++;
 			(void)pthread_mutex_unlock(&sv->sv_mu);
-			if (store_remove(&sv->sv_store, victim, NULL) == -1) {
+			if (!wait_unjournaled(sv, in) ||
+			    store_remove(&sv->sv_store, victim, NULL) == -1) {
 				(void)pthread_mutex_lock(&sv->sv_mu);
 				inst_unref(in);
 				(void)pthread_mutex_unlock(&sv->sv_mu);
@@ -846,6 +1183,11 @@ step_provision(struct service *sv, struct inst *in, struct job *j)
 	(void)pthread_mutex_lock(&sv->sv_mu);
 	in->in_rec.r_attempts++;
 	(void)pthread_mutex_unlock(&sv->sv_mu);
+	/* The record may still be only in the journal (its writer is
+	 * behind): the bundle's directory may not exist yet. A crash before
+	 * the record is written is fine: the journal's replay writes it. */
+	if (mkdir_p(j->j_dir, STATE_DIR_MODE, &err) == -1)
+		goto fail;
 	if (!is_dir(j->j_bundle)) {
 		if (rm_tree(j->j_staging, &err) == -1 ||
 		    mkdir_p(j->j_staging, STATE_DIR_MODE, &err) == -1)
@@ -953,6 +1295,10 @@ step_destroy(struct service *sv, struct inst *in, struct job *j)
 				j->j_bk->be_ctx, &bi, &err) == -1)
 				goto retry;
 		}
+	}
+	if (!wait_unjournaled(sv, in)) {
+		err_set(&err, EIK_BUSY, "waiting for the journal");
+		goto retry;
 	}
 	if (rm_tree(j->j_staging, &err) == -1 ||
 	    store_remove(&sv->sv_store, j->j_id, &err) == -1)
@@ -1174,13 +1520,7 @@ ticker_main(void *arg)
 			(void)pthread_mutex_unlock(&sv->sv_mu);
 			return NULL;
 		}
-		(void)clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += sv->sv_conf.sc_poll_ms / 1000;
-		ts.tv_nsec += (long)(sv->sv_conf.sc_poll_ms % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
+		cond_deadline(&ts, sv->sv_conf.sc_poll_ms);
 		(void)pthread_cond_timedwait(&sv->sv_tick_cv, &sv->sv_mu, &ts);
 		(void)pthread_mutex_unlock(&sv->sv_mu);
 	}
@@ -1217,6 +1557,7 @@ load_one(void *arg, struct record *r)
 	free(r);
 	in->in_bk = bk;
 	in->in_power = POWER_UNKNOWN;
+	inst_rehash(in);
 	if (index_insert(sv, in) == -1) {
 		inst_unref(in);
 		return -1;
@@ -1271,7 +1612,9 @@ service_open(const struct service_conf *conf, struct err *err)
 	memcpy(sv->sv_bk, conf->sc_backends, sv->sv_nbk * sizeof(*sv->sv_bk));
 	(void)pthread_mutex_init(&sv->sv_mu, NULL);
 	(void)pthread_cond_init(&sv->sv_cv, NULL);
-	(void)pthread_cond_init(&sv->sv_tick_cv, NULL);
+	cond_init_mono(&sv->sv_mat_cv);
+	cond_init_mono(&sv->sv_ckpt_cv);
+	cond_init_mono(&sv->sv_tick_cv);
 	if (sv->sv_conf.sc_max_parallel == 0)
 		sv->sv_conf.sc_max_parallel = MAX_PARALLEL_DEFAULT;
 	if (sv->sv_conf.sc_poll_ms < POLL_INTERVAL_MIN_MS)
@@ -1283,6 +1626,11 @@ service_open(const struct service_conf *conf, struct err *err)
 		goto fail;
 	if (store_clean_staging(&sv->sv_store, err) == -1)
 		log_warnx("%s", err->msg);
+	if (path_join(path, sizeof(path), conf->sc_vm_dir, ".journal") == -1 ||
+	    journal_replay(path, replay_one, sv, err) < 0 ||
+	    journal_open(&sv->sv_journal, path, err) == -1 ||
+	    journal_truncate(sv->sv_journal, 0, err) == -1)
+		goto fail;
 	n = store_load(&sv->sv_store, load_one, sv, &max_id, err);
 	if (n < 0)
 		goto fail;
@@ -1313,6 +1661,11 @@ service_open(const struct service_conf *conf, struct err *err)
 		goto fail;
 	}
 	sv->sv_ticker_started = true;
+	if (pthread_create(&sv->sv_mat, NULL, materializer_main, sv) != 0) {
+		err_set(err, EIK_INTERNAL, "cannot start the journal thread");
+		goto fail;
+	}
+	sv->sv_mat_started = true;
 	return sv;
 fail:
 	service_close(sv);
@@ -1344,11 +1697,20 @@ service_close(struct service *sv)
 	sv->sv_stopping = true;
 	(void)pthread_cond_broadcast(&sv->sv_cv);
 	(void)pthread_cond_broadcast(&sv->sv_tick_cv);
+	(void)pthread_cond_broadcast(&sv->sv_mat_cv);
+	(void)pthread_cond_broadcast(&sv->sv_ckpt_cv);
 	(void)pthread_mutex_unlock(&sv->sv_mu);
 	/* Child processes in flight are killed; their steps park. */
 	proc_cancel_all();
 	if (sv->sv_ticker_started)
 		(void)pthread_join(sv->sv_ticker, NULL);
+	if (sv->sv_mat_started)
+		(void)pthread_join(sv->sv_mat, NULL);
+	/* Records still only in the journal are replayed at the next start. */
+	while (sv->sv_mqlen > 0)
+		inst_unref(sv->sv_mq[--sv->sv_mqlen]);
+	free(sv->sv_mq);
+	journal_close(sv->sv_journal);
 	for (size_t i = 0; i < sv->sv_nworkers; i++)
 		(void)pthread_join(sv->sv_workers[i], NULL);
 	free(sv->sv_workers);
@@ -1364,6 +1726,8 @@ service_close(struct service *sv)
 	(void)pthread_mutex_destroy(&sv->sv_mu);
 	(void)pthread_cond_destroy(&sv->sv_cv);
 	(void)pthread_cond_destroy(&sv->sv_tick_cv);
+	(void)pthread_cond_destroy(&sv->sv_mat_cv);
+	(void)pthread_cond_destroy(&sv->sv_ckpt_cv);
 	free(sv->sv_bk);
 	free(sv);
 }

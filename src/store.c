@@ -267,8 +267,8 @@ record_free(struct record *r)
 }
 
 int
-store_write_text(
-    const struct store *st, const char *id, const char *text, struct err *err)
+store_write_text(const struct store *st, const char *id, const char *text,
+    unsigned flags, struct err *err)
 {
 	char dir[PATH_BUF], path[PATH_BUF];
 	int rc, created = 0;
@@ -285,9 +285,10 @@ store_write_text(
 		    strerror(errno));
 		return -1;
 	}
-	rc = atomic_write_file(path, text, strlen(text), RECORD_MODE, err);
+	rc = atomic_write_file_flags(
+	    path, text, strlen(text), RECORD_MODE, flags, err);
 	/* A new directory entry in vm-dir must reach the disk as well. */
-	if (rc == 0 && created)
+	if (rc == 0 && created && !(flags & ATOMIC_NOSYNC))
 		rc = fsync_dir(st->st_dir, err);
 	if (rc == -1 && created)
 		(void)rm_tree(dir, NULL);
@@ -306,7 +307,7 @@ store_write(const struct store *st, const struct record *r, struct err *err)
 		    r->r_id);
 		return -1;
 	}
-	rc = store_write_text(st, r->r_id, text, err);
+	rc = store_write_text(st, r->r_id, text, 0, err);
 	free(text);
 	return rc;
 }
@@ -447,7 +448,8 @@ store_load(const struct store *st, int (*fn)(void *arg, struct record *r),
 	}
 	(void)closedir(d);
 	d = NULL;
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n; i++) {
 		char dir[PATH_BUF], path[PATH_BUF];
 		struct record *r;

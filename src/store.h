@@ -62,9 +62,11 @@ int store_staging_dir(
 /* Writes r durably, creating its directory when new. */
 int store_write(
     const struct store *st, const struct record *r, struct err *err);
-/* The same with the record already encoded (record_to_text). */
-int store_write_text(
-    const struct store *st, const char *id, const char *text, struct err *err);
+/* The same with the record already encoded (record_to_text). With
+ * flags ATOMIC_NOSYNC nothing is flushed: the caller syncs the file system
+ * before relying on it. */
+int store_write_text(const struct store *st, const char *id, const char *text,
+    unsigned flags, struct err *err);
 
 /* Removes an instance: its record first (durably), then the rest. */
 int store_remove(const struct store *st, const char *id, struct err *err);

@@ -102,6 +102,33 @@ test_copy_sparse(void **state)
 	free(dir);
 }
 
+/* Files that report size 0 (procfs) are read to their end: the QEMU
+ * backend's PID check once failed on this and a destroy deleted a running
+ * VM's files. */
+static void
+test_read_procfs(void **state)
+{
+	char *text = NULL;
+	size_t len = 0;
+	struct err err;
+
+	(void)state;
+	if (access("/proc/self/stat", R_OK) != 0)
+		skip();
+	assert_int_equal(
+	    read_file_max("/proc/self/stat", 4096, &text, &len, &err), 0);
+	assert_true(len > 10);
+	assert_non_null(strchr(text, ')'));
+	free(text);
+	assert_int_equal(
+	    read_file_max("/proc/self/cmdline", 1 << 20, &text, &len, &err), 0);
+	assert_true(len > 0);
+	free(text);
+	assert_int_equal(
+	    read_file_max("/proc/self/stat", 5, &text, &len, &err), -1);
+	assert_non_null(strstr(err.msg, "limit"));
+}
+
 int
 main(void)
 {
@@ -109,6 +136,7 @@ main(void)
 		cmocka_unit_test(test_atomic_write),
 		cmocka_unit_test(test_rm_tree_no_follow),
 		cmocka_unit_test(test_copy_sparse),
+		cmocka_unit_test(test_read_procfs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
