@@ -45,7 +45,7 @@ test-quick:
 	@scripts/run-tests.sh quick
 
 bench:
-	@scripts/deps.sh test
+	@scripts/deps.sh bench
 	@scripts/bench.sh
 
 fuzz:

@@ -4,15 +4,15 @@
 #   build  compiler, meson, ninja, pkg-config and the libraries
 #   run    build + QEMU and what `make vmx-tiny` needs (the qemu backend)
 #   test   run + cmocka, clang, valgrind, xorriso (the whole suite)
-#   fuzz   test + clang's libFuzzer runtime
+#   bench  test + xfsprogs (copy-on-write figures on a loop-mounted XFS)
 set -eu
 
 what=${1:-build}
 
 deb_build="gcc meson ninja-build pkg-config python3 git libmicrohttpd-dev libjansson-dev libarchive-dev zlib1g-dev"
 deb_run="qemu-system-x86 qemu-utils xorriso busybox-static isolinux syslinux-common cpio"
-deb_test="libcmocka-dev clang clang-format valgrind curl"
-deb_fuzz="libclang-rt-14-dev"
+deb_test="libcmocka-dev clang clang-format valgrind curl libclang-rt-dev"
+deb_bench="xfsprogs"
 brew_build="meson ninja pkg-config libmicrohttpd jansson libarchive"
 brew_run="qemu xorriso"
 brew_test="cmocka"
@@ -21,8 +21,9 @@ case $what in
 build) deb="$deb_build"; brew="$brew_build" ;;
 run) deb="$deb_build $deb_run"; brew="$brew_build $brew_run" ;;
 test) deb="$deb_build $deb_run $deb_test"; brew="$brew_build $brew_run $brew_test" ;;
-fuzz) deb="$deb_build $deb_run $deb_test $deb_fuzz"; brew="$brew_build $brew_run $brew_test" ;;
-*) echo "usage: $0 build|run|test|fuzz" >&2; exit 2 ;;
+fuzz) deb="$deb_build $deb_run $deb_test"; brew="$brew_build $brew_run $brew_test" ;;
+bench) deb="$deb_build $deb_run $deb_test $deb_bench"; brew="$brew_build $brew_run $brew_test" ;;
+*) echo "usage: $0 build|run|test|fuzz|bench" >&2; exit 2 ;;
 esac
 
 if command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then

@@ -2,7 +2,9 @@
 # Runs the whole suite the way CI does and ends with one plain line
 # "N passed, N failed". Exit status is non-zero on any failure.
 #   scripts/run-tests.sh          gcc build + suite, clang ASan+UBSan build +
-#                                 suite, unit tests under valgrind, checks
+#                                 suite, unit tests under valgrind, libFuzzer
+#                                 targets (FUZZ_SECONDS each, default 60),
+#                                 style checks
 #   scripts/run-tests.sh quick    the gcc build and its suite only
 set -u
 cd "$(dirname "$0")/.."
@@ -42,9 +44,11 @@ if [ "$mode" != quick ]; then
     check "clang asan build" sh -c '[ -f build-asan/build.ninja ] || CC=clang meson setup build-asan -Dtests=true --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false >/dev/null; ninja -C build-asan'
     if [ -f build-asan/build.ninja ]; then
         note "suite under ASan+UBSan"
+        # The load test runs 60 s in the plain build; 20 s is enough here.
+        LOAD_SECONDS=20 \
         ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
         UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-            run_suite build-asan
+            run_suite build-asan --timeout-multiplier 2
     fi
 
     note "unit tests under valgrind"
@@ -52,6 +56,9 @@ if [ "$mode" != quick ]; then
         --wrapper 'valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --quiet' \
         --timeout-multiplier 10
     logs="$logs build/meson-logs/valgrind.json"
+
+    note "fuzzing (libFuzzer, ${FUZZ_SECONDS:-60} s per target)"
+    check "fuzz" scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
 
     note "style and safety checks"
     check "no banned calls" scripts/check-banned.sh

@@ -7,7 +7,7 @@ provision and destroy, restart it, and check after every restart:
   - once the work settles, no staging leftovers, no orphan directories, no
     bundle without a record, no running record without its bundle.
 Seeded and reproducible: CRASH_SEED (default 20261128), CRASH_ITERATIONS
-(default 20)."""
+(default 50)."""
 
 import os
 import random
@@ -44,7 +44,7 @@ class Crash(harness.PluginTest):
 
     def test_kill9_at_random_moments(self):
         seed = int(os.environ.get("CRASH_SEED", "20261128"))
-        iterations = int(os.environ.get("CRASH_ITERATIONS", "20"))
+        iterations = int(os.environ.get("CRASH_ITERATIONS", "50"))
         rnd = random.Random(seed)
         os.makedirs(os.path.join(self.base, "lib"), exist_ok=True)
         harness.make_template(os.path.join(self.base, "lib"), "alpine")

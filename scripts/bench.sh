@@ -1,0 +1,107 @@
+#!/bin/sh
+# `make bench`: builds a release build (build-bench) and prints one table of
+# figures, measured here and now. Nothing is asserted: these are numbers to
+# read, compare and put in the README (docs/BENCHMARKS.md says how).
+#
+#   handshake requests/s         8 keep-alive clients, 5 s
+#   Describe p50/p99             1,000 and 10,000 instances on disk, a filter
+#                                matching 100 of them, Properties true
+#   Provision RPC p50/p99        50 in flight, 500 in all, backend op 5 s
+#   start-up                     plugin exec -> first answer, 10,000 on disk
+#   peak RSS                     VmHWM of the plugin after all of the above
+#   copy-clone                   1 GiB of random data: streaming copy, and
+#                                copy-on-write on a loop-mounted XFS (root)
+set -u
+cd "$(dirname "$0")/.."
+B=build-bench
+if [ ! -f $B/build.ninja ]; then
+    meson setup $B --buildtype=release -Dtests=true >/dev/null || exit 1
+fi
+ninja -C $B >/dev/null || exit 1
+BENCH=$B/tests/bench
+TESTD=$B/tests/plugin-testd
+T=$(mktemp -d /tmp/ikvf-bench-XXXXXX)
+PID=""
+cleanup() {
+    [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+    if [ -n "${MNT:-}" ] && mountpoint -q "$MNT" 2>/dev/null; then umount "$MNT"; fi
+    rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+
+mkdir -p "$T/lib/alpine.vmwarevm" "$T/ctl"
+printf '.encoding = "UTF-8"\nconfig.version = "8"\nmemsize = "512"\n' \
+    >"$T/lib/alpine.vmwarevm/alpine.vmx"
+
+start_plugin() { # vm-dir
+    INFRAKIT_PLUGINS_DIR="$T/plugins" TESTBACKEND_CTL="$T/ctl" \
+        $TESTD serve --backend test --vm-dir "$1" --vm-lib "$T/lib" --log 2 \
+        --max-parallel 8 >>"$T/plugin.log" 2>&1 &
+    PID=$!
+    STARTUP=$($BENCH ready "$T/plugins/vmware-fusion" 30000) || {
+        echo "plugin did not start:"; tail "$T/plugin.log"; exit 1; }
+}
+stop_plugin() {
+    HWM=$(awk '/VmHWM/ {print $2}' /proc/$PID/status 2>/dev/null || echo 0)
+    kill "$PID"; wait "$PID" 2>/dev/null; PID=""
+}
+
+echo "generating 1,000 and 10,000 instance records ..."
+$BENCH gen "$T/vms1k" 1000 100 || exit 1
+$BENCH gen "$T/vms10k" 10000 100 || exit 1
+
+start_plugin "$T/vms1k"
+UP1K=$STARTUP
+HS=$($BENCH handshake "$T/plugins/vmware-fusion" 8 5)
+D1K=$($BENCH describe "$T/plugins/vmware-fusion" 2000)
+stop_plugin
+
+start_plugin "$T/vms10k"
+UP10K=$STARTUP
+D10K=$($BENCH describe "$T/plugins/vmware-fusion" 2000)
+echo 5000 >"$T/ctl/delay-create"
+PROV=$($BENCH provision "$T/plugins/vmware-fusion" 50 500)
+stop_plugin
+RSS=$HWM
+
+echo "copy-clone of 1 GiB ..."
+head -c 1073741824 /dev/urandom >"$T/disk.vmdk"
+sync
+CP=$($BENCH copy "$T/disk.vmdk" "$T/disk-copy.vmdk" 0)
+COW="not measured: needs root, mkfs.xfs and loop devices"
+if [ "$(id -u)" = 0 ] && command -v mkfs.xfs >/dev/null 2>&1; then
+    MNT="$T/xfs"
+    mkdir -p "$MNT"
+    if truncate -s 3G "$T/xfs.img" && mkfs.xfs -q -m reflink=1 "$T/xfs.img" &&
+        mount -o loop "$T/xfs.img" "$MNT" 2>/dev/null; then
+        cp "$T/disk.vmdk" "$MNT/disk.vmdk" && sync
+        COW=$($BENCH copy "$MNT/disk.vmdk" "$MNT/clone.vmdk" 1)
+        COWSTREAM=$($BENCH copy "$MNT/disk.vmdk" "$MNT/stream.vmdk" 0)
+        umount "$MNT"
+    else
+        COW="not measured: cannot loop-mount an XFS image here"
+    fi
+fi
+FS=$(df -T "$T" | awk 'NR==2 {print $2}')
+
+echo
+echo "Benchmark, $(date -u +%Y-%m-%d) on $(uname -m), $(nproc) cores, $(uname -sr), $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
+echo
+printf '| %-44s | %-28s |\n' "measure" "result"
+printf '|%s|%s|\n' "----------------------------------------------" "------------------------------"
+printf '| %-44s | %-28s |\n' "handshake requests/s (8 keep-alive clients)" "$HS"
+printf '| %-44s | %-28s |\n' "Describe p50 / p99, 1,000 instances" "$(echo $D1K | awk '{print $1" / "$2" ms"}')"
+printf '| %-44s | %-28s |\n' "Describe p50 / p99, 10,000 instances" "$(echo $D10K | awk '{print $1" / "$2" ms"}')"
+printf '| %-44s | %-28s |\n' "Provision RPC p50 / p99, 50 in flight" "$(echo $PROV | awk '{print $1" / "$2" ms"}')"
+printf '| %-44s | %-28s |\n' "start-up, 1,000 / 10,000 instances on disk" "$UP1K / $UP10K ms"
+printf '| %-44s | %-28s |\n' "peak RSS, 10,000 instances" "$((RSS / 1024)) MiB"
+printf '| %-44s | %-28s |\n' "copy-clone 1 GiB, streaming ($FS)" "$(echo $CP | awk '{print $1" ms, "$2" MiB/s"}')"
+case "$COW" in
+not*) printf '| %-44s | %-28s |\n' "copy-clone 1 GiB, copy-on-write" "$COW" ;;
+*) printf '| %-44s | %-28s |\n' "copy-clone 1 GiB, copy-on-write (xfs)" "$(echo $COW | awk '{print $1" ms ("$3")"}')"
+   printf '| %-44s | %-28s |\n' "copy-clone 1 GiB, streaming (xfs)" "$(echo $COWSTREAM | awk '{print $1" ms, "$2" MiB/s"}')" ;;
+esac
+echo
+echo "(Describe filter: infrakit.group matching 100 instances, Properties true."
+echo " Provision: the test backend, every VM operation 5 s; the RPC returns"
+echo " once the record is on disk.)"

@@ -1,0 +1,403 @@
+/*
+ * The benchmark client behind `make bench` (scripts/bench.sh): a C client
+ * so the figures measure the plugin, not an interpreter. Sub-commands:
+ *
+ *   bench gen VMDIR N MATCH      write N instance records (MATCH of them in
+ *                                group "bench-match") as the store would
+ *   bench ready SOCK TIMEOUT_MS  wait until the plugin answers; print ms
+ *   bench handshake SOCK CLIENTS SECONDS   requests/s, keep-alive clients
+ *   bench describe SOCK N        DescribeInstances filtered to bench-match:
+ *                                p50/p99 (ms) over N sequential calls
+ *   bench provision SOCK INFLIGHT TOTAL    Provision RPC p50/p99 (ms)
+ *   bench copy SRC DST COW       copy_file; prints MB/s and the method
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "err.h"
+#include "fsutil.h"
+#include "ids.h"
+#include "store.h"
+
+static const char *sock_path;
+
+static int
+conn(void)
+{
+	struct sockaddr_un sun;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	(void)strlcpy(sun.sun_path, sock_path, sizeof(sun.sun_path));
+	if (fd == -1 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		if (fd != -1)
+			(void)close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* One request on a kept-alive connection; returns 0 if answered with a
+ * JSON-RPC result. */
+static int
+call(int fd, const char *body, char *resp, size_t resplen)
+{
+	char req[8192];
+	size_t got = 0, need = 0;
+	int n = snprintf(req, sizeof(req),
+	    "POST / HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\n"
+	    "Content-Length: %zu\r\n\r\n%s",
+	    strlen(body), body);
+	char *hdr_end;
+
+	if (n < 0 || (size_t)n >= sizeof(req) || write(fd, req, (size_t)n) != n)
+		return -1;
+	for (;;) {
+		ssize_t r = read(fd, resp + got, resplen - 1 - got);
+
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+		resp[got] = '\0';
+		hdr_end = strstr(resp, "\r\n\r\n");
+		if (hdr_end != NULL) {
+			const char *cl = strstr(resp, "Content-Length: ");
+
+			if (cl == NULL)
+				return -1;
+			need = (size_t)(hdr_end + 4 - resp) +
+			    strtoul(cl + 16, NULL, 10);
+			if (need >= resplen)
+				return -1;
+			if (got >= need)
+				break;
+		}
+		if (got >= resplen - 1)
+			return -1;
+	}
+	return strstr(resp, "\"result\"") != NULL ? 0 : -1;
+}
+
+static int
+cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double
+pct(double *v, size_t n, double p)
+{
+	size_t k;
+
+	qsort(v, n, sizeof(*v), cmp_dbl);
+	k = (size_t)(p / 100.0 * (double)n + 0.5);
+	if (k >= n)
+		k = n - 1;
+	return v[k];
+}
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static int
+cmd_gen(const char *vmdir, long n, long match)
+{
+	struct store st;
+	struct err err;
+	struct idgen g;
+	char seq[PATH_BUF];
+
+	if (store_open(&st, vmdir, &err) == -1 ||
+	    path_join(seq, sizeof(seq), vmdir, ".idseq") == -1 ||
+	    idgen_open(&g, seq, 0, &err) == -1) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 1;
+	}
+	for (long i = 0; i < n; i++) {
+		struct record r;
+		char group[32], bundle[PATH_BUF], marker[PATH_BUF];
+
+		memset(&r, 0, sizeof(r));
+		if (idgen_next(&g, r.r_id, sizeof(r.r_id), &err) == -1)
+			return 1;
+		(void)strlcpy(r.r_backend, "test", sizeof(r.r_backend));
+		r.r_state = ST_RUNNING;
+		(void)strlcpy(r.r_spec.s_props.p_vmx, "alpine",
+		    sizeof(r.r_spec.s_props.p_vmx));
+		r.r_spec.s_props.p_memsize_mb = 512;
+		r.r_spec.s_props.p_numcpus = 1;
+		r.r_spec.s_properties_json = strdup("{\"VMX\":\"alpine\"}");
+		r.r_spec.s_init = strdup("echo hello");
+		(void)snprintf(group, sizeof(group), "%s",
+		    i < match ? "bench-match" : "bench-other");
+		(void)tags_set(&r.r_tags, "infrakit.group", group);
+		(void)tags_set(&r.r_tags, "infrakit.config.hash",
+		    "xi57z7b6jqqxx6ffylec7ouh2xq4gc7l");
+		(void)tags_set(&r.r_tags, "tier", i % 2 ? "web" : "db");
+		(void)tags_copy(&r.r_spec.s_tags, &r.r_tags);
+		r.r_template = strdup("/lib/alpine.vmwarevm/alpine.vmx");
+		r.r_created_ms = r.r_updated_ms = wall_ms();
+		if (store_write(&st, &r, &err) == -1) {
+			fprintf(stderr, "%s\n", err.msg);
+			return 1;
+		}
+		/* The test backend's "powered on" marker. */
+		(void)store_bundle_dir(&st, r.r_id, bundle, sizeof(bundle));
+		(void)mkdir(bundle, 0700);
+		(void)snprintf(marker, sizeof(marker), "%s/running", bundle);
+		(void)atomic_write_file(marker, "", 0, 0644, NULL);
+		record_free(&r);
+	}
+	idgen_close(&g);
+	store_close(&st);
+	return 0;
+}
+
+static int
+cmd_ready(long timeout)
+{
+	double t0 = now_ms();
+	char resp[65536];
+
+	while (now_ms() - t0 < (double)timeout) {
+		int fd = conn();
+
+		if (fd != -1) {
+			int ok = call(fd,
+			    "{\"jsonrpc\":\"2.0\",\"method\":"
+			    "\"Handshake.Implements\",\"params\":{},\"id\":1}",
+			    resp, sizeof(resp));
+
+			(void)close(fd);
+			if (ok == 0) {
+				printf("%.0f\n", now_ms() - t0);
+				return 0;
+			}
+		}
+		usleep(2000);
+	}
+	return 1;
+}
+
+static atomic_long hs_count;
+static atomic_int hs_stop;
+
+static void *
+hs_worker(void *arg)
+{
+	char resp[65536];
+	int fd = conn();
+
+	(void)arg;
+	while (fd != -1 && !atomic_load(&hs_stop)) {
+		if (call(fd,
+			"{\"jsonrpc\":\"2.0\",\"method\":\"Handshake.Implements\","
+			"\"params\":{},\"id\":1964822202203200888}",
+			resp, sizeof(resp)) != 0)
+			break;
+		atomic_fetch_add(&hs_count, 1);
+	}
+	if (fd != -1)
+		(void)close(fd);
+	return NULL;
+}
+
+static int
+cmd_handshake(long clients, long secs)
+{
+	pthread_t th[256];
+	double t0;
+
+	if (clients > 256)
+		clients = 256;
+	t0 = now_ms();
+	for (long i = 0; i < clients; i++)
+		(void)pthread_create(&th[i], NULL, hs_worker, NULL);
+	sleep((unsigned)secs);
+	atomic_store(&hs_stop, 1);
+	for (long i = 0; i < clients; i++)
+		(void)pthread_join(th[i], NULL);
+	printf("%.0f\n",
+	    (double)atomic_load(&hs_count) / ((now_ms() - t0) / 1000.0));
+	return 0;
+}
+
+static int
+cmd_describe(long n)
+{
+	char *resp = malloc(64 << 20);
+	double *lat = calloc((size_t)n, sizeof(double));
+	int fd = conn();
+
+	if (resp == NULL || lat == NULL || fd == -1)
+		return 1;
+	for (long i = 0; i < n; i++) {
+		double t0 = now_ms();
+
+		if (call(fd,
+			"{\"jsonrpc\":\"2.0\",\"method\":"
+			"\"Instance.DescribeInstances\",\"params\":{\"Type\":"
+			"\"\",\"Tags\":{\"infrakit.group\":\"bench-match\"},"
+			"\"Properties\":true},\"id\":1}",
+			resp, 64 << 20) != 0) {
+			fprintf(stderr, "describe failed\n");
+			return 1;
+		}
+		lat[i] = now_ms() - t0;
+	}
+	printf("%.2f %.2f\n", pct(lat, (size_t)n, 50), pct(lat, (size_t)n, 99));
+	(void)close(fd);
+	free(resp);
+	free(lat);
+	return 0;
+}
+
+struct prov {
+	long n;
+	double *lat;
+	int failed;
+};
+
+static void *
+prov_worker(void *arg)
+{
+	struct prov *p = arg;
+	char resp[65536];
+	int fd = conn();
+
+	for (long i = 0; i < p->n; i++) {
+		double t0 = now_ms();
+
+		if (fd == -1 ||
+		    call(fd,
+			"{\"jsonrpc\":\"2.0\",\"method\":\"Instance.Provision\","
+			"\"params\":{\"Type\":\"\",\"Spec\":{\"Properties\":"
+			"{\"VMX\":\"alpine\"},\"Tags\":{\"infrakit.group\":"
+			"\"bench-prov\"},\"Init\":\"\",\"LogicalID\":null}},"
+			"\"id\":1}",
+			resp, sizeof(resp)) != 0) {
+			p->failed++;
+			break;
+		}
+		p->lat[i] = now_ms() - t0;
+	}
+	if (fd != -1)
+		(void)close(fd);
+	return NULL;
+}
+
+static int
+cmd_provision(long inflight, long total)
+{
+	pthread_t th[256];
+	struct prov p[256];
+	long per = total / inflight;
+	double *all;
+	size_t k = 0;
+	int failed = 0;
+
+	if (inflight > 256 || per < 1)
+		return 1;
+	all = calloc((size_t)(per * inflight), sizeof(double));
+	for (long i = 0; i < inflight; i++) {
+		p[i].n = per;
+		p[i].lat = calloc((size_t)per, sizeof(double));
+		p[i].failed = 0;
+		(void)pthread_create(&th[i], NULL, prov_worker, &p[i]);
+	}
+	for (long i = 0; i < inflight; i++) {
+		(void)pthread_join(th[i], NULL);
+		failed += p[i].failed;
+		for (long j = 0; j < per; j++)
+			all[k++] = p[i].lat[j];
+		free(p[i].lat);
+	}
+	if (failed) {
+		fprintf(stderr, "%d provisions failed\n", failed);
+		return 1;
+	}
+	printf("%.2f %.2f\n", pct(all, k, 50), pct(all, k, 99));
+	free(all);
+	return 0;
+}
+
+static int
+cmd_copy(const char *src, const char *dst, int cow)
+{
+	struct stat st;
+	struct err err;
+	enum copy_how how;
+	double t0, dt;
+
+	if (stat(src, &st) == -1)
+		return 1;
+	(void)unlink(dst);
+	t0 = now_ms();
+	if (copy_file(src, dst, 0644, cow, &how, &err) == -1) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 1;
+	}
+	dt = now_ms() - t0;
+	printf("%.0f %.0f %s\n", dt,
+	    (double)st.st_size / (1024.0 * 1024.0) / (dt / 1000.0),
+	    how == COPY_CLONED ? "copy-on-write" : "stream");
+	return 0;
+}
+
+static long
+num(const char *s)
+{
+	const char *e;
+	uint64_t v = parse_uint(s, 0, 1000000000, &e);
+
+	if (e != NULL) {
+		fprintf(stderr, "bench: \"%s\" is not a number (%s)\n", s, e);
+		exit(2);
+	}
+	return (long)v;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc >= 5 && strcmp(argv[1], "gen") == 0)
+		return cmd_gen(argv[2], num(argv[3]), num(argv[4]));
+	if (argc >= 5 && strcmp(argv[1], "copy") == 0)
+		return cmd_copy(argv[2], argv[3], (int)num(argv[4]));
+	if (argc < 3) {
+		fprintf(
+		    stderr, "usage: see the comment at the top of bench.c\n");
+		return 2;
+	}
+	sock_path = argv[2];
+	if (strcmp(argv[1], "ready") == 0 && argc >= 4)
+		return cmd_ready(num(argv[3]));
+	if (strcmp(argv[1], "handshake") == 0 && argc >= 5)
+		return cmd_handshake(num(argv[3]), num(argv[4]));
+	if (strcmp(argv[1], "describe") == 0 && argc >= 4)
+		return cmd_describe(num(argv[3]));
+	if (strcmp(argv[1], "provision") == 0 && argc >= 5)
+		return cmd_provision(num(argv[3]), num(argv[4]));
+	fprintf(stderr, "unknown bench command %s\n", argv[1]);
+	return 2;
+}

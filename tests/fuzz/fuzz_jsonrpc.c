@@ -1,0 +1,30 @@
+/*
+ * Fuzz target: a request body through the JSON-RPC envelope, the dispatch
+ * table and the typed-struct parsers to the (double) service and back. The
+ * answer must always be one JSON object (or empty for a notification).
+ */
+#include <jansson.h>
+#include <stdlib.h>
+
+#include "buf.h"
+#include "fuzz_common.h"
+#include "rpc.h"
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct buf out;
+	json_t *v;
+
+	log_init(LOG_LVL_QUIET, NULL);
+	buf_init(&out, 64 * 1024 * 1024);
+	if (rpc_handle(&fz_svc, (const char *)data, size, &out, 1) == 0 &&
+	    out.b_len > 0) {
+		v = json_loadb(out.b_data, out.b_len, 0, NULL);
+		if (v == NULL || !json_is_object(v))
+			abort(); /* the answer is always a JSON object */
+		json_decref(v);
+	}
+	buf_free(&out);
+	return 0;
+}
