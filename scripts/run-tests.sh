@@ -45,7 +45,7 @@ if [ "$mode" != quick ]; then
     if [ -f build-asan/build.ninja ]; then
         note "suite under ASan+UBSan"
         # The load test runs 60 s in the plain build; 20 s is enough here.
-        LOAD_SECONDS=20 \
+        LOAD_SECONDS=20 LOAD_RSS_CHECK=0 \
         ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
         UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
             run_suite build-asan --timeout-multiplier 2

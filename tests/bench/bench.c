@@ -358,7 +358,7 @@ cmd_copy(const char *src, const char *dst, int cow)
 		return 1;
 	}
 	dt = now_ms() - t0;
-	printf("%.0f %.0f %s\n", dt,
+	printf("%.1f %.0f %s\n", dt,
 	    (double)st.st_size / (1024.0 * 1024.0) / (dt / 1000.0),
 	    how == COPY_CLONED ? "copy-on-write" : "stream");
 	return 0;

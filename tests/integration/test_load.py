@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Load: 64 concurrent clients for LOAD_SECONDS (default 60) of mixed
 Describe / Provision / Destroy / Label against the VMware backend and the
-fake vmrun. Zero failed RPCs; the plugin's RSS is flat after warm-up; no
-zombie processes; per-method p50/p99 printed."""
+fake vmrun. Zero failed RPCs; the plugin's RSS is flat after warm-up (not
+checked with LOAD_RSS_CHECK=0: under ASan, LeakSanitizer checks at exit);
+no zombie processes; per-method p50/p99 printed."""
 
 import os
 import random
@@ -125,8 +126,11 @@ class Load(harness.PluginTest):
         last = [r for _, r in samples[2 * third:]]
         print("  RSS: %d KiB at 1 s, %d KiB mid-run avg, %d KiB final-third avg, peak %d KiB" % (
             samples[0][1], sum(mid) / len(mid), sum(last) / len(last), max(r for _, r in samples)))
-        self.assertLess(sum(last) / len(last), sum(mid) / len(mid) * 1.25 + 4096,
-                        "RSS keeps growing: %s" % samples)
+        # Under ASan the allocator's quarantine grows the RSS by design;
+        # LeakSanitizer checks for leaks at exit there instead.
+        if os.environ.get("LOAD_RSS_CHECK", "1") != "0":
+            self.assertLess(sum(last) / len(last), sum(mid) / len(mid) * 1.25 + 4096,
+                            "RSS keeps growing: %s" % samples)
         # Let the background work settle; everything still recorded is
         # then running, and no child process was left unreaped.
         c = p.client()
