@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs every libFuzzer target for a bounded time (default 60 s each, two at
-# a time) with clang, ASan and UBSan. Seeds: tests/data/fuzz/<target>/ and,
-# when present, ../shared/vectors. A crash fails the run and leaves the
+# a time) with clang, ASan and UBSan. Seeds: tests/data/fuzz/<target>/,
+# tests/data/vectors and ../shared/vectors/vmx when present. A crash fails the run and leaves the
 # input in build-fuzz/artifacts/<target>/: copy it into
 # tests/data/fuzz/<target>/ so it becomes a regression test, then fix it.
 # Usage: scripts/fuzz.sh [SECONDS]
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 [ -n "$secs" ] || secs=60
 targets="jsonrpc vmx leases http"
-shared=../shared/vectors
+shared=tests/data/vectors		# our copy of the recorded InfraKit traffic
 
 if [ ! -f build-fuzz/build.ninja ]; then
     CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=true \
@@ -38,7 +38,7 @@ for i, raw in enumerate(open(src, "rb").read().splitlines()):
 PY
         fi ;;
     http) cp "$shared"/http-request-*.txt "$c"/ 2>/dev/null ;;
-    vmx) cp "$shared"/vmx/*.vmx "$c"/ 2>/dev/null; cp tests/data/vmx/*.vmx "$c"/ 2>/dev/null ;;
+    vmx) cp ../shared/vectors/vmx/*.vmx "$c"/ 2>/dev/null; cp tests/data/vmx/*.vmx "$c"/ 2>/dev/null ;;
     esac
     return 0
 }

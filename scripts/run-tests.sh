@@ -55,7 +55,9 @@ if [ "$mode" != quick ]; then
     meson test -C build --suite unit --print-errorlogs --logbase valgrind \
         --wrapper 'valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --quiet' \
         --timeout-multiplier 10
-    logs="$logs build/meson-logs/valgrind.json"
+    # meson appends the wrapper's name: valgrind-valgrind.json.
+    vg=$(ls build/meson-logs/valgrind*.json 2>/dev/null | head -n 1)
+    logs="$logs ${vg:-build/meson-logs/valgrind.json}"
 
     note "fuzzing (libFuzzer, ${FUZZ_SECONDS:-60} s per target)"
     check "fuzz" scripts/fuzz.sh "${FUZZ_SECONDS:-60}"

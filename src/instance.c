@@ -327,14 +327,13 @@ dequeue(struct service *sv)
 
 /* Writes in's record as it is now. Called without sv_mu. */
 static int
-persist_flags(
+persist_locked(
     struct service *sv, struct inst *in, unsigned flags, struct err *err)
 {
 	char *text;
 	char id[ID_MAX];
 	int rc;
 
-	(void)pthread_mutex_lock(&in->in_wmu);
 	(void)pthread_mutex_lock(&sv->sv_mu);
 	in->in_rec.r_updated_ms = wall_ms();
 	text = record_to_text(&in->in_rec);
@@ -347,6 +346,18 @@ persist_flags(
 	} else
 		rc = store_write_text(&sv->sv_store, id, text, flags, err);
 	free(text);
+	return rc;
+}
+
+/* Writes in's record as it is now. Called without sv_mu. */
+static int
+persist_flags(
+    struct service *sv, struct inst *in, unsigned flags, struct err *err)
+{
+	int rc;
+
+	(void)pthread_mutex_lock(&in->in_wmu);
+	rc = persist_locked(sv, in, flags, err);
 	(void)pthread_mutex_unlock(&in->in_wmu);
 	return rc;
 }
@@ -788,14 +799,30 @@ svc_destroy(void *ctx, const char *type, const char *id, const char *reason,
 			       : "already being destroyed");
 		return 0;
 	}
+	in->in_refs++;
+	(void)pthread_mutex_unlock(&sv->sv_mu);
+
+	/*
+	 * The record's writer lock is held from the change to its outcome:
+	 * no worker acts on (or writes) "destroying" before it is durable,
+	 * and a failed write is undone before anyone else writes.
+	 */
+	(void)pthread_mutex_lock(&in->in_wmu);
+	(void)pthread_mutex_lock(&sv->sv_mu);
+	if (in->in_gone || in->in_rec.r_state == ST_DESTROYING) {
+		/* Another Destroy got here first. */
+		inst_unref(in);
+		(void)pthread_mutex_unlock(&sv->sv_mu);
+		(void)pthread_mutex_unlock(&in->in_wmu);
+		return 0;
+	}
 	old = in->in_rec.r_state;
 	old_reason = in->in_rec.r_reason;
 	in->in_rec.r_reason = strdup(reason);
 	in->in_rec.r_state = ST_DESTROYING;
-	in->in_refs++;
 	(void)pthread_mutex_unlock(&sv->sv_mu);
 
-	if (persist(sv, in, err) == -1 && err->code == EIK_NOSPACE) {
+	if (persist_locked(sv, in, 0, err) == -1 && err->code == EIK_NOSPACE) {
 		/*
 		 * A full disk must not keep the group from scaling down:
 		 * destroying is what frees space. Go on in memory; only a
@@ -811,11 +838,15 @@ svc_destroy(void *ctx, const char *type, const char *id, const char *reason,
 		in->in_rec.r_state = old;
 		free(in->in_rec.r_reason);
 		in->in_rec.r_reason = old_reason;
+		(void)pthread_mutex_unlock(&sv->sv_mu);
+		(void)pthread_mutex_unlock(&in->in_wmu);
+		(void)pthread_mutex_lock(&sv->sv_mu);
 		inst_unref(in);
 		(void)pthread_mutex_unlock(&sv->sv_mu);
 		err_prefix(err, "cannot record the destroy of %s", id);
 		return -1;
 	}
+	(void)pthread_mutex_unlock(&in->in_wmu);
 	free(old_reason);
 	(void)pthread_mutex_lock(&sv->sv_mu);
 	in->in_retries = 0;
@@ -927,50 +958,61 @@ svc_label(void *ctx, const char *type, const char *id,
 {
 	struct service *sv = ctx;
 	const struct bkent *bk = resolve_type(sv, type, err);
-	struct tags old;
+	struct tags old = TAGS_INIT;
 	struct inst *in;
+	int rc = -1;
 
 	if (bk == NULL)
 		return -1;
 	(void)pthread_mutex_lock(&sv->sv_mu);
 	in = index_get(sv, id);
-	if (in == NULL || in->in_rec.r_state == ST_DESTROYING ||
+	if (in != NULL)
+		in->in_refs++;
+	(void)pthread_mutex_unlock(&sv->sv_mu);
+	if (in == NULL) {
+		err_set(err, EIK_NOTFOUND,
+		    "no instance %s: list them with DescribeInstances", id);
+		return -1;
+	}
+	/* Held until the labels are durable or undone (see svc_destroy). */
+	(void)pthread_mutex_lock(&in->in_wmu);
+	(void)pthread_mutex_lock(&sv->sv_mu);
+	if (in->in_gone || in->in_rec.r_state == ST_DESTROYING ||
 	    in->in_rec.r_state == ST_FAILED) {
-		(void)pthread_mutex_unlock(&sv->sv_mu);
 		err_set(err, EIK_NOTFOUND,
 		    "no instance %s%s: list them with DescribeInstances", id,
-		    in == NULL ? ""
-			       : (in->in_rec.r_state == ST_FAILED
-					 ? " (its provision failed)"
-					 : " (it is being destroyed)"));
-		return -1;
+		    in->in_rec.r_state == ST_FAILED
+			? " (its provision failed)"
+			: " (it is being destroyed)");
+		goto out_locked;
 	}
 	if (tags_copy(&old, &in->in_rec.r_tags) == -1 ||
 	    tags_merge(&in->in_rec.r_tags, labels) == -1) {
-		(void)pthread_mutex_unlock(&sv->sv_mu);
-		tags_free(&old);
 		err_set(err, EIK_INTERNAL, "out of memory");
-		return -1;
+		goto out_locked;
 	}
 	inst_rehash(in);
-	in->in_refs++;
 	(void)pthread_mutex_unlock(&sv->sv_mu);
-	if (persist(sv, in, err) == -1) {
+	if (persist_locked(sv, in, 0, err) == -1) {
 		(void)pthread_mutex_lock(&sv->sv_mu);
 		tags_free(&in->in_rec.r_tags);
 		in->in_rec.r_tags = old;
+		old = (struct tags)TAGS_INIT;
 		inst_rehash(in);
-		inst_unref(in);
-		(void)pthread_mutex_unlock(&sv->sv_mu);
 		err_prefix(err, "cannot record the labels of %s", id);
-		return -1;
+		goto out_locked;
 	}
+	(void)pthread_mutex_lock(&sv->sv_mu);
+	rc = 0;
+	log_info("instance %s: labelled (%zu labels)", id, labels->tg_n);
+out_locked:
+	(void)pthread_mutex_unlock(&sv->sv_mu);
+	(void)pthread_mutex_unlock(&in->in_wmu);
 	(void)pthread_mutex_lock(&sv->sv_mu);
 	inst_unref(in);
 	(void)pthread_mutex_unlock(&sv->sv_mu);
 	tags_free(&old);
-	log_info("instance %s: labelled (%zu labels)", id, labels->tg_n);
-	return 0;
+	return rc;
 }
 
 static size_t
@@ -1273,6 +1315,12 @@ step_destroy(struct service *sv, struct inst *in, struct job *j)
 	int64_t delay;
 
 	err_clear(&err);
+	/* Wait for the Destroy RPC's record write to finish: it may still
+	 * fail and be undone. */
+	(void)pthread_mutex_lock(&in->in_wmu);
+	(void)pthread_mutex_unlock(&in->in_wmu);
+	if (current_state(sv, in) != ST_DESTROYING)
+		return;
 	if (is_dir(j->j_bundle)) {
 		enum power_state pw;
 

@@ -106,6 +106,10 @@ class FullDisk(harness.PluginTest):
         doomed = c.provision({"VMX": "alpine"}, tags={G: "d"})["ID"]
         harness.wait_until(lambda: all(os.path.exists(os.path.join(p.bundle(i), "running"))
                                        for i in (keep, doomed)), what="running")
+        # Once the records are written the journal is emptied; a journal
+        # with room left in its last page could still take a record.
+        journal = os.path.join(p.vm_dir, ".journal")
+        harness.wait_until(lambda: os.path.getsize(journal) == 0, what="journal emptied")
         self.fill()
         # Provision: a clear error, nothing half-made, nothing reported.
         err = c.provision({"VMX": "alpine"}, tags={G: "d"}, want_error=True)
