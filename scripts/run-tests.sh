@@ -45,11 +45,17 @@ if [ "$mode" != quick ]; then
     if [ -f build-asan/build.ninja ]; then
         note "suite under ASan+UBSan"
         # The load test runs 60 s in the plain build; 20 s is enough here.
-        LOAD_SECONDS=20 LOAD_RSS_CHECK=0 \
+        LOAD_SECONDS=20 LOAD_RSS_CHECK=0 RPC_LATENCY_LIMIT=5 \
         ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
         UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
             run_suite build-asan --timeout-multiplier 2
     fi
+
+    note "the daemon under valgrind (protocol replay, life cycle)"
+    PLUGIN_WRAPPER="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --quiet" \
+        meson test -C build protocol lifecycle --print-errorlogs \
+        --logbase daemon-valgrind --timeout-multiplier 10
+    logs="$logs build/meson-logs/daemon-valgrind.json"
 
     note "unit tests under valgrind"
     meson test -C build --suite unit --print-errorlogs --logbase valgrind \

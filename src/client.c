@@ -147,22 +147,6 @@ plugin_connect(const struct config *c, struct err *err)
 	return -1;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * Sends one JSON-RPC call and returns its "result" (new reference), or NULL
  * with err holding the plugin's error message.
@@ -205,7 +189,7 @@ rpc_call(
 		    RPC_MAX_BODY);
 		goto out;
 	}
-	if (write_all(fd, req.b_data, req.b_len) == -1) {
+	if (fd_write_all(fd, req.b_data, req.b_len) == -1) {
 		err_set(
 		    err, EIK_IO, "sending the request: %s", strerror(errno));
 		goto out;

@@ -39,6 +39,13 @@ int random_bytes(void *buf, size_t n);
 int fd_cloexec(int fd);
 int fd_nonblock(int fd);
 
+/* Writes all len bytes to fd, resuming after EINTR and short writes.
+ * 0, or -1 with errno set. */
+int fd_write_all(int fd, const void *data, size_t len);
+
+/* The value of a hexadecimal digit (either case), or -1. */
+int hex_digit(int c);
+
 /* Returns 1 when s is valid UTF-8 of length len, else 0. */
 int utf8_valid(const char *s, size_t len);
 

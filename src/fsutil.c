@@ -95,23 +95,16 @@ mkdir_p(const char *path, mode_t mode, struct err *err)
 	return 0;
 }
 
+/* Opens a directory for syncing; -1 with err naming it. */
 static int
-write_all(int fd, const void *data, size_t len)
+open_dir(const char *path, struct err *err)
 {
-	const char *p = data;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-
-		if (w == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
+	if (fd == -1)
+		err_set(err, err_from_errno(errno), "open %s: %s", path,
+		    strerror(errno));
+	return fd;
 }
 
 int
@@ -119,12 +112,8 @@ fsync_dir(const char *path, struct err *err)
 {
 	int fd, rc;
 
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1) {
-		err_set(err, err_from_errno(errno), "open %s: %s", path,
-		    strerror(errno));
+	if ((fd = open_dir(path, err)) == -1)
 		return -1;
-	}
 	rc = fsync_full(fd);
 	if (rc == -1)
 		err_set(err, err_from_errno(errno), "fsync %s: %s", path,
@@ -160,7 +149,7 @@ atomic_write_file_flags(const char *path, const void *data, size_t len,
 		return -1;
 	}
 	(void)fd_cloexec(fd);
-	if (fchmod(fd, mode) == -1 || write_all(fd, data, len) == -1 ||
+	if (fchmod(fd, mode) == -1 || fd_write_all(fd, data, len) == -1 ||
 	    (!(flags & ATOMIC_NOSYNC) && fsync_full(fd) == -1)) {
 		saved = errno;
 		err_set(err, err_from_errno(saved), "write %s: %s", tmp,
@@ -533,7 +522,7 @@ copy_stream(int in, int out, off_t size, const char *src, struct err *err)
 				pos = hole;
 				break;
 			}
-			if (write_all(out, buf, (size_t)r) == -1)
+			if (fd_write_all(out, buf, (size_t)r) == -1)
 				goto ioerr;
 			pos += r;
 		}
@@ -614,14 +603,10 @@ int
 sync_filesystem(const char *path, struct err *err)
 {
 #if defined(__linux__)
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc;
+	int fd, rc;
 
-	if (fd == -1) {
-		err_set(err, err_from_errno(errno), "open %s: %s", path,
-		    strerror(errno));
+	if ((fd = open_dir(path, err)) == -1)
 		return -1;
-	}
 	rc = syncfs(fd);
 	if (rc == -1)
 		err_set(err, err_from_errno(errno), "syncfs %s: %s", path,

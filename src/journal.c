@@ -106,22 +106,6 @@ journal_close(struct journal *j)
 }
 
 static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
 data_sync(int fd)
 {
 #if defined(__APPLE__)
@@ -185,7 +169,7 @@ journal_append(struct journal *j, const char *data, size_t len,
 		buf_init(&j->j_pending, JOURNAL_MAX_BATCH);
 		j->j_pending_n = 0;
 		(void)pthread_mutex_unlock(&j->j_mu);
-		rc = write_all(j->j_fd, batch.b_data, batch.b_len);
+		rc = fd_write_all(j->j_fd, batch.b_data, batch.b_len);
 		if (rc == 0)
 			rc = data_sync(j->j_fd);
 		if (rc == -1)

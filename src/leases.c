@@ -164,18 +164,6 @@ skip_statement(struct lex *lx)
 	}
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 leases_norm_mac(const char *in, char *out, size_t outlen)
 {
@@ -198,10 +186,10 @@ leases_norm_mac(const char *in, char *out, size_t outlen)
 				return -1;
 			p++;
 		}
-		if ((hi = hexval(*p)) < 0)
+		if ((hi = hex_digit((unsigned char)*p)) < 0)
 			return -1;
 		p++;
-		if ((lo = hexval(*p)) >= 0)
+		if ((lo = hex_digit((unsigned char)*p)) >= 0)
 			p++;
 		else {
 			lo = hi;
@@ -392,7 +380,8 @@ parse_hex64(const char *s, int64_t *out)
 	if (*s == '\0')
 		return false;
 	for (; *s != '\0'; s++) {
-		if ((d = hexval(*s)) < 0 || v > ((uint64_t)INT64_MAX >> 4))
+		if ((d = hex_digit((unsigned char)*s)) < 0 ||
+		    v > ((uint64_t)INT64_MAX >> 4))
 			return false;
 		v = v << 4 | (uint64_t)d;
 	}

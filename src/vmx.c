@@ -100,18 +100,6 @@ key_eq(const char *a, const char *b)
 }
 
 static int
-hex_val(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
 needs_escape(unsigned char c)
 {
 	return c == '"' || c == '|' || c < 0x20 || c == 0x7f;
@@ -125,8 +113,8 @@ unescape_into(char *dst, const char *s, size_t n)
 
 	while (i < n) {
 		if (s[i] == '|' && n - i >= 3) {
-			int hi = hex_val((unsigned char)s[i + 1]);
-			int lo = hex_val((unsigned char)s[i + 2]);
+			int hi = hex_digit((unsigned char)s[i + 1]);
+			int lo = hex_digit((unsigned char)s[i + 2]);
 
 			/* |00 would cut the C string short: keep it. */
 			if (hi >= 0 && lo >= 0 && (hi | lo) != 0) {

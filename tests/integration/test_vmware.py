@@ -410,7 +410,7 @@ class VMware(harness.PluginTest):
         print("\n  describe during the hang: n=%d p99=%.1f ms max=%.1f ms" % (
             len(lat), harness.percentile(lat, 99) * 1e3, max(lat) * 1e3),
             file=sys.stderr)
-        self.assertLess(max(lat), 1.0)
+        self.assertLess(max(lat), harness.RPC_LIMIT)
         self.assertLess(harness.percentile(lat, 50), 0.1)
         self.assertGreater(len(lat), 50)
 
@@ -494,7 +494,7 @@ class VMware(harness.PluginTest):
                   harness.percentile(lat, 50) * 1e3,
                   harness.percentile(lat, 99) * 1e3, max(lat) * 1e3,
                   time.time() - t0), file=sys.stderr)
-        self.assertLess(max(lat), 1.0)
+        self.assertLess(max(lat), harness.RPC_LIMIT)
         listed = self.fake_list()
         for iid in ids:
             self.assertIn(os.path.realpath(self.vmx(p, iid)), listed)
