@@ -63,7 +63,7 @@ vmx-moby:
 	@scripts/mk-vmx.sh mobylinux "$(ISO)" $(VM_LIB)
 
 format:
-	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h tests/support/*.c
+	clang-format -i $$(find src tests/unit tests/support tests/fuzz tests/bench -name "*.[ch]")
 
 clean:
 	rm -rf build build-asan build-clang build-fuzz build-bench

@@ -23,11 +23,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "err.h"
-#include "fsutil.h"
-#include "ids.h"
-#include "store.h"
+#include "util/compat.h"
+#include "util/err.h"
+#include "util/fsutil.h"
+#include "store/ids.h"
+#include "store/store.h"
 
 static const char *sock_path;
 

@@ -9,9 +9,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "compat.h"
-#include "log.h"
-#include "model.h"
+#include "util/compat.h"
+#include "util/log.h"
+#include "model/model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

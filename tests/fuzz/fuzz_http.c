@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "err.h"
+#include "util/err.h"
 #include "fuzz_common.h"
-#include "httpd.h"
+#include "http/httpd.h"
 
 static char sock_path[108];
 

@@ -6,9 +6,9 @@
 #include <jansson.h>
 #include <stdlib.h>
 
-#include "buf.h"
+#include "util/buf.h"
 #include "fuzz_common.h"
-#include "rpc.h"
+#include "rpc/rpc.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

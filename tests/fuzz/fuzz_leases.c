@@ -2,7 +2,7 @@
  * Fuzz target: the DHCP lease parser (ISC dhcpd and Apple bootpd files).
  */
 #include "fuzz_common.h"
-#include "leases.h"
+#include "backend/leases.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
+#include "util/err.h"
 #include "fuzz_common.h"
-#include "vmx.h"
+#include "vmx/vmx.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -21,11 +21,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend.h"
-#include "compat.h"
-#include "err.h"
-#include "fsutil.h"
-#include "proc.h"
+#include "backend/backend.h"
+#include "util/compat.h"
+#include "util/err.h"
+#include "util/fsutil.h"
+#include "util/proc.h"
 
 struct tb {
 	char tb_ctl[PATH_BUF];

@@ -2,8 +2,8 @@
  * The plugin binary with the test backend compiled in: `--backend test`
  * selects it. Integration tests drive this through the real socket.
  */
-#include "backend.h"
-#include "cli.h"
+#include "backend/backend.h"
+#include "cmd/cli.h"
 
 extern const struct backend_ops backend_test_ops;
 

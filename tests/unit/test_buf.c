@@ -3,7 +3,7 @@
 
 #include <errno.h>
 
-#include "buf.h"
+#include "util/buf.h"
 
 static void
 test_add_and_cap(void **state)

@@ -5,11 +5,11 @@
  */
 #include "cm_compat.h"
 
-#include "buf.h"
-#include "cloudinit.h"
-#include "defaults.h"
-#include "err.h"
-#include "tags.h"
+#include "util/buf.h"
+#include "guest/cloudinit.h"
+#include "util/defaults.h"
+#include "util/err.h"
+#include "model/tags.h"
 
 #define K1 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0 alice@example.com"
 #define K2 "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 bob@example.com"

@@ -1,7 +1,7 @@
 /* Unit tests: compat.c — parse_uint, strlcpy, utf8_valid, clocks. */
 #include "cm_compat.h"
 
-#include "compat.h"
+#include "util/compat.h"
 
 static void
 test_parse_uint(void **state)

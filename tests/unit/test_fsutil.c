@@ -4,8 +4,8 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "err.h"
-#include "fsutil.h"
+#include "util/err.h"
+#include "util/fsutil.h"
 
 static void
 test_atomic_write(void **state)

@@ -3,9 +3,9 @@
 
 #include <pthread.h>
 
-#include "err.h"
-#include "fsutil.h"
-#include "ids.h"
+#include "util/err.h"
+#include "util/fsutil.h"
+#include "store/ids.h"
 
 static int64_t fake_now;
 

@@ -7,9 +7,9 @@
 #include <fcntl.h>
 #include <pthread.h>
 
-#include "err.h"
-#include "fsutil.h"
-#include "journal.h"
+#include "util/err.h"
+#include "util/fsutil.h"
+#include "store/journal.h"
 
 struct seen {
 	char **v;

@@ -7,13 +7,13 @@
 
 #include <jansson.h>
 
-#include "buf.h"
-#include "compat.h"
-#include "err.h"
-#include "jsonrpc.h"
-#include "log.h"
-#include "model.h"
-#include "rpc.h"
+#include "util/buf.h"
+#include "util/compat.h"
+#include "util/err.h"
+#include "rpc/jsonrpc.h"
+#include "util/log.h"
+#include "model/model.h"
+#include "rpc/rpc.h"
 
 /* ---- the service double ---- */
 

@@ -6,8 +6,8 @@
  */
 #include "cm_compat.h"
 
-#include "err.h"
-#include "leases.h"
+#include "util/err.h"
+#include "backend/leases.h"
 
 /* 2020-05-13 12:10:00 UTC, inside the first fixture's newest lease. */
 #define NOW_MAY13 INT64_C(1589371800)

@@ -8,9 +8,9 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include "compat.h"
-#include "err.h"
-#include "proc.h"
+#include "util/compat.h"
+#include "util/err.h"
+#include "util/proc.h"
 
 static void
 no_children_left(void)

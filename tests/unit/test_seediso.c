@@ -10,12 +10,12 @@
 #include <dirent.h>
 #include <time.h>
 
-#include "compat.h"
-#include "defaults.h"
-#include "err.h"
-#include "fsutil.h"
-#include "proc.h"
-#include "seediso.h"
+#include "util/compat.h"
+#include "util/defaults.h"
+#include "util/err.h"
+#include "util/fsutil.h"
+#include "util/proc.h"
+#include "guest/seediso.h"
 
 #define TOOL_OUTPUT_MAX (1024 * 1024)
 

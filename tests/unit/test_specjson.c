@@ -3,8 +3,8 @@
 
 #include <jansson.h>
 
-#include "err.h"
-#include "specjson.h"
+#include "util/err.h"
+#include "model/specjson.h"
 
 static void
 test_round_trip(void **state)

@@ -7,12 +7,12 @@
 
 #include <sys/stat.h>
 
-#include "compat.h"
-#include "err.h"
-#include "fsutil.h"
-#include "ids.h"
-#include "log.h"
-#include "store.h"
+#include "util/compat.h"
+#include "util/err.h"
+#include "util/fsutil.h"
+#include "store/ids.h"
+#include "util/log.h"
+#include "store/store.h"
 
 static void
 make_record(struct record *r, const char *id)

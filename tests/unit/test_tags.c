@@ -1,7 +1,7 @@
 /* Unit tests: tags.c — sorted sets and InfraKit's AND filter. */
 #include "cm_compat.h"
 
-#include "tags.h"
+#include "model/tags.h"
 
 static void
 set_all(struct tags *t, const char *const *kv)

@@ -18,16 +18,16 @@
 #include <limits.h>
 #include <stdbool.h>
 
-#include "backend.h"
-#include "buf.h"
-#include "compat.h"
-#include "err.h"
-#include "fsutil.h"
-#include "log.h"
-#include "model.h"
-#include "proc.h"
-#include "vmrun.h"
-#include "vmx.h"
+#include "backend/backend.h"
+#include "util/buf.h"
+#include "util/compat.h"
+#include "util/err.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "model/model.h"
+#include "util/proc.h"
+#include "backend/vmware/vmrun.h"
+#include "vmx/vmx.h"
 
 extern const struct backend_ops backend_vmware_ops;
 

@@ -9,11 +9,11 @@
 #include <errno.h>
 #include <sys/stat.h>
 
-#include "compat.h"
-#include "defaults.h"
-#include "err.h"
-#include "fsutil.h"
-#include "vmx.h"
+#include "util/compat.h"
+#include "util/defaults.h"
+#include "util/err.h"
+#include "util/fsutil.h"
+#include "vmx/vmx.h"
 
 #define PATH_MAX_T 1024
 

@@ -1,0 +1,98 @@
+/*
+ * The hypervisor interface: what the instance service needs from VMware,
+ * QEMU or a test double, as a table of designated initialisers (libvirt's
+ * driver vtables). A NULL operation is "not supported". Every operation runs
+ * on a worker thread, never inside an RPC, and must give up by the deadline
+ * it is handed (a CLOCK_MONOTONIC time in ms, see compat.h mono_ms()).
+ */
+#ifndef BACKEND_H
+#define BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/model.h"
+
+struct err;
+
+/* Plugin-wide settings a backend may use. */
+struct backend_conf {
+	const char *bc_vm_dir;	  /* absolute */
+	const char *bc_vm_lib;	  /* absolute */
+	const char *bc_vmrun;	  /* --vmrun, or NULL to search */
+	const char *bc_qemu;	  /* --qemu, or NULL to search */
+	enum clone_mode bc_clone; /* --clone */
+	bool bc_quiet;		  /* probing for --backend auto */
+};
+
+/* One instance, as a backend sees it during an operation. */
+struct bk_inst {
+	const char *bi_id;
+	const char *bi_dir;	 /* the bundle directory */
+	const char *bi_vmx;	 /* bi_dir/<id>.vmx */
+	const char *bi_template; /* template's .vmx, absolute */
+	const struct inst_spec *bi_spec;
+	const struct tags *bi_tags; /* effective tags */
+	int64_t bi_deadline;	    /* mono_ms() limit */
+};
+
+enum power_state {
+	POWER_UNKNOWN = 0,
+	POWER_RUNNING,
+	POWER_PAUSED,
+	POWER_SUSPENDED,
+	POWER_OFF
+};
+
+/* One entry of a power query: the backend fills bp_state. */
+struct bk_power {
+	const char *bp_id;
+	const char *bp_dir;
+	const char *bp_vmx;
+	enum power_state bp_state;
+};
+
+struct backend_ops {
+	const char *name;
+
+	/* Probes the host and makes a context. With bc_quiet, a missing
+	 * hypervisor is reported in err without logging. */
+	int (*open)(
+	    const struct backend_conf *conf, void **ctx, struct err *err);
+	void (*close)(void *ctx);
+
+	/* Extra checks of Properties against a template (optional). */
+	int (*validate)(void *ctx, const struct inst_props *props,
+	    const char *template_vmx, struct err *err);
+
+	/* Builds the complete, powered-off bundle in bi_dir (an existing
+	 * empty staging directory that is renamed into place afterwards, so
+	 * files inside refer to each other by relative names). */
+	int (*create)(void *ctx, const struct bk_inst *bi, struct err *err);
+
+	/* Powers the VM on (or resumes it). */
+	int (*start)(void *ctx, const struct bk_inst *bi, struct err *err);
+
+	/* Powers the VM off: softly (guest shutdown) or hard. A VM that is
+	 * already off is success. */
+	int (*stop)(
+	    void *ctx, const struct bk_inst *bi, bool hard, struct err *err);
+
+	/* Releases what the hypervisor holds outside bi_dir (optional); the
+	 * service deletes bi_dir itself afterwards. */
+	int (*remove)(void *ctx, const struct bk_inst *bi, struct err *err);
+
+	/* Fills the power state of n instances with one look at the
+	 * hypervisor (one `vmrun list`), by the deadline. */
+	int (*power)(void *ctx, struct bk_power *v, size_t n, int64_t deadline,
+	    struct err *err);
+
+	/* Finds the guest's IP address (optional). */
+	int (*guest_ip)(void *ctx, const struct bk_inst *bi, char *ip,
+	    size_t iplen, char *mac, size_t maclen, struct err *err);
+};
+
+const char *power_state_name(enum power_state p);
+
+#endif /* BACKEND_H */

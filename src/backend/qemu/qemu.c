@@ -1,0 +1,823 @@
+/*
+ * The QEMU backend: the same template .vmx bundles, run by
+ * qemu-system-x86_64 where VMware is absent (Linux servers, CI). A template
+ * .vmx is translated into a QEMU machine: memsize, numvcpus, its disks (as
+ * qcow2 overlays backed by the template's disks, so the template is never
+ * written), CD-ROM images, one NIC on user-mode networking, the serial
+ * console to serial.log in the bundle. Each VM is its own daemonised QEMU
+ * with a pidfile and a QMP socket in its bundle; power state, pause, ACPI
+ * power-off and quit go through QMP, so a restarted plugin re-attaches to
+ * the VMs that kept running.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "backend/backend.h"
+#include "util/buf.h"
+#include "backend/bundle.h"
+#include "util/compat.h"
+#include "util/err.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/proc.h"
+#include "backend/qemu/qmp.h"
+#include "vmx/vmx.h"
+
+#define QEMU_START_TIMEOUT_MS 60000
+#define QEMU_IMG_TIMEOUT_MS 120000
+#define QEMU_QUIT_WAIT_MS 10000
+#define QMP_TIMEOUT_MS 5000
+#define KVM_PROBE_MS 1500
+#define QMP_NAME "qmp.sock"
+#define PID_NAME "qemu.pid"
+#define SERIAL_NAME "serial.log"
+
+struct qemu {
+	char qe_bin[PATH_BUF];
+	char qe_img[PATH_BUF];
+	atomic_bool qe_kvm; /* KVM works here */
+	pthread_mutex_t qe_probe_mu;
+	bool qe_probed; /* under qe_probe_mu */
+};
+
+/* ---- paths ------------------------------------------------------------ */
+
+/*
+ * The QMP socket: in the bundle when the path fits a sockaddr_un, else in a
+ * private runtime directory under a name derived from the instance ID (so a
+ * restarted plugin finds it again).
+ */
+static int
+qmp_path(const char *dir, const char *id, char *out, size_t len)
+{
+	char base[PATH_BUF];
+	const char *tmp = getenv("TMPDIR");
+	int n;
+
+	n = snprintf(out, len, "%s/" QMP_NAME, dir);
+	if (n > 0 && (size_t)n < len && (size_t)n < 100)
+		return 0;
+	n = snprintf(base, sizeof(base), "%s/ikvf-qmp-%ld",
+	    tmp != NULL && tmp[0] == '/' && strlen(tmp) < 40 ? tmp : "/tmp",
+	    (long)getuid());
+	if (n < 0 || (size_t)n >= sizeof(base))
+		return -1;
+	if (mkdir(base, 0700) == -1 && errno != EEXIST)
+		return -1;
+	n = snprintf(out, len, "%s/%s.sock", base, id);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* QEMU's PID from the pidfile, when that process is alive and is this
+ * VM's (its command line names the bundle); else -1. */
+static pid_t
+qemu_pid(const char *dir)
+{
+	char path[PATH_BUF], *text = NULL;
+	const char *e;
+	size_t len;
+	pid_t pid;
+
+	if (path_join(path, sizeof(path), dir, PID_NAME) == -1 ||
+	    read_file_max(path, 64, &text, &len, NULL) == -1)
+		return -1;
+	text[strcspn(text, "\r\n")] = '\0';
+	pid = (pid_t)parse_uint(text, 1, 0x7fffffff, &e);
+	free(text);
+	if (e != NULL || kill(pid, 0) == -1)
+		return -1;
+#if defined(__linux__)
+	{
+		char proc[64], *cmd = NULL, *stat = NULL;
+		bool ours = false;
+
+		/* A PID reused by something else, or a zombie, is not ours. */
+		(void)snprintf(proc, sizeof(proc), "/proc/%ld/stat", (long)pid);
+		if (read_file_max(proc, 4096, &stat, &len, NULL) == 0) {
+			const char *rp = strrchr(stat, ')');
+
+			if (rp != NULL && rp[1] == ' ' && rp[2] == 'Z') {
+				free(stat);
+				return -1;
+			}
+			free(stat);
+		}
+		(void)snprintf(
+		    proc, sizeof(proc), "/proc/%ld/cmdline", (long)pid);
+		if (read_file_max(proc, 1 << 20, &cmd, &len, NULL) == 0) {
+			for (size_t i = 0; i < len; i += strlen(cmd + i) + 1)
+				if (strstr(cmd + i, dir) != NULL)
+					ours = true;
+			free(cmd);
+		}
+		if (!ours)
+			return -1;
+	}
+#endif
+	return pid;
+}
+
+/* ---- open / validate -------------------------------------------------- */
+
+static int
+find_tool(const char *flag, const char *name, char *out, size_t len)
+{
+	if (flag != NULL && flag[0] != '\0')
+		return access(flag, X_OK) == 0 && strlcpy(out, flag, len) < len
+		    ? 0
+		    : -1;
+	return proc_find_in_path(name, out, len);
+}
+
+/* Runs a throw-away VM with KVM for a moment: /dev/kvm may open and still
+ * fail at the first instruction (nested virtualisation without support). */
+static bool
+kvm_works(const struct qemu *q)
+{
+	char dir[] = "/tmp/ikvf-kvmprobe-XXXXXX";
+	char sock[PATH_BUF], pidf[PATH_BUF], status[64] = "";
+	struct proc_result res;
+	struct proc_spec ps;
+	struct err e;
+	bool ok = false;
+	int fd;
+
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd == -1)
+		return false;
+	(void)close(fd);
+	if (mkdtemp(dir) == NULL)
+		return false;
+	(void)snprintf(sock, sizeof(sock), "%s/q", dir);
+	(void)snprintf(pidf, sizeof(pidf), "%s/p", dir);
+	{
+		char qmparg[PATH_BUF + 32];
+		const char *argv[] = { q->qe_bin, "-accel", "kvm", "-machine",
+			"pc", "-m", "32", "-nodefaults", "-no-user-config",
+			"-display", "none", "-qmp", qmparg, "-daemonize",
+			"-pidfile", pidf, NULL };
+
+		(void)snprintf(
+		    qmparg, sizeof(qmparg), "unix:%s,server,nowait", sock);
+		memset(&ps, 0, sizeof(ps));
+		ps.ps_argv = argv;
+		ps.ps_timeout_ms = 10000;
+		err_clear(&e);
+		if (proc_run(&ps, &res, &e) == 0 && res.pr_status == 0) {
+			/* A KVM that lacks CPU features QEMU's default model
+			 * asks for runs the BIOS, then stops the guest with
+			 * "KVM internal error" once the kernel uses them. */
+			if (strstr(buf_str(&res.pr_err),
+				"doesn't support requested feature") != NULL)
+				(void)strlcpy(status, "lacks CPU features",
+				    sizeof(status));
+			sleep_ms(KVM_PROBE_MS);
+			if (status[0] == '\0' &&
+			    qmp_status(sock, status, sizeof(status),
+				mono_ms() + QMP_TIMEOUT_MS, &e) == 0)
+				ok = strcmp(status, "running") == 0;
+			(void)qmp_call(sock, "quit", NULL, NULL,
+			    mono_ms() + QMP_TIMEOUT_MS, &e);
+		}
+		proc_result_free(&res);
+	}
+	sleep_ms(100);
+	(void)rm_tree(dir, NULL);
+	if (!ok)
+		log_info("qemu: /dev/kvm opens but KVM %s here; using TCG",
+		    status[0] != '\0' ? status : "does not run a guest");
+	return ok;
+}
+
+static int
+qe_open(const struct backend_conf *conf, void **ctx, struct err *err)
+{
+	struct qemu *q = calloc(1, sizeof(*q));
+
+	if (q == NULL) {
+		err_set(err, EIK_INTERNAL, "out of memory");
+		return -1;
+	}
+	if (find_tool(conf->bc_qemu, "qemu-system-x86_64", q->qe_bin,
+		sizeof(q->qe_bin)) == -1) {
+		err_set(err, EIK_NOTFOUND,
+		    "qemu-system-x86_64 not found%s%s: install QEMU (Debian: "
+		    "apt-get install qemu-system-x86 qemu-utils) or point "
+		    "--qemu at it",
+		    conf->bc_qemu != NULL ? " at " : " in PATH",
+		    conf->bc_qemu != NULL ? conf->bc_qemu : "");
+		free(q);
+		return -1;
+	}
+	/* qemu-img next to it, else in PATH. */
+	{
+		char *slash = strrchr(q->qe_bin, '/');
+		int n = slash != NULL
+		    ? snprintf(q->qe_img, sizeof(q->qe_img), "%.*s/qemu-img",
+			  (int)(slash - q->qe_bin), q->qe_bin)
+		    : -1;
+
+		if (n < 0 || access(q->qe_img, X_OK) == -1) {
+			if (proc_find_in_path("qemu-img", q->qe_img,
+				sizeof(q->qe_img)) == -1) {
+				err_set(err, EIK_NOTFOUND,
+				    "qemu-img not found: install qemu-utils");
+				free(q);
+				return -1;
+			}
+		}
+	}
+	(void)pthread_mutex_init(&q->qe_probe_mu, NULL);
+	log_info("qemu: %s (%s)", q->qe_bin, q->qe_img);
+	*ctx = q;
+	return 0;
+}
+
+/* Whether to use KVM, probed once, when the first VM starts (the probe
+ * runs a VM for a moment: not at every plugin start). */
+static bool
+use_kvm(struct qemu *q)
+{
+	(void)pthread_mutex_lock(&q->qe_probe_mu);
+	if (!q->qe_probed) {
+		atomic_store(&q->qe_kvm, kvm_works(q));
+		q->qe_probed = true;
+		log_info("qemu: %s",
+		    atomic_load(&q->qe_kvm) ? "KVM"
+					    : "TCG (software emulation)");
+	}
+	(void)pthread_mutex_unlock(&q->qe_probe_mu);
+	return atomic_load(&q->qe_kvm);
+}
+
+static void
+qe_close(void *ctx)
+{
+	struct qemu *q = ctx;
+
+	(void)pthread_mutex_destroy(&q->qe_probe_mu);
+	free(q);
+}
+
+static int
+qe_validate(
+    void *ctx, const struct inst_props *p, const char *tmpl, struct err *err)
+{
+	struct vmx *v = NULL;
+	struct vmx_device *d = NULL;
+	long n;
+	int rc = -1, bootable = 0;
+
+	(void)ctx;
+	if (p->p_guest_init == GUEST_INIT_GUESTINFO) {
+		err_set(err, EIK_INVAL,
+		    "Properties.GuestInit \"guestinfo\" needs VMware: QEMU has "
+		    "no guestinfo channel; use \"cidata\" or \"auto\"");
+		return -1;
+	}
+	if (vmx_load(tmpl, &v, err) == -1) {
+		err_prefix(err, "template");
+		return -1;
+	}
+	n = bundle_devices(v, &d);
+	for (long i = 0; i < n; i++) {
+		char abs[PATH_BUF];
+
+		if (!d[i].vd_present || !d[i].vd_image)
+			continue;
+		if (bundle_resolve(tmpl, d[i].vd_file, abs, sizeof(abs)) ==
+			-1 ||
+		    !is_file(abs)) {
+			err_set(err, EIK_INVAL,
+			    "template %s: %s refers to %s, which does not "
+			    "exist (for templates made by make vmx-alpine, give "
+			    "the ISO path again)",
+			    tmpl, d[i].vd_slot, d[i].vd_file);
+			goto out;
+		}
+		bootable++;
+	}
+	if (bootable == 0) {
+		err_set(err, EIK_INVAL,
+		    "template %s has no disk or CD-ROM image to boot from",
+		    tmpl);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(d);
+	vmx_free(v);
+	return rc;
+}
+
+/* ---- create ----------------------------------------------------------- */
+
+static const char *
+backing_format(const char *path)
+{
+	size_t n = strlen(path);
+
+	if (n > 5 && strcasecmp(path + n - 5, ".vmdk") == 0)
+		return "vmdk";
+	if (n > 6 && strcasecmp(path + n - 6, ".qcow2") == 0)
+		return "qcow2";
+	return "raw";
+}
+
+static int
+run_tool(
+    const char *const *argv, int64_t timeout, int64_t deadline, struct err *err)
+{
+	struct proc_result res;
+	struct proc_spec ps;
+	int rc = -1;
+
+	memset(&ps, 0, sizeof(ps));
+	ps.ps_argv = argv;
+	ps.ps_timeout_ms = timeout;
+	ps.ps_deadline = deadline;
+	if (proc_run(&ps, &res, err) == 0) {
+		if (res.pr_status == 0)
+			rc = 0;
+		else {
+			char msg[512];
+			const char *t = buf_str(&res.pr_err);
+
+			(void)strlcpy(msg,
+			    t[0] != '\0' ? t : buf_str(&res.pr_out),
+			    sizeof(msg));
+			msg[strcspn(msg, "\n")] = '\0';
+			err_set(err, EIK_BACKEND, "%s: %s (%s)", argv[0], msg,
+			    res.pr_desc);
+		}
+	}
+	proc_result_free(&res);
+	return rc;
+}
+
+static int
+qe_create(void *ctx, const struct bk_inst *bi, struct err *err)
+{
+	struct qemu *q = ctx;
+	struct vmx *v = NULL;
+	struct vmx_device *d = NULL;
+	long n;
+	int rc = -1;
+
+	if (vmx_load(bi->bi_template, &v, err) == -1)
+		return -1;
+	n = bundle_devices(v, &d);
+	if (n < 0) {
+		err_set(err, EIK_INTERNAL, "out of memory");
+		goto out;
+	}
+	/* Each disk becomes a qcow2 overlay on the template's disk: a linked
+	 * clone by QEMU's own means. The template is only ever read. */
+	for (long i = 0; i < n; i++) {
+		char base[PATH_BUF], ov[PATH_BUF], name[64], key[64];
+		const char *argv[10];
+
+		if (!d[i].vd_present || d[i].vd_cdrom || !d[i].vd_image)
+			continue;
+		if (bundle_resolve(bi->bi_template, d[i].vd_file, base,
+			sizeof(base)) == -1) {
+			err_set(err, EIK_INVAL, "disk path too long");
+			goto out;
+		}
+		(void)snprintf(name, sizeof(name), "disk-%s-%d-%d.qcow2",
+		    d[i].vd_bus, d[i].vd_ctl, d[i].vd_unit);
+		if (path_join(ov, sizeof(ov), bi->bi_dir, name) == -1) {
+			err_set(err, EIK_INVAL, "path too long");
+			goto out;
+		}
+		argv[0] = q->qe_img;
+		argv[1] = "create";
+		argv[2] = "-q";
+		argv[3] = "-f";
+		argv[4] = "qcow2";
+		argv[5] = "-F";
+		argv[6] = backing_format(base);
+		argv[7] = "-b";
+		argv[8] = base;
+		argv[9] = NULL;
+		{
+			const char *full[12];
+
+			memcpy(full, argv, sizeof(argv));
+			full[9] = ov;
+			full[10] = NULL;
+			if (run_tool(full, QEMU_IMG_TIMEOUT_MS, bi->bi_deadline,
+				err) == -1)
+				goto out;
+		}
+		(void)snprintf(key, sizeof(key), "%s.fileName", d[i].vd_slot);
+		if (vmx_set(v, key, name) == -1) {
+			err_set(err, EIK_INTERNAL, "out of memory");
+			goto out;
+		}
+	}
+	if (vmx_save(v, bi->bi_vmx, err) == -1)
+		goto out;
+	rc =
+	    bundle_configure(bi, BUNDLE_RESET_IDENTITY | BUNDLE_ABS_MEDIA, err);
+out:
+	free(d);
+	vmx_free(v);
+	return rc;
+}
+
+/* ---- start: .vmx → QEMU command line ---------------------------------- */
+
+struct argv_b {
+	const char *a[128];
+	char *owned[128];
+	size_t n, nowned;
+	bool oom;
+};
+
+static void
+arg(struct argv_b *b, const char *s)
+{
+	if (b->n < sizeof(b->a) / sizeof(b->a[0]) - 1)
+		b->a[b->n++] = s;
+	else
+		b->oom = true;
+}
+
+static void argf(struct argv_b *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+argf(struct argv_b *b, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (s = malloc((size_t)n + 1)) != NULL) {
+		va_start(ap, fmt);
+		(void)vsnprintf(s, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
+	if (s == NULL || b->nowned >= sizeof(b->owned) / sizeof(b->owned[0])) {
+		free(s);
+		b->oom = true;
+		return;
+	}
+	b->owned[b->nowned++] = s;
+	arg(b, s);
+}
+
+static void
+argv_free(struct argv_b *b)
+{
+	for (size_t i = 0; i < b->nowned; i++)
+		free(b->owned[i]);
+}
+
+/* A MAC for the instance, stable across restarts: QEMU's prefix and three
+ * bytes of the ID's hash. */
+static void
+instance_mac(const char *id, char *out, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *p = id; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	(void)snprintf(out, len, "52:54:00:%02x:%02x:%02x", (h >> 16) & 0xff,
+	    (h >> 8) & 0xff, h & 0xff);
+}
+
+static const char *
+nic_model(const char *dev)
+{
+	if (dev == NULL)
+		return "e1000";
+	if (strcasecmp(dev, "e1000e") == 0)
+		return "e1000e";
+	if (strcasecmp(dev, "vmxnet3") == 0)
+		return "vmxnet3";
+	return "e1000";
+}
+
+static int
+build_cmdline(struct qemu *q, const struct bk_inst *bi, struct argv_b *b,
+    char *qmp, size_t qmplen, struct err *err)
+{
+	struct vmx *v = NULL;
+	struct vmx_device *d = NULL;
+	const char *s;
+	char mac[32];
+	bool ctl_done[4][8];
+	bool cd_first = false;
+	long n;
+	int rc = -1;
+
+	memset(ctl_done, 0, sizeof(ctl_done));
+	if (vmx_load(bi->bi_vmx, &v, err) == -1)
+		return -1;
+	if (qmp_path(bi->bi_dir, bi->bi_id, qmp, qmplen) == -1) {
+		err_set(err, EIK_INVAL, "no usable path for the QMP socket");
+		goto out;
+	}
+	arg(b, q->qe_bin);
+	arg(b, "-name");
+	arg(b, bi->bi_id);
+	arg(b, "-machine");
+	arg(b, "pc");
+	arg(b, "-accel");
+	arg(b, use_kvm(q) ? "kvm" : "tcg");
+	s = vmx_get(v, "memsize");
+	arg(b, "-m");
+	argf(b, "%s", s != NULL ? s : "512");
+	s = vmx_get(v, "numvcpus");
+	arg(b, "-smp");
+	argf(b, "%s", s != NULL ? s : "1");
+	arg(b, "-no-user-config");
+	arg(b, "-nodefaults");
+	if (!bi->bi_spec->s_props.p_launch_gui) {
+		arg(b, "-display");
+		arg(b, "none");
+	} else
+		arg(b, "-vga");
+	if (bi->bi_spec->s_props.p_launch_gui)
+		arg(b, "std");
+	arg(b, "-serial");
+	argf(b, "file:%s/" SERIAL_NAME, bi->bi_dir);
+	n = bundle_devices(v, &d);
+	for (long i = 0; i < n; i++) {
+		char file[PATH_BUF];
+		const char *media = d[i].vd_cdrom ? "cdrom" : "disk";
+		const char *fmt;
+
+		if (!d[i].vd_present || !d[i].vd_image)
+			continue;
+		if (bundle_resolve(
+			bi->bi_vmx, d[i].vd_file, file, sizeof(file)) == -1)
+			continue;
+		if (strchr(file, ',') != NULL) {
+			err_set(err, EIK_INVAL,
+			    "%s: QEMU cannot take a file name with a comma: %s",
+			    d[i].vd_slot, file);
+			goto out;
+		}
+		fmt = d[i].vd_cdrom ? "raw" : backing_format(file);
+		if (strcmp(d[i].vd_bus, "ide") == 0 && d[i].vd_ctl < 2 &&
+		    d[i].vd_unit < 2) {
+			arg(b, "-drive");
+			argf(b, "file=%s,format=%s,if=ide,index=%d,media=%s%s",
+			    file, fmt, d[i].vd_ctl * 2 + d[i].vd_unit, media,
+			    d[i].vd_cdrom ? ",readonly=on" : "");
+		} else if (strcmp(d[i].vd_bus, "nvme") == 0) {
+			arg(b, "-drive");
+			argf(b, "file=%s,format=%s,if=none,id=%s-%d-%d", file,
+			    fmt, d[i].vd_bus, d[i].vd_ctl, d[i].vd_unit);
+			arg(b, "-device");
+			argf(b, "nvme,drive=%s-%d-%d,serial=%s%d%d",
+			    d[i].vd_bus, d[i].vd_ctl, d[i].vd_unit, d[i].vd_bus,
+			    d[i].vd_ctl, d[i].vd_unit);
+		} else {
+			/* SCSI and SATA: one controller each, then devices. */
+			bool sata = strcmp(d[i].vd_bus, "sata") == 0;
+			int c = d[i].vd_ctl & 7;
+
+			if (!ctl_done[sata ? 1 : 0][c]) {
+				char key[32];
+				const char *model = "lsi53c895a";
+
+				(void)snprintf(key, sizeof(key),
+				    "scsi%d.virtualDev", d[i].vd_ctl);
+				if (!sata && vmx_get(v, key) != NULL &&
+				    strcasecmp(vmx_get(v, key), "pvscsi") == 0)
+					model = "pvscsi";
+				arg(b, "-device");
+				argf(b, "%s,id=%s%d", sata ? "ahci" : model,
+				    d[i].vd_bus, c);
+				ctl_done[sata ? 1 : 0][c] = true;
+			}
+			arg(b, "-drive");
+			argf(b, "file=%s,format=%s,if=none,id=%s-%d-%d%s", file,
+			    fmt, d[i].vd_bus, d[i].vd_ctl, d[i].vd_unit,
+			    d[i].vd_cdrom ? ",readonly=on" : "");
+			arg(b, "-device");
+			if (sata)
+				argf(b, "%s,bus=%s%d.%d,drive=%s-%d-%d",
+				    d[i].vd_cdrom ? "ide-cd" : "ide-hd",
+				    d[i].vd_bus, c, d[i].vd_unit, d[i].vd_bus,
+				    d[i].vd_ctl, d[i].vd_unit);
+			else
+				argf(b,
+				    "%s,bus=%s%d.0,scsi-id=%d,drive=%s-%d-%d",
+				    d[i].vd_cdrom ? "scsi-cd" : "scsi-hd",
+				    d[i].vd_bus, c, d[i].vd_unit, d[i].vd_bus,
+				    d[i].vd_ctl, d[i].vd_unit);
+		}
+	}
+	s = vmx_get(v, "ethernet0.present");
+	if (s != NULL && strcasecmp(s, "TRUE") == 0) {
+		s = vmx_get(v, "ethernet0.address");
+		if (s != NULL && s[0] != '\0')
+			(void)strlcpy(mac, s, sizeof(mac));
+		else
+			instance_mac(bi->bi_id, mac, sizeof(mac));
+		arg(b, "-nic");
+		argf(b, "user,model=%s,mac=%s",
+		    nic_model(vmx_get(v, "ethernet0.virtualDev")), mac);
+	}
+	s = vmx_get(v, "bios.bootOrder");
+	cd_first = s != NULL && strncasecmp(s, "cdrom", 5) == 0;
+	arg(b, "-boot");
+	arg(b, cd_first ? "order=dc" : "order=cd");
+	arg(b, "-qmp");
+	argf(b, "unix:%s,server,nowait", qmp);
+	arg(b, "-pidfile");
+	argf(b, "%s/" PID_NAME, bi->bi_dir);
+	arg(b, "-daemonize");
+	if (b->oom) {
+		err_set(err, EIK_INTERNAL, "QEMU command line too long");
+		goto out;
+	}
+	b->a[b->n] = NULL;
+	rc = 0;
+out:
+	free(d);
+	vmx_free(v);
+	return rc;
+}
+
+static int
+qe_start(void *ctx, const struct bk_inst *bi, struct err *err)
+{
+	struct qemu *q = ctx;
+	char qmp[PATH_BUF], status[32];
+	struct argv_b b;
+	struct err e;
+	int rc = -1;
+
+	/* Already running (a resumed start): resume it if paused. */
+	err_clear(&e);
+	if (qmp_path(bi->bi_dir, bi->bi_id, qmp, sizeof(qmp)) == 0 &&
+	    qmp_status(qmp, status, sizeof(status), mono_ms() + QMP_TIMEOUT_MS,
+		&e) == 0) {
+		if (strcmp(status, "paused") == 0)
+			return qmp_call(qmp, "cont", NULL, NULL,
+			    mono_ms() + QMP_TIMEOUT_MS, err);
+		return 0;
+	}
+	if (qemu_pid(bi->bi_dir) != -1) {
+		/* Its QEMU lives but does not answer: never start a second
+		 * one on the same disks. */
+		err_set(err, EIK_BACKEND,
+		    "QEMU of %s runs but does not answer on %s (%s)", bi->bi_id,
+		    qmp, e.msg);
+		return -1;
+	}
+	memset(&b, 0, sizeof(b));
+	if (build_cmdline(q, bi, &b, qmp, sizeof(qmp), err) == -1)
+		goto out;
+	(void)unlink(qmp);
+	rc = run_tool(b.a, QEMU_START_TIMEOUT_MS, bi->bi_deadline, err);
+out:
+	argv_free(&b);
+	return rc;
+}
+
+/* ---- stop, power ------------------------------------------------------ */
+
+/* Waits until QEMU's process is gone; 0, or -1 at the deadline. */
+static int
+wait_gone(const char *dir, int64_t deadline)
+{
+	while (qemu_pid(dir) != -1) {
+		if (mono_ms() >= deadline || proc_cancelled())
+			return -1;
+		sleep_ms(50);
+	}
+	return 0;
+}
+
+static int
+qe_stop(void *ctx, const struct bk_inst *bi, bool hard, struct err *err)
+{
+	char qmp[PATH_BUF];
+	pid_t pid;
+	struct err e;
+
+	(void)ctx;
+	if (qmp_path(bi->bi_dir, bi->bi_id, qmp, sizeof(qmp)) == -1)
+		return 0;
+	pid = qemu_pid(bi->bi_dir);
+	if (pid == -1) {
+		(void)unlink(qmp);
+		return 0; /* nothing runs */
+	}
+	err_clear(&e);
+	if (!hard) {
+		/* ACPI power button: the guest shuts down by itself. */
+		if (qmp_call(qmp, "system_powerdown", NULL, NULL,
+			mono_ms() + QMP_TIMEOUT_MS, err) == -1)
+			return -1;
+		if (wait_gone(bi->bi_dir, bi->bi_deadline) == 0)
+			return 0;
+		err_set(err, EIK_TIMEOUT,
+		    "the guest did not power off after the ACPI power button");
+		return -1;
+	}
+	(void)qmp_call(qmp, "quit", NULL, NULL, mono_ms() + QMP_TIMEOUT_MS, &e);
+	if (wait_gone(bi->bi_dir, mono_ms() + QEMU_QUIT_WAIT_MS) == 0)
+		return 0;
+	/* QMP did not help: the process, by its verified PID. */
+	log_warnx("qemu: %s: quit did not end PID %ld; killing it", bi->bi_id,
+	    (long)pid);
+	(void)kill(pid, SIGKILL);
+	if (wait_gone(bi->bi_dir, mono_ms() + QEMU_QUIT_WAIT_MS) == 0)
+		return 0;
+	err_set(err, EIK_BACKEND, "QEMU (PID %ld) of %s does not exit",
+	    (long)pid, bi->bi_id);
+	return -1;
+}
+
+static int
+qe_remove(void *ctx, const struct bk_inst *bi, struct err *err)
+{
+	char qmp[PATH_BUF];
+
+	(void)ctx;
+	(void)err;
+	if (qmp_path(bi->bi_dir, bi->bi_id, qmp, sizeof(qmp)) == 0)
+		(void)unlink(qmp);
+	return 0;
+}
+
+static int
+qe_power(
+    void *ctx, struct bk_power *p, size_t n, int64_t deadline, struct err *err)
+{
+	struct qemu *q = ctx;
+
+	(void)err;
+	for (size_t i = 0; i < n; i++) {
+		char qmp[PATH_BUF], status[32];
+		struct err e;
+		int64_t dl = mono_ms() + QMP_TIMEOUT_MS;
+
+		if (dl > deadline)
+			dl = deadline;
+		err_clear(&e);
+		if (qmp_path(p[i].bp_dir, p[i].bp_id, qmp, sizeof(qmp)) == -1 ||
+		    qmp_status(qmp, status, sizeof(status), dl, &e) == -1) {
+			/* No QEMU behind the socket: off. A QEMU that does
+			 * not answer in time: unknown (never assume off). */
+			p[i].bp_state = e.code == EIK_TIMEOUT ? POWER_UNKNOWN
+			    : qemu_pid(p[i].bp_dir) == -1     ? POWER_OFF
+							      : POWER_UNKNOWN;
+			continue;
+		}
+		if (strcmp(status, "running") == 0)
+			p[i].bp_state = POWER_RUNNING;
+		else if (strcmp(status, "paused") == 0 ||
+		    strcmp(status, "prelaunch") == 0)
+			p[i].bp_state = POWER_PAUSED;
+		else if (strcmp(status, "suspended") == 0)
+			p[i].bp_state = POWER_SUSPENDED;
+		else {
+			p[i].bp_state = POWER_OFF; /* shutdown, errors */
+			/* A KVM that passed the probe and still fails: the
+			 * group replaces this VM, with TCG from now on. */
+			if (strcmp(status, "internal-error") == 0 &&
+			    atomic_exchange(&q->qe_kvm, false))
+				log_warnx(
+				    "qemu: %s stopped with a KVM internal "
+				    "error; new VMs use TCG",
+				    p[i].bp_id);
+		}
+	}
+	return 0;
+}
+
+const struct backend_ops backend_qemu_ops = {
+	.name = "qemu",
+	.open = qe_open,
+	.close = qe_close,
+	.validate = qe_validate,
+	.create = qe_create,
+	.start = qe_start,
+	.stop = qe_stop,
+	.remove = qe_remove,
+	.power = qe_power,
+};

@@ -1,0 +1,161 @@
+/*
+ * Configuration helpers. See config.h.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/compat.h"
+#include "cmd/config.h"
+#include "util/err.h"
+
+static int
+home_dir(char *out, size_t len, struct err *err)
+{
+	struct passwd *pw = getpwuid(getuid());
+	const char *h =
+	    pw != NULL && pw->pw_dir != NULL && pw->pw_dir[0] != '\0'
+	    ? pw->pw_dir
+	    : getenv("HOME");
+
+	if (h == NULL || h[0] == '\0') {
+		err_set(err, EIK_INVAL,
+		    "cannot find your home directory: set "
+		    "INFRAKIT_PLUGINS_DIR or HOME");
+		return -1;
+	}
+	if (strlcpy(out, h, len) >= len) {
+		err_set(err, EIK_INVAL, "home directory path too long");
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_infrakit_home(char *out, size_t len, struct err *err)
+{
+	const char *e = getenv(ENV_INFRAKIT_HOME);
+	char home[PATH_BUF];
+	int n;
+
+	if (e != NULL && e[0] != '\0') {
+		if (strlcpy(out, e, len) >= len) {
+			err_set(err, EIK_INVAL, "INFRAKIT_HOME is too long");
+			return -1;
+		}
+		return 0;
+	}
+	if (home_dir(home, sizeof(home), err) == -1)
+		return -1;
+	n = snprintf(out, len, "%s/.infrakit", home);
+	if (n < 0 || (size_t)n >= len) {
+		err_set(err, EIK_INVAL, "home directory path too long");
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_plugins_dir(char *out, size_t len, struct err *err)
+{
+	const char *e = getenv(ENV_PLUGINS_DIR);
+	char home[PATH_BUF];
+	int n;
+
+	if (e != NULL && e[0] != '\0') {
+		if (strlcpy(out, e, len) >= len) {
+			err_set(
+			    err, EIK_INVAL, "INFRAKIT_PLUGINS_DIR is too long");
+			return -1;
+		}
+		return 0;
+	}
+	if (config_infrakit_home(home, sizeof(home), err) == -1)
+		return -1;
+	n = snprintf(out, len, "%s/plugins", home);
+	if (n < 0 || (size_t)n >= len) {
+		err_set(err, EIK_INVAL, "plugins directory path too long");
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_defaults(struct config *c, struct err *err)
+{
+	char home[PATH_BUF];
+
+	memset(c, 0, sizeof(*c));
+	(void)strlcpy(c->c_name, PLUGIN_DEFAULT_NAME, sizeof(c->c_name));
+	c->c_log = 4;
+	(void)strlcpy(c->c_backend, "auto", sizeof(c->c_backend));
+	c->c_clone = CLONE_AUTO;
+	c->c_max_parallel = MAX_PARALLEL_DEFAULT;
+	c->c_poll_ms = POLL_INTERVAL_DEFAULT_MS;
+	c->c_op_timeout_ms = OP_TIMEOUT_DEFAULT_MS;
+	c->c_stop_soft_ms = STOP_SOFT_DEFAULT_MS;
+	if (config_plugins_dir(
+		c->c_plugins_dir, sizeof(c->c_plugins_dir), err) == -1 ||
+	    config_infrakit_home(home, sizeof(home), err) == -1)
+		return -1;
+	/* vm-dir and vm-lib depend on --name: filled in after parsing. */
+	(void)home;
+	return 0;
+}
+
+int
+config_duration_ms(const char *s, unsigned *out)
+{
+	const char *e;
+	size_t n = strspn(s, "0123456789");
+	char num[24];
+	uint64_t v, mul;
+
+	if (n == 0 || n >= sizeof(num))
+		return -1;
+	memcpy(num, s, n);
+	num[n] = '\0';
+	v = parse_uint(num, 0, UINT32_MAX, &e);
+	if (e != NULL)
+		return -1;
+	if (strcmp(s + n, "ms") == 0)
+		mul = 1;
+	else if (strcmp(s + n, "s") == 0 || s[n] == '\0')
+		mul = 1000;
+	else if (strcmp(s + n, "m") == 0)
+		mul = 60000;
+	else if (strcmp(s + n, "h") == 0)
+		mul = 3600000;
+	else
+		return -1;
+	if (v * mul > UINT32_MAX)
+		return -1;
+	*out = (unsigned)(v * mul);
+	return 0;
+}
+
+int
+config_absolute(char *path, size_t len)
+{
+	char cwd[PATH_BUF], tmp[PATH_BUF];
+	int n;
+
+	if (path[0] == '/')
+		return 0;
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return -1;
+	if (strcmp(path, ".") == 0)
+		n = snprintf(tmp, sizeof(tmp), "%s", cwd);
+	else
+		n = snprintf(tmp, sizeof(tmp), "%s/%s", cwd,
+		    strncmp(path, "./", 2) == 0 ? path + 2 : path);
+	if (n < 0 || (size_t)n >= sizeof(tmp) || (size_t)n >= len)
+		return -1;
+	memcpy(path, tmp, (size_t)n + 1);
+	return 0;
+}

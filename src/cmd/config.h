@@ -1,0 +1,54 @@
+/*
+ * Run-time configuration of `serve` and of the client verbs: flags parsed
+ * into a struct, defaults applied, paths made absolute, the plugins
+ * directory resolved the way InfraKit does it.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stdbool.h>
+
+#include "util/defaults.h"
+#include "model/model.h"
+
+struct err;
+
+struct config {
+	char c_name[128]; /* --name */
+	char c_plugins_dir[PATH_BUF];
+	char c_socket[PATH_BUF]; /* unix socket path */
+	char c_tcp[256];	 /* --listen tcp://HOST:PORT */
+	bool c_allow_remote;
+	int c_log; /* 0..5 */
+	char c_vm_dir[PATH_BUF];
+	char c_vm_lib[PATH_BUF];
+	char c_backend[16];	/* vmware|qemu|auto|... */
+	char c_vmrun[PATH_BUF]; /* --vmrun */
+	char c_qemu[PATH_BUF];	/* --qemu */
+	enum clone_mode c_clone;
+	unsigned c_max_parallel;
+	unsigned c_poll_ms;
+	unsigned c_op_timeout_ms;
+	unsigned c_stop_soft_ms;
+};
+
+/*
+ * The plugins directory: $INFRAKIT_PLUGINS_DIR, else $INFRAKIT_HOME/plugins,
+ * else ~/.infrakit/plugins (home from the user database, $HOME as fallback).
+ */
+int config_plugins_dir(char *out, size_t len, struct err *err);
+
+/* The InfraKit home: $INFRAKIT_HOME, else ~/.infrakit. */
+int config_infrakit_home(char *out, size_t len, struct err *err);
+
+/* Sets every field to its default (directories resolved for name). */
+int config_defaults(struct config *c, struct err *err);
+
+/* Parses a duration: "500ms", "5s", "2m", "1h", or plain seconds. */
+int config_duration_ms(const char *s, unsigned *out);
+
+/* Makes path absolute (relative to the working directory) in place; the
+ * path need not exist. 0 or -1. */
+int config_absolute(char *path, size_t len);
+
+#endif /* CONFIG_H */

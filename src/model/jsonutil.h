@@ -1,0 +1,44 @@
+/*
+ * Small helpers over jansson shared by the modules that speak JSON (the RPC
+ * layer, the store's instance.json, the client verbs): member lookup with Go's
+ * case-insensitive field matching, strict string access, tag maps.
+ */
+#ifndef JSONUTIL_H
+#define JSONUTIL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "model/tags.h"
+
+struct err;
+
+/* Object member as Go's encoding/json finds it: an exact key match first,
+ * else the first key equal ignoring ASCII case. Borrowed; NULL if absent
+ * or if obj is not an object. */
+json_t *jget(const json_t *obj, const char *key);
+
+/* Name of a JSON value's type for messages ("number", "array", ...). */
+const char *jtype(const json_t *v);
+
+/* Borrowed string value of v, or NULL (with err naming field) when v is not
+ * a string, contains a NUL byte, or is longer than max bytes. */
+const char *jstr(
+    const json_t *v, const char *field, size_t max, struct err *err);
+
+/* An optional string member of obj (Go-style key match): absent or null
+ * gives *out = NULL and success. */
+int jopt_str(const json_t *obj, const char *key, const char *field, size_t max,
+    const char **out, struct err *err);
+
+/* Reads a JSON object of string values into t (sorted). null counts as
+ * empty. Errors name field and the offending key. */
+int jtags(const json_t *v, const char *field, struct tags *t, struct err *err);
+
+/* Builds a JSON object from a tag set. New reference, or NULL. */
+json_t *jtags_new(const struct tags *t);
+
+/* Compact JSON text of v (any JSON value); caller frees. NULL on failure. */
+char *jdump(const json_t *v);
+
+#endif /* JSONUTIL_H */

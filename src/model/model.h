@@ -1,0 +1,137 @@
+/*
+ * The typed requests and answers of the instance service: what the RPC
+ * layer turns InfraKit's JSON into (rpc_instance.c) and what the service
+ * (instance.c) and its test doubles work on. No JSON below this line.
+ */
+#ifndef MODEL_H
+#define MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/defaults.h"
+#include "model/tags.h"
+
+struct err;
+
+enum guest_init {
+	GUEST_INIT_AUTO = 0, /* both guestinfo keys and a seed ISO */
+	GUEST_INIT_GUESTINFO,
+	GUEST_INIT_CIDATA,
+	GUEST_INIT_NONE
+};
+
+enum clone_mode {
+	CLONE_UNSET = 0, /* use the plugin's --clone */
+	CLONE_AUTO,
+	CLONE_LINKED,
+	CLONE_FULL,
+	CLONE_COPY
+};
+
+/* The instance Properties (InfraKit's opaque Instance.Properties). */
+struct inst_props {
+	char p_vmx[TEMPLATE_NAME_MAX + 1]; /* template name */
+	unsigned p_memsize_mb;
+	unsigned p_numcpus;
+	bool p_launch_gui;
+	struct tags p_tags;
+	enum guest_init p_guest_init;
+	enum clone_mode p_clone;
+	char **p_ssh_keys;
+	size_t p_n_ssh_keys;
+};
+
+struct attachment {
+	char *a_id;
+	char *a_type;
+};
+
+/* InfraKit's instance.Spec. */
+struct inst_spec {
+	char *s_properties_json; /* verbatim, compact */
+	struct inst_props s_props;
+	struct tags s_tags;
+	char *s_init;	    /* never NULL */
+	char *s_logical_id; /* NULL means null */
+	struct attachment *s_att;
+	size_t s_n_att;
+};
+
+/* One instance as DescribeInstances reports it. */
+struct inst_view {
+	char v_id[RPC_MAX_ID + 1];
+	char *v_logical_id; /* NULL means null */
+	struct tags v_tags;
+	/* Properties, reported when asked for. */
+	char v_state[16]; /* provisioning, running, ... */
+	char v_power[16]; /* running, paused, suspended, off,
+			     unknown */
+	char v_backend[16];
+	char v_template[TEMPLATE_NAME_MAX + 1];
+	char *v_vmx; /* path, or NULL */
+	char *v_ip;
+	char *v_mac;
+	char *v_error;
+	char *v_reason;	      /* Destroy's Context.Reason */
+	int64_t v_created_ms; /* wall clock */
+	bool v_reported;      /* false: hidden from InfraKit */
+};
+
+struct inst_list {
+	struct inst_view *l_v;
+	size_t l_n;
+	size_t l_cap;
+};
+
+#define DESCRIBE_ALL 0x1 /* also failed, hidden and destroying ones */
+
+/*
+ * The service interface the RPC layer calls. Every operation must return
+ * quickly (well under a second): slow work belongs in the background. A
+ * failing operation fills err with a message that names the field or cause
+ * and the fix, and returns -1.
+ */
+struct svc_ops {
+	int (*validate)(void *ctx, const char *type,
+	    const struct inst_props *props, struct err *err);
+	/* Writes the new instance's ID (NUL-terminated) into id. */
+	int (*provision)(void *ctx, const char *type,
+	    const struct inst_spec *spec, char *id, size_t idlen,
+	    struct err *err);
+	/* reason: "terminate", "rolling_update" or whatever the client sent. */
+	int (*destroy)(void *ctx, const char *type, const char *id,
+	    const char *reason, struct err *err);
+	/* Fills out (caller frees with inst_list_free). */
+	int (*describe)(void *ctx, const char *type, const struct tags *filter,
+	    unsigned flags, struct inst_list *out, struct err *err);
+	int (*label)(void *ctx, const char *type, const char *id,
+	    const struct tags *labels, struct err *err);
+	/* Names of the typed objects served besides the default "."; the
+	 * pointers stay valid for the service's lifetime. Returns the count. */
+	size_t (*types)(void *ctx, const char **names, size_t max);
+};
+
+struct svc {
+	const struct svc_ops *ops;
+	void *ctx;
+};
+
+void inst_props_free(struct inst_props *p);
+void inst_spec_free(struct inst_spec *s);
+void inst_view_free(struct inst_view *v);
+void inst_list_free(struct inst_list *l);
+/* Appends a zeroed view to l and returns it, or NULL. */
+struct inst_view *inst_list_add(struct inst_list *l);
+/* Deep copies; 0 or -1. dst must be zeroed. */
+int inst_props_copy(struct inst_props *dst, const struct inst_props *src);
+int inst_spec_copy(struct inst_spec *dst, const struct inst_spec *src);
+
+const char *guest_init_name(enum guest_init g);
+const char *clone_mode_name(enum clone_mode c);
+/* Parse a name; -1 when unknown. */
+int guest_init_parse(const char *s);
+int clone_mode_parse(const char *s);
+
+#endif /* MODEL_H */
