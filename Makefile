@@ -9,8 +9,8 @@ VM_LIB     ?= ./vmx
 RUN_FLAGS  ?= --log=4
 ISO        ?=
 
-.PHONY: all plugins deps run test test-quick bench fuzz vmx-tiny vmx-alpine \
-	vmx-moby format clean
+.PHONY: all plugins deps run test test-quick check-macos bench fuzz vmx-tiny \
+	vmx-alpine vmx-moby format clean
 
 all plugins: $(BUILD)/build.ninja
 	ninja -C $(BUILD) infrakit-instance-vmware-fusion
@@ -44,6 +44,13 @@ test-quick:
 	@scripts/deps.sh test
 	@scripts/run-tests.sh quick
 
+# Compiles every C file for aarch64-macos and x86_64-macos with zig cc
+# (installed from npm into .cache/zig) and links the programs against stub
+# libraries; part of `make test`.
+check-macos:
+	@scripts/deps.sh test
+	@scripts/check-macos.sh
+
 bench:
 	@scripts/deps.sh bench
 	@scripts/bench.sh
@@ -66,4 +73,4 @@ format:
 	clang-format -i $$(find src tests/unit tests/support tests/fuzz tests/bench -name "*.[ch]")
 
 clean:
-	rm -rf build build-asan build-clang build-fuzz build-bench
+	rm -rf build build-asan build-clang build-fuzz build-bench build-macos
