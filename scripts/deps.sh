@@ -8,11 +8,16 @@
 set -eu
 
 what=${1:-build}
+cmds=""
 
 deb_build="gcc meson ninja-build pkg-config python3 git libmicrohttpd-dev libjansson-dev libarchive-dev zlib1g-dev"
 deb_run="qemu-system-x86 qemu-utils xorriso busybox-static isolinux syslinux-common cpio"
 deb_test="libcmocka-dev clang clang-format valgrind curl libclang-rt-dev"
 deb_bench="xfsprogs"
+# Wanted as commands, not as packages: a Node.js from elsewhere (NodeSource)
+# already brings npm, and Debian's npm package would conflict with it.
+# npm installs zig for the macOS compile gate (scripts/check-macos.sh).
+cmd_test="node:nodejs npm:npm"
 brew_build="meson ninja pkg-config libmicrohttpd jansson libarchive"
 brew_run="qemu xorriso"
 brew_test="cmocka"
@@ -20,9 +25,9 @@ brew_test="cmocka"
 case $what in
 build) deb="$deb_build"; brew="$brew_build" ;;
 run) deb="$deb_build $deb_run"; brew="$brew_build $brew_run" ;;
-test) deb="$deb_build $deb_run $deb_test"; brew="$brew_build $brew_run $brew_test" ;;
+test) deb="$deb_build $deb_run $deb_test"; brew="$brew_build $brew_run $brew_test"; cmds="$cmd_test" ;;
 fuzz) deb="$deb_build $deb_run $deb_test"; brew="$brew_build $brew_run $brew_test" ;;
-bench) deb="$deb_build $deb_run $deb_test $deb_bench"; brew="$brew_build $brew_run $brew_test" ;;
+bench) deb="$deb_build $deb_run $deb_test $deb_bench"; brew="$brew_build $brew_run $brew_test"; cmds="$cmd_test" ;;
 *) echo "usage: $0 build|run|test|fuzz|bench" >&2; exit 2 ;;
 esac
 
@@ -32,6 +37,9 @@ if command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
         if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
             missing="$missing $p"
         fi
+    done
+    for e in $cmds; do
+        command -v "${e%%:*}" >/dev/null 2>&1 || missing="$missing ${e#*:}"
     done
     [ -z "$missing" ] && exit 0
     echo "deps: installing$missing"
