@@ -4,7 +4,7 @@
 #   scripts/run-tests.sh          gcc build + suite, clang ASan+UBSan build +
 #                                 suite, unit tests under valgrind, libFuzzer
 #                                 targets (FUZZ_SECONDS each, default 60),
-#                                 style checks
+#                                 style checks, the macOS compile gate
 #   scripts/run-tests.sh quick    the gcc build and its suite only
 set -u
 cd "$(dirname "$0")/.."
@@ -71,6 +71,9 @@ if [ "$mode" != quick ]; then
     note "style and safety checks"
     check "no banned calls" scripts/check-banned.sh
     check "clang-format" scripts/check-format.sh
+
+    note "macOS compile gate (zig cc: aarch64-macos, x86_64-macos)"
+    check "macos compile gate" scripts/check-macos.sh
 fi
 
 note "summary"
