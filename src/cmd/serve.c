@@ -24,7 +24,7 @@
 #include "util/err.h"
 #include "util/fsutil.h"
 #include "http/httpd.h"
-#include "service/instance.h"
+#include "service/service.h"
 #include "util/log.h"
 #include "version.h"
 
@@ -590,11 +590,16 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 	}
 	rc = 0;
 out:
-	/* Stop accepting first; then let the service park its work. */
-	httpd_stop(ht);
-	httpd_stop(h);
+	/* Stop accepting first; then the service answers what it took and
+	 * parks its work; only then can the HTTP server stop (no connection
+	 * may still wait for an answer) and the service be freed. */
+	httpd_quiesce(ht);
+	httpd_quiesce(h);
 	if (have_sock)
 		remove_socket(c.c_socket, &sock_st);
+	service_stop(sv);
+	httpd_stop(ht);
+	httpd_stop(h);
 	service_close(sv);
 	for (size_t i = 0; i < nbk; i++)
 		if (bks[i].be_ops->close != NULL)

@@ -1,11 +1,12 @@
 /*
  * HTTP server on libmicrohttpd. See httpd.h.
  *
- * Threading: libmicrohttpd runs HTTP_THREADS polling threads; a request is
- * handled on the thread that read it. Handlers never block on hypervisors
- * (the service answers from memory and queues slow work), so a small pool
- * serves many keep-alive connections, and an idle or trickling client only
- * costs a socket until HTTP_CONN_TIMEOUT_S.
+ * Threading: libmicrohttpd runs one polling thread per core (at most
+ * HTTP_THREADS_MAX); a request is handled on the thread that read it.
+ * Handlers never wait: what the service must answer is submitted and the
+ * connection suspended (MHD_suspend_connection) until the service's
+ * callback resumes it, so a small pool serves any number of calls in
+ * flight, and an idle or trickling client only costs a socket.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -37,6 +38,8 @@
 struct httpd {
 	struct MHD_Daemon *h_mhd;
 	const struct svc *h_svc;
+	MHD_socket h_listen; /* after httpd_quiesce; closed at stop */
+	bool h_quiesced;
 };
 
 /* Per-request state, from the first header callback to completion. */
@@ -44,7 +47,15 @@ struct hreq {
 	struct buf r_body;
 	unsigned long r_reqno;
 	bool r_too_big;
+	struct MHD_Connection *r_conn;
+	struct rpc_call *r_call; /* with the service; connection suspended */
+	atomic_int r_phase;	 /* CALL_* */
 };
+
+/* r_phase of a call with the service. */
+#define CALL_PENDING 0
+#define CALL_ANSWERED 1 /* the service answered; resumed */
+#define CALL_ORPHANED 2 /* the connection ended first */
 
 /* 413; its libmicrohttpd name changed between releases. */
 #define HTTP_STATUS_TOO_LARGE 413
@@ -321,6 +332,61 @@ on_get(struct MHD_Connection *c, struct httpd *h, const char *url,
 	    url);
 }
 
+/* The service answered: let libmicrohttpd call on_request again. */
+static void
+on_wake(void *arg)
+{
+	struct hreq *r = arg;
+	struct buf scratch;
+
+	if (atomic_exchange(&r->r_phase, CALL_ANSWERED) == CALL_ORPHANED) {
+		/* Nobody to answer: drop it. */
+		buf_init(&scratch, DESCRIBE_MAX_ANSWER);
+		(void)rpc_call_finish(r->r_call, &scratch);
+		buf_free(&scratch);
+		buf_free(&r->r_body);
+		free(r);
+		return;
+	}
+	MHD_resume_connection(r->r_conn);
+}
+
+/*
+ * The body is complete: answer it, at once or, when the service must,
+ * suspend the connection (no thread waits) until on_wake resumes it and
+ * libmicrohttpd calls here again.
+ */
+static enum MHD_Result
+answer(struct MHD_Connection *c, struct httpd *h, struct hreq *r)
+{
+	struct buf out;
+	int rc;
+
+	buf_init(&out, DESCRIBE_MAX_ANSWER);
+	if (r->r_call != NULL) {
+		rc = rpc_call_finish(r->r_call, &out);
+		r->r_call = NULL;
+	} else {
+		rc = rpc_begin(h->h_svc,
+		    r->r_body.b_data != NULL ? r->r_body.b_data : "",
+		    r->r_body.b_len, &out, r->r_reqno, &r->r_call);
+		if (rc == 1) {
+			buf_free(&out);
+			atomic_init(&r->r_phase, CALL_PENDING);
+			r->r_conn = c;
+			MHD_suspend_connection(c);
+			rpc_call_submit(r->r_call, on_wake, r);
+			return MHD_YES;
+		}
+	}
+	if (rc == -1) {
+		buf_free(&out);
+		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
+		    r->r_reqno, "internal error: out of memory");
+	}
+	return respond(c, MHD_HTTP_OK, &out, NULL);
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -328,7 +394,6 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 {
 	struct httpd *h = cls;
 	struct hreq *r = *con_cls;
-	struct buf out;
 
 	(void)version;
 	if (r == NULL) {
@@ -388,15 +453,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		    "request body exceeds the limit of %d bytes "
 		    "(RPC_MAX_BODY)",
 		    RPC_MAX_BODY);
-	buf_init(&out, RPC_MAX_BODY * 64);
-	if (rpc_handle(h->h_svc,
-		r->r_body.b_data != NULL ? r->r_body.b_data : "",
-		r->r_body.b_len, &out, r->r_reqno) == -1) {
-		buf_free(&out);
-		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
-		    r->r_reqno, "internal error: out of memory");
-	}
-	return respond(c, MHD_HTTP_OK, &out, NULL);
+	return answer(c, h, r);
 }
 
 static void
@@ -409,12 +466,22 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)c;
 	if (r == NULL)
 		return;
+	*con_cls = NULL;
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
 		log_debug("req %lu: connection ended early (%d)", r->r_reqno,
 		    (int)toe);
+	if (r->r_call != NULL) {
+		struct buf scratch;
+
+		/* The service still has it: on_wake frees r. */
+		if (atomic_exchange(&r->r_phase, CALL_ORPHANED) == CALL_PENDING)
+			return;
+		buf_init(&scratch, DESCRIBE_MAX_ANSWER);
+		(void)rpc_call_finish(r->r_call, &scratch);
+		buf_free(&scratch);
+	}
 	buf_free(&r->r_body);
 	free(r);
-	*con_cls = NULL;
 }
 
 static void
@@ -433,6 +500,18 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("libmicrohttpd: %s", msg);
 }
 
+/* A thread per core, at most HTTP_THREADS_MAX: handlers never wait (the
+ * service answers through on_wake), so more threads only add switches. */
+static unsigned int
+http_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		n = 1;
+	return (unsigned int)(n > HTTP_THREADS_MAX ? HTTP_THREADS_MAX : n);
+}
+
 struct httpd *
 httpd_start(int fd, const struct svc *svc, struct err *err)
 {
@@ -445,12 +524,12 @@ httpd_start(int fd, const struct svc *svc, struct err *err)
 		return NULL;
 	}
 	h->h_svc = svc;
-	h->h_mhd = MHD_start_daemon(
-	    MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC, 0,
-	    NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
-	    h, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
-	    (unsigned int)HTTP_THREADS, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned int)HTTP_CONN_TIMEOUT_S,
+	h->h_mhd = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD |
+		MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME,
+	    0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
+	    on_mhd_log, h, MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, http_threads(),
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_CONN_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONN_LIMIT,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
@@ -464,15 +543,23 @@ httpd_start(int fd, const struct svc *svc, struct err *err)
 }
 
 void
+httpd_quiesce(struct httpd *h)
+{
+	if (h == NULL || h->h_quiesced)
+		return;
+	h->h_listen = MHD_quiesce_daemon(h->h_mhd);
+	h->h_quiesced = true;
+}
+
+void
 httpd_stop(struct httpd *h)
 {
-	MHD_socket fd;
-
 	if (h == NULL)
 		return;
-	fd = MHD_quiesce_daemon(h->h_mhd);
+	httpd_quiesce(h);
 	MHD_stop_daemon(h->h_mhd);
-	if (fd != MHD_INVALID_SOCKET)
-		(void)close(fd);
+	/* Only now: a pool thread may have used it until the stop. */
+	if (h->h_listen != MHD_INVALID_SOCKET)
+		(void)close(h->h_listen);
 	free(h);
 }

@@ -36,7 +36,11 @@ int httpd_socket_live(const char *path);
 /* Starts serving fd (taking ownership) with svc behind it. */
 struct httpd *httpd_start(int fd, const struct svc *svc, struct err *err);
 
-/* Stops accepting, finishes or drops open connections, frees. NULL is ok. */
+/* Stops accepting new connections; open ones are still served. */
+void httpd_quiesce(struct httpd *h);
+
+/* Stops, drops open connections, frees. No request may be with the
+ * service any more (service_stop answers them all first). NULL is ok. */
 void httpd_stop(struct httpd *h);
 
 #endif /* HTTPD_H */

@@ -1,7 +1,8 @@
 /*
  * The typed requests and answers of the instance service: what the RPC
- * layer turns InfraKit's JSON into (rpc_instance.c) and what the service
- * (instance.c) and its test doubles work on. No JSON below this line.
+ * layer turns InfraKit's JSON into (rpc/rpc_instance.c) and what the
+ * service (service/) and its test doubles work on. No JSON below this
+ * line; the service's request interface is service/svc.h.
  */
 #ifndef MODEL_H
 #define MODEL_H
@@ -86,37 +87,6 @@ struct inst_list {
 };
 
 #define DESCRIBE_ALL 0x1 /* also failed, hidden and destroying ones */
-
-/*
- * The service interface the RPC layer calls. Every operation must return
- * quickly (well under a second): slow work belongs in the background. A
- * failing operation fills err with a message that names the field or cause
- * and the fix, and returns -1.
- */
-struct svc_ops {
-	int (*validate)(void *ctx, const char *type,
-	    const struct inst_props *props, struct err *err);
-	/* Writes the new instance's ID (NUL-terminated) into id. */
-	int (*provision)(void *ctx, const char *type,
-	    const struct inst_spec *spec, char *id, size_t idlen,
-	    struct err *err);
-	/* reason: "terminate", "rolling_update" or whatever the client sent. */
-	int (*destroy)(void *ctx, const char *type, const char *id,
-	    const char *reason, struct err *err);
-	/* Fills out (caller frees with inst_list_free). */
-	int (*describe)(void *ctx, const char *type, const struct tags *filter,
-	    unsigned flags, struct inst_list *out, struct err *err);
-	int (*label)(void *ctx, const char *type, const char *id,
-	    const struct tags *labels, struct err *err);
-	/* Names of the typed objects served besides the default "."; the
-	 * pointers stay valid for the service's lifetime. Returns the count. */
-	size_t (*types)(void *ctx, const char **names, size_t max);
-};
-
-struct svc {
-	const struct svc_ops *ops;
-	void *ctx;
-};
 
 void inst_props_free(struct inst_props *p);
 void inst_spec_free(struct inst_spec *s);

@@ -259,6 +259,16 @@ jsonrpc_result(struct buf *out, const char *id, json_t *result)
 }
 
 int
+jsonrpc_result_text(
+    struct buf *out, const char *id, const char *result, size_t len)
+{
+	if (buf_addstr(out, "{\"jsonrpc\":\"2.0\",\"result\":") == -1 ||
+	    buf_add(out, result, len) == -1)
+		return -1;
+	return buf_printf(out, ",\"id\":%s}\n", id != NULL ? id : "null");
+}
+
+int
 jsonrpc_error(struct buf *out, const char *id, int code, const char *message)
 {
 	json_t *m;

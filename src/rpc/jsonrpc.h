@@ -38,6 +38,9 @@ void jsonrpc_req_free(struct jsonrpc_req *req);
 
 /* Appends {"jsonrpc":"2.0","result":R,"id":ID}\n to out. Steals result. */
 int jsonrpc_result(struct buf *out, const char *id, json_t *result);
+/* The same with the result already encoded (len bytes of JSON text). */
+int jsonrpc_result_text(
+    struct buf *out, const char *id, const char *result, size_t len);
 /* Appends an error answer; id NULL means null. */
 int jsonrpc_error(
     struct buf *out, const char *id, int code, const char *message);

@@ -3,31 +3,61 @@
  * methods (rpc_plugin.c), the Instance methods (rpc_instance.c) and the
  * informational GET endpoints. Only this layer turns JSON into the typed
  * structs of model.h; the service behind it never sees JSON.
+ *
+ * A call either answers at once (handshakes, Validate, bad requests) or
+ * needs the service (Provision, Destroy, DescribeInstances, Label): then it
+ * is submitted (service/svc.h) and answered when the service calls back,
+ * without any thread waiting for it. The HTTP layer suspends the
+ * connection meanwhile.
  */
 #ifndef RPC_H
 #define RPC_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "model/model.h"
+#include "service/svc.h"
 
 struct buf;
 struct err;
+struct rpc_call;
 
 struct rpc_env {
 	const struct svc *re_svc;
 	unsigned long re_reqno; /* for log lines */
 };
 
+/* A method answered at once. */
 typedef int (*rpc_method_fn)(const struct rpc_env *env, json_t *params,
     json_t **result, struct err *err);
+/* A method the service answers: prep fills the request from params
+ * (validating them), done appends the JSON text of the result to out
+ * (streamed for DescribeInstances: an answer is never built as one tree). */
+typedef int (*rpc_prep_fn)(const struct rpc_env *env, json_t *params,
+    struct svc_req *r, bool *props, struct err *err);
+typedef int (*rpc_done_fn)(
+    const struct svc_req *r, bool props, struct buf *out, struct err *err);
 
 /*
- * Handles one POST body and appends the answer to out (nothing for a
- * notification). Bad requests are answered with a JSON-RPC error naming the
- * problem; returns -1 only if no answer could be built (out of memory).
+ * Handles one POST body. Returns 0 when it was answered at once (out holds
+ * the answer, or nothing for a notification), 1 when the service must
+ * answer (*callp: submit it with rpc_call_submit), -1 when no answer could
+ * be built (out of memory).
  */
+int rpc_begin(const struct svc *svc, const char *body, size_t len,
+    struct buf *out, unsigned long reqno, struct rpc_call **callp);
+
+/* Submits c; wake(arg) is called once, on any thread (possibly before this
+ * returns), when rpc_call_finish can write the answer. */
+void rpc_call_submit(struct rpc_call *c, void (*wake)(void *), void *arg);
+
+/* Writes the answer into out (nothing for a notification) and frees c.
+ * 0, or -1 when no answer could be built. */
+int rpc_call_finish(struct rpc_call *c, struct buf *out);
+
+/* The whole round trip, waiting on the calling thread (tests, tools). */
 int rpc_handle(const struct svc *svc, const char *body, size_t len,
     struct buf *out, unsigned long reqno);
 
@@ -46,14 +76,19 @@ json_t *rpc_api_info(const struct svc *svc);
 /* Instance methods (rpc_instance.c). */
 int rpc_instance_validate(
     const struct rpc_env *, json_t *, json_t **, struct err *);
-int rpc_instance_provision(
-    const struct rpc_env *, json_t *, json_t **, struct err *);
-int rpc_instance_destroy(
-    const struct rpc_env *, json_t *, json_t **, struct err *);
-int rpc_instance_describe(
-    const struct rpc_env *, json_t *, json_t **, struct err *);
-int rpc_instance_label(
-    const struct rpc_env *, json_t *, json_t **, struct err *);
+int rpc_prep_provision(
+    const struct rpc_env *, json_t *, struct svc_req *, bool *, struct err *);
+int rpc_done_provision(
+    const struct svc_req *, bool, struct buf *, struct err *);
+int rpc_prep_destroy(
+    const struct rpc_env *, json_t *, struct svc_req *, bool *, struct err *);
+int rpc_prep_describe(
+    const struct rpc_env *, json_t *, struct svc_req *, bool *, struct err *);
+int rpc_done_describe(const struct svc_req *, bool, struct buf *, struct err *);
+int rpc_prep_label(
+    const struct rpc_env *, json_t *, struct svc_req *, bool *, struct err *);
+/* Destroy and Label: {"Type": ..., "OK": true}. */
+int rpc_done_ok(const struct svc_req *, bool, struct buf *, struct err *);
 
 /* The JSON object of one description (with Properties when props). */
 json_t *rpc_desc_json(const struct inst_view *v, int props);

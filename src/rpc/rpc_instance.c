@@ -18,6 +18,7 @@
 #include "util/err.h"
 #include "model/jsonutil.h"
 #include "rpc/rpc.h"
+#include "util/buf.h"
 #include "model/specjson.h"
 
 static void
@@ -70,6 +71,7 @@ rpc_instance_validate(
     const struct rpc_env *env, json_t *params, json_t **result, struct err *err)
 {
 	struct inst_props props;
+	char tmpl[PATH_BUF];
 	const char *type;
 	int rc = -1;
 
@@ -79,8 +81,8 @@ rpc_instance_validate(
 	if (specjson_props(jget(params, "Properties"), "params.Properties",
 		&props, err) == -1)
 		goto out;
-	if (env->re_svc->ops->validate(env->re_svc->ctx, type, &props, err) ==
-	    -1)
+	if (env->re_svc->ops->validate(
+		env->re_svc->ctx, type, &props, tmpl, sizeof(tmpl), err) == -1)
 		goto out;
 	*result = ok_result(type);
 	rc = *result != NULL ? 0 : -1;
@@ -91,47 +93,85 @@ out:
 	return rc;
 }
 
-int
-rpc_instance_provision(
-    const struct rpc_env *env, json_t *params, json_t **result, struct err *err)
+/* The optional Type into r. */
+static int
+prep_type(const json_t *params, struct svc_req *r, struct err *err)
 {
-	struct inst_spec spec;
-	char id[RPC_MAX_ID + 1];
 	const char *type;
-	int rc = -1;
 
-	memset(&spec, 0, sizeof(spec));
 	if (param_type(params, &type, err) == -1)
 		return -1;
-	if (specjson_spec(jget(params, "Spec"), "params.Spec", &spec, err) ==
-	    -1)
-		goto out;
-	id[0] = '\0';
-	if (env->re_svc->ops->provision(
-		env->re_svc->ctx, type, &spec, id, sizeof(id), err) == -1)
-		goto out;
-	if (id[0] == '\0') {
-		/* A null ID crashes v0.x groups: never answer one. */
-		err_set(err, EIK_INTERNAL, "internal error: no instance ID");
-		goto out;
-	}
-	*result = json_pack("{s:s,s:s}", "Type", type, "ID", id);
-	rc = *result != NULL ? 0 : -1;
-	if (rc == -1)
+	(void)strlcpy(r->sr_type, type, sizeof(r->sr_type));
+	return 0;
+}
+
+int
+rpc_prep_provision(const struct rpc_env *env, json_t *params, struct svc_req *r,
+    bool *props, struct err *err)
+{
+	(void)props;
+	if (prep_type(params, r, err) == -1 ||
+	    specjson_spec(
+		jget(params, "Spec"), "params.Spec", &r->sr_spec, err) == -1)
+		return -1;
+	/* Checked here, on this thread, against the template library. */
+	return env->re_svc->ops->validate(env->re_svc->ctx, r->sr_type,
+	    &r->sr_spec.s_props, r->sr_template, sizeof(r->sr_template), err);
+}
+
+/* Appends the compact JSON text of v (taken). */
+static int
+add_json(struct buf *out, json_t *v, struct err *err)
+{
+	char *text =
+	    v != NULL ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	int rc;
+
+	json_decref(v);
+	if (text == NULL) {
 		oom(err);
-out:
-	inst_spec_free(&spec);
+		return -1;
+	}
+	rc = buf_addstr(out, text);
+	free(text);
+	if (rc == -1)
+		err_set(err, EIK_INTERNAL, "answer too large");
 	return rc;
 }
 
 int
-rpc_instance_destroy(
-    const struct rpc_env *env, json_t *params, json_t **result, struct err *err)
+rpc_done_provision(
+    const struct svc_req *r, bool props, struct buf *out, struct err *err)
 {
-	const char *type, *id, *reason = NULL;
+	(void)props;
+	if (r->sr_out_id[0] == '\0') {
+		/* A null ID crashes v0.x groups: never answer one. */
+		err_set(err, EIK_INTERNAL, "internal error: no instance ID");
+		return -1;
+	}
+	return add_json(out,
+	    json_pack("{s:s,s:s}", "Type", r->sr_type, "ID", r->sr_out_id),
+	    err);
+}
+
+int
+rpc_done_ok(
+    const struct svc_req *r, bool props, struct buf *out, struct err *err)
+{
+	(void)props;
+	return add_json(out, ok_result(r->sr_type), err);
+}
+
+int
+rpc_prep_destroy(const struct rpc_env *env, json_t *params, struct svc_req *r,
+    bool *props, struct err *err)
+{
+	const char *id, *reason = NULL;
 	json_t *ctx;
 
-	if (param_type(params, &type, err) == -1 ||
+	(void)env;
+	(void)props;
+	if (prep_type(params, r, err) == -1 ||
 	    param_instance(params, &id, err) == -1)
 		return -1;
 	ctx = jget(params, "Context");
@@ -143,20 +183,14 @@ rpc_instance_destroy(
 			    jtype(ctx));
 			return -1;
 		}
-		if (jopt_str(ctx, "Reason", "params.Context.Reason", 64,
-			&reason, err) == -1)
+		if (jopt_str(ctx, "Reason", "params.Context.Reason",
+			sizeof(r->sr_reason) - 1, &reason, err) == -1)
 			return -1;
 	}
 	if (reason == NULL || reason[0] == '\0')
 		reason = "terminate";
-	if (env->re_svc->ops->destroy(
-		env->re_svc->ctx, type, id, reason, err) == -1)
-		return -1;
-	*result = ok_result(type);
-	if (*result == NULL) {
-		oom(err);
-		return -1;
-	}
+	(void)strlcpy(r->sr_id, id, sizeof(r->sr_id));
+	(void)strlcpy(r->sr_reason, reason, sizeof(r->sr_reason));
 	return 0;
 }
 
@@ -207,94 +241,87 @@ rpc_desc_json(const struct inst_view *v, int props)
 	return d;
 }
 
-int
-rpc_instance_describe(
-    const struct rpc_env *env, json_t *params, json_t **result, struct err *err)
+/* An optional boolean member: absent or null gives false. */
+static int
+opt_bool(const json_t *params, const char *key, const char *field, bool *out,
+    struct err *err)
 {
-	struct tags filter = TAGS_INIT;
-	struct inst_list list = { NULL, 0, 0 };
-	const char *type;
-	json_t *v, *descs = NULL;
-	int props = 0, all = 0, rc = -1;
+	json_t *v = jget(params, key);
 
-	if (param_type(params, &type, err) == -1)
+	*out = false;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_boolean(v)) {
+		err_set(err, EIK_PARAMS, "%s must be true or false, got %s",
+		    field, jtype(v));
 		return -1;
-	if (jtags(jget(params, "Tags"), "params.Tags", &filter, err) == -1)
-		goto out;
-	v = jget(params, "Properties");
-	if (v != NULL && !json_is_null(v)) {
-		if (!json_is_boolean(v)) {
-			err_set(err, EIK_PARAMS,
-			    "params.Properties must be true or false, got %s",
-			    jtype(v));
-			goto out;
-		}
-		props = json_is_true(v);
 	}
-	/* Our extension for `describe --all`; InfraKit never sends it. */
-	v = jget(params, "All");
-	if (v != NULL && !json_is_null(v)) {
-		if (!json_is_boolean(v)) {
-			err_set(err, EIK_PARAMS,
-			    "params.All must be true or false, got %s",
-			    jtype(v));
-			goto out;
-		}
-		all = json_is_true(v);
-	}
-	if (env->re_svc->ops->describe(env->re_svc->ctx, type, &filter,
-		all ? DESCRIBE_ALL : 0, &list, err) == -1)
-		goto out;
-	descs = json_array();
-	if (descs == NULL) {
-		oom(err);
-		goto out;
-	}
-	for (size_t i = 0; i < list.l_n; i++) {
-		json_t *d = rpc_desc_json(&list.l_v[i], props || all);
-
-		if (d == NULL || json_array_append_new(descs, d) == -1) {
-			oom(err);
-			goto out;
-		}
-	}
-	*result = json_pack("{s:s,s:o}", "Type", type, "Descriptions", descs);
-	descs = NULL;
-	if (*result == NULL) {
-		oom(err);
-		goto out;
-	}
-	rc = 0;
-out:
-	json_decref(descs);
-	inst_list_free(&list);
-	tags_free(&filter);
-	return rc;
+	*out = json_is_true(v);
+	return 0;
 }
 
 int
-rpc_instance_label(
-    const struct rpc_env *env, json_t *params, json_t **result, struct err *err)
+rpc_prep_describe(const struct rpc_env *env, json_t *params, struct svc_req *r,
+    bool *props, struct err *err)
 {
-	struct tags labels = TAGS_INIT;
-	const char *type, *id;
-	int rc = -1;
+	bool all;
 
-	if (param_type(params, &type, err) == -1 ||
+	(void)env;
+	if (prep_type(params, r, err) == -1 ||
+	    jtags(jget(params, "Tags"), "params.Tags", &r->sr_tags, err) ==
+		-1 ||
+	    opt_bool(params, "Properties", "params.Properties", props, err) ==
+		-1 ||
+	    /* Our extension for `describe --all`; InfraKit never sends it. */
+	    opt_bool(params, "All", "params.All", &all, err) == -1)
+		return -1;
+	if (all) {
+		r->sr_flags |= DESCRIBE_ALL;
+		*props = true;
+	}
+	return 0;
+}
+
+int
+rpc_done_describe(
+    const struct svc_req *r, bool props, struct buf *out, struct err *err)
+{
+	json_t *type = json_string(r->sr_type);
+
+	/* One description at a time: no answer is ever one big tree. */
+	if (buf_addstr(out, "{\"Type\":") == -1 ||
+	    add_json(out, type, err) == -1 ||
+	    buf_addstr(out, ",\"Descriptions\":[") == -1)
+		goto toobig;
+	for (size_t i = 0; i < r->sr_list.l_n; i++) {
+		if (i > 0 && buf_addc(out, ',') == -1)
+			goto toobig;
+		if (add_json(out, rpc_desc_json(&r->sr_list.l_v[i], props),
+			err) == -1)
+			return -1;
+	}
+	if (buf_addstr(out, "]}") == -1)
+		goto toobig;
+	return 0;
+toobig:
+	err_set(err, EIK_INTERNAL,
+	    "the answer would exceed %d bytes (DESCRIBE_MAX_ANSWER): filter "
+	    "on tags",
+	    DESCRIBE_MAX_ANSWER);
+	return -1;
+}
+
+int
+rpc_prep_label(const struct rpc_env *env, json_t *params, struct svc_req *r,
+    bool *props, struct err *err)
+{
+	const char *id;
+
+	(void)env;
+	(void)props;
+	if (prep_type(params, r, err) == -1 ||
 	    param_instance(params, &id, err) == -1)
 		return -1;
-	if (jtags(jget(params, "Labels"), "params.Labels", &labels, err) == -1)
-		goto out;
-	if (env->re_svc->ops->label(env->re_svc->ctx, type, id, &labels, err) ==
-	    -1)
-		goto out;
-	*result = ok_result(type);
-	if (*result == NULL) {
-		oom(err);
-		goto out;
-	}
-	rc = 0;
-out:
-	tags_free(&labels);
-	return rc;
+	(void)strlcpy(r->sr_id, id, sizeof(r->sr_id));
+	return jtags(jget(params, "Labels"), "params.Labels", &r->sr_tags, err);
 }

@@ -2,10 +2,14 @@
  * Instance IDs. See ids.h.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <zlib.h>
 
 #include "util/compat.h"
 #include "util/err.h"
@@ -50,63 +54,90 @@ id_decode(const char *s, uint64_t *v)
 	return 0;
 }
 
-static int
-save_reserved(struct idgen *g, uint64_t v, struct err *err)
-{
-	char text[32];
-	int n;
+#define SEQ_TEXT_MAX 64
 
-	n = snprintf(text, sizeof(text), "%" PRIu64 "\n", v);
-	if (atomic_write_file(g->ig_path, text, (size_t)n, 0600, err) == -1) {
-		err_prefix(err, "cannot record the ID high-water mark");
+/* "<value> <crc32 of value>\n"; 0.1.0 wrote "<value>\n". */
+static int
+parse_mark(const char *text, uint64_t *v)
+{
+	char num[32];
+	const char *e, *p;
+	size_t n = strspn(text, "0123456789");
+
+	if (n == 0 || n >= sizeof(num))
 		return -1;
+	memcpy(num, text, n);
+	num[n] = '\0';
+	*v = parse_uint(num, 0, VALUE_MAX, &e);
+	if (e != NULL)
+		return -1;
+	p = text + n + strspn(text + n, " ");
+	if (*p == '\n' || *p == '\r' || *p == '\0')
+		return 0; /* 0.1.0: the number alone */
+	{
+		char want[16];
+
+		(void)snprintf(want, sizeof(want), "%08lx",
+		    crc32(0L, (const Bytef *)num, (uInt)n));
+		if (strncmp(p, want, 8) != 0)
+			return -1;
 	}
-	g->ig_reserved = v;
 	return 0;
 }
 
 int
 idgen_open(struct idgen *g, const char *path, uint64_t floor, struct err *err)
 {
-	char *text = NULL;
-	const char *e;
+	char text[SEQ_TEXT_MAX];
 	uint64_t v = 0;
-	size_t len;
+	ssize_t r;
 
 	memset(g, 0, sizeof(*g));
-	if (pthread_mutex_init(&g->ig_mu, NULL) != 0) {
-		err_set(err, EIK_INTERNAL, "pthread_mutex_init failed");
-		return -1;
-	}
 	g->ig_clock = wall_ms;
+	g->ig_fd = -1;
 	if (strlcpy(g->ig_path, path, sizeof(g->ig_path)) >=
 	    sizeof(g->ig_path)) {
 		err_set(err, EIK_INVAL, "path too long: %s", path);
 		return -1;
 	}
-	if (read_file_max(path, 64, &text, &len, err) == 0) {
-		text[strcspn(text, "\r\n")] = '\0';
-		v = parse_uint(text, 0, VALUE_MAX, &e);
-		free(text);
-		if (e != NULL) {
+	g->ig_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (g->ig_fd == -1) {
+		err_set(err, err_from_errno(errno), "open %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	r = pread(g->ig_fd, text, sizeof(text) - 1, 0);
+	if (r > 0) {
+		text[r] = '\0';
+		if (parse_mark(text, &v) == -1) {
 			err_set(err, EIK_IO,
-			    "%s is corrupt (%s); it holds the last instance ID "
+			    "%s is corrupt; it holds the last instance ID "
 			    "handed out: fix or remove it",
-			    path, e);
+			    path);
 			return -1;
 		}
-	} else if (err != NULL && err->code != EIK_NOTFOUND)
-		return -1;
-	err_clear(err);
+	}
+	g->ig_saved = v;
 	g->ig_last = v > floor ? v : floor;
-	g->ig_reserved = g->ig_last;
 	return 0;
 }
 
 void
 idgen_close(struct idgen *g)
 {
-	(void)pthread_mutex_destroy(&g->ig_mu);
+	if (g->ig_fd == -1)
+		return;
+	if (g->ig_last != g->ig_saved)
+		(void)idgen_save(g, NULL);
+	(void)close(g->ig_fd);
+	g->ig_fd = -1;
+}
+
+void
+idgen_raise(struct idgen *g, uint64_t v)
+{
+	if (v > g->ig_last)
+		g->ig_last = v;
 }
 
 int
@@ -115,29 +146,48 @@ idgen_next(struct idgen *g, char *out, size_t outlen, struct err *err)
 	uint64_t now, v;
 	int64_t ms;
 
-	(void)pthread_mutex_lock(&g->ig_mu);
 	ms = g->ig_clock();
 	now = ms > 0 ? (uint64_t)ms << ID_SEQ_BITS : 0;
 	v = g->ig_last + 1;
 	if (now > v)
 		v = now;
 	if (v > VALUE_MAX) {
-		(void)pthread_mutex_unlock(&g->ig_mu);
 		err_set(err, EIK_INTERNAL, "instance ID space exhausted");
 		return -1;
 	}
-	if (v > g->ig_reserved) {
-		uint64_t ahead = v + ((uint64_t)ID_RESERVE_MS << ID_SEQ_BITS);
-
-		if (ahead > VALUE_MAX)
-			ahead = VALUE_MAX;
-		if (save_reserved(g, ahead, err) == -1) {
-			(void)pthread_mutex_unlock(&g->ig_mu);
-			return -1;
-		}
-	}
 	g->ig_last = v;
-	(void)pthread_mutex_unlock(&g->ig_mu);
 	id_encode(v, out, outlen);
+	return 0;
+}
+
+int
+idgen_write_mark(const struct idgen *g, uint64_t v, struct err *err)
+{
+	char text[SEQ_TEXT_MAX], num[32];
+	int n, m;
+
+	if (g->ig_fd == -1) {
+		err_set(err, EIK_INTERNAL, "%s is not open", g->ig_path);
+		return -1;
+	}
+	m = snprintf(num, sizeof(num), "%" PRIu64, v);
+	/* Fixed width: each save overwrites the whole previous text. */
+	n = snprintf(text, sizeof(text), "%-20s %08lx\n", num,
+	    crc32(0L, (const Bytef *)num, (uInt)m));
+	if (fd_pwrite_all(g->ig_fd, text, (size_t)n, 0) == -1 ||
+	    fsync_full(g->ig_fd) == -1) {
+		err_set(err, err_from_errno(errno), "write %s: %s", g->ig_path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+idgen_save(struct idgen *g, struct err *err)
+{
+	if (idgen_write_mark(g, g->ig_last, err) == -1)
+		return -1;
+	g->ig_saved = g->ig_last;
 	return 0;
 }

@@ -1,19 +1,13 @@
 /*
- * The provision journal. See journal.h.
- *
- * Group commit: an appender adds its bytes to a shared buffer and waits
- * until a flush covering them has completed. Whoever finds no flush in
- * progress becomes the leader: it takes the whole buffer, writes it, calls
- * fdatasync once and wakes everyone it covered. While it flushes, new
- * appenders fill the next buffer.
+ * The journal. See journal.h.
  */
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <stdbool.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,89 +15,31 @@
 
 #include <zlib.h>
 
+#include "store/journal.h"
 #include "util/buf.h"
 #include "util/compat.h"
 #include "util/defaults.h"
 #include "util/err.h"
 #include "util/fsutil.h"
-#include "store/journal.h"
+#include "util/log.h"
 
-#define JOURNAL_MAGIC "IKJ1"
-#define JOURNAL_MAX_ENTRY RECORD_MAX_SIZE
-#define JOURNAL_MAX_BATCH (64 * 1024 * 1024)
+#define HDR_MAGIC "IKJH2"
+#define ENT_MAGIC "IKE2"
+#define OLD_MAGIC "IKJ1" /* 0.1.0: "IKJ1 <len> <crc>\n<data>\n" */
+#define SLOT_SIZE 512
+#define DATA_OFF (2 * SLOT_SIZE)
+#define ENT_HEAD_MAX (96 + JOURNAL_KEY_MAX)
 
 struct journal {
 	int j_fd;
 	char j_path[PATH_BUF];
-	pthread_mutex_t j_mu;
-	pthread_cond_t j_cv;
-	struct buf j_pending;	   /* the batch being filled */
-	unsigned long j_pending_n; /* entries in it */
-	unsigned long j_open_gen;  /* batch number being filled */
-	unsigned long j_done_gen;  /* last batch flushed (or failed) */
-	unsigned long j_ok_gen;	   /* last batch flushed successfully */
-	unsigned long j_durable;   /* entries durable since truncate */
-	unsigned long j_trunc_gen; /* truncations so far */
-	int j_broken;		   /* errno of a failed flush, or 0 */
-	int64_t j_last_append;	   /* mono_ms() */
-	bool j_flushing;
+	uint64_t j_epoch;
+	unsigned j_slot;   /* header slot holding j_epoch */
+	uint64_t j_seq;	   /* last sequence number written */
+	off_t j_end;	   /* end of the current epoch's entries */
+	off_t j_alloc;	   /* bytes allocated */
+	bool j_old_format; /* holds 0.1.0 entries until the first reset */
 };
-
-int
-journal_open(struct journal **out, const char *path, struct err *err)
-{
-	struct journal *j;
-	char dir[PATH_BUF];
-	const char *slash;
-
-	*out = NULL;
-	j = calloc(1, sizeof(*j));
-	if (j == NULL) {
-		err_set(err, EIK_INTERNAL, "out of memory");
-		return -1;
-	}
-	if (strlcpy(j->j_path, path, sizeof(j->j_path)) >= sizeof(j->j_path)) {
-		free(j);
-		err_set(err, EIK_INVAL, "journal path too long");
-		return -1;
-	}
-	j->j_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (j->j_fd == -1) {
-		err_set(err, err_from_errno(errno), "open %s: %s", path,
-		    strerror(errno));
-		free(j);
-		return -1;
-	}
-	/* The journal's own directory entry must be durable. */
-	slash = strrchr(path, '/');
-	if (slash != NULL && (size_t)(slash - path) < sizeof(dir)) {
-		memcpy(dir, path, (size_t)(slash - path));
-		dir[slash - path] = '\0';
-		if (fsync_dir(dir[0] != '\0' ? dir : "/", err) == -1) {
-			(void)close(j->j_fd);
-			free(j);
-			return -1;
-		}
-	}
-	buf_init(&j->j_pending, JOURNAL_MAX_BATCH);
-	j->j_open_gen = 1;
-	(void)pthread_mutex_init(&j->j_mu, NULL);
-	(void)pthread_cond_init(&j->j_cv, NULL);
-	*out = j;
-	return 0;
-}
-
-void
-journal_close(struct journal *j)
-{
-	if (j == NULL)
-		return;
-	(void)close(j->j_fd);
-	buf_free(&j->j_pending);
-	(void)pthread_mutex_destroy(&j->j_mu);
-	(void)pthread_cond_destroy(&j->j_cv);
-	free(j);
-}
 
 static int
 data_sync(int fd)
@@ -119,153 +55,281 @@ data_sync(int fd)
 #endif
 }
 
-int
-journal_append(struct journal *j, const char *data, size_t len,
-    unsigned long *gen, struct err *err)
+static uint32_t
+crc_fields(
+    uint64_t epoch, uint64_t seq, size_t len, const char *key, const char *data)
 {
-	char head[64];
-	unsigned long mine;
+	char f[64 + JOURNAL_KEY_MAX];
+	int n = snprintf(f, sizeof(f), "%" PRIu64 " %" PRIu64 " %zu %s", epoch,
+	    seq, len, key);
+	uLong c = crc32(0L, (const Bytef *)f, (uInt)n);
+
+	return (uint32_t)crc32(c, (const Bytef *)data, (uInt)len);
+}
+
+/* ---- header slots ------------------------------------------------------ */
+
+static int
+slot_read(const char *p, uint64_t *epoch)
+{
+	char magic[8];
+	uint64_t e;
+	unsigned long crc;
+	int used = 0;
+	char f[32];
 	int n;
 
-	n = snprintf(head, sizeof(head), JOURNAL_MAGIC " %zu %08lx\n", len,
-	    crc32(0L, (const unsigned char *)data, (uInt)len));
-	(void)pthread_mutex_lock(&j->j_mu);
-	if (j->j_broken != 0) {
-		int e = j->j_broken;
-
-		(void)pthread_mutex_unlock(&j->j_mu);
-		err_set(err, EIK_IO,
-		    "journal %s unusable since a write failed "
-		    "(%s)",
-		    j->j_path, strerror(e));
+	if (memchr(p, '\n', SLOT_SIZE) == NULL ||
+	    sscanf(p, "%7s %" SCNu64 " %lx%n", magic, &e, &crc, &used) != 3 ||
+	    strcmp(magic, HDR_MAGIC) != 0 || p[used] != '\n')
 		return -1;
-	}
-	if (len > JOURNAL_MAX_ENTRY ||
-	    j->j_pending.b_len + (size_t)n + len + 1 > JOURNAL_MAX_BATCH) {
-		(void)pthread_mutex_unlock(&j->j_mu);
-		err_set(err, EIK_BUSY, "journal backlog full; try again");
+	n = snprintf(f, sizeof(f), "%" PRIu64, e);
+	if (crc32(0L, (const Bytef *)f, (uInt)n) != crc)
 		return -1;
-	}
-	(void)buf_add(&j->j_pending, head, (size_t)n);
-	(void)buf_add(&j->j_pending, data, len);
-	(void)buf_addc(&j->j_pending, '\n');
-	j->j_pending_n++;
-	j->j_last_append = mono_ms();
-	mine = j->j_open_gen;
-	while (j->j_done_gen < mine && j->j_broken == 0) {
-		struct buf batch;
-		unsigned long bg, bn;
-		int rc, e = 0;
-
-		if (j->j_flushing) {
-			(void)pthread_cond_wait(&j->j_cv, &j->j_mu);
-			continue;
-		}
-		/* Lead: flush the batch gathered so far. */
-		j->j_flushing = true;
-		batch = j->j_pending;
-		bn = j->j_pending_n;
-		bg = j->j_open_gen++;
-		buf_init(&j->j_pending, JOURNAL_MAX_BATCH);
-		j->j_pending_n = 0;
-		(void)pthread_mutex_unlock(&j->j_mu);
-		rc = fd_write_all(j->j_fd, batch.b_data, batch.b_len);
-		if (rc == 0)
-			rc = data_sync(j->j_fd);
-		if (rc == -1)
-			e = errno != 0 ? errno : EIO;
-		buf_free(&batch);
-		(void)pthread_mutex_lock(&j->j_mu);
-		if (rc == 0) {
-			j->j_ok_gen = bg;
-			j->j_durable += bn;
-		} else {
-			/* The file may end in a torn entry: no more appends
-			 * (and nothing queued behind it) until a truncate. */
-			j->j_broken = e;
-			buf_reset(&j->j_pending);
-			j->j_pending_n = 0;
-		}
-		j->j_done_gen = bg;
-		j->j_flushing = false;
-		(void)pthread_cond_broadcast(&j->j_cv);
-	}
-	if (j->j_ok_gen < mine || j->j_done_gen < mine) {
-		int e = j->j_broken != 0 ? j->j_broken : EIO;
-
-		(void)pthread_mutex_unlock(&j->j_mu);
-		err_set(err, err_from_errno(e), "write %s: %s", j->j_path,
-		    strerror(e));
-		return -1;
-	}
-	if (gen != NULL)
-		*gen = j->j_trunc_gen;
-	(void)pthread_mutex_unlock(&j->j_mu);
+	*epoch = e;
 	return 0;
 }
 
-int
-journal_truncate(struct journal *j, unsigned long expected, struct err *err)
+static int
+slot_write(struct journal *j, uint64_t epoch, struct err *err)
 {
-	int rc = 0;
+	char slot[SLOT_SIZE], f[32];
+	unsigned which = (unsigned)(epoch % 2);
+	int n;
 
-	(void)pthread_mutex_lock(&j->j_mu);
-	if (j->j_flushing || j->j_pending_n > 0 || j->j_durable != expected) {
-		(void)pthread_mutex_unlock(&j->j_mu);
-		return 1;
-	}
-	if (ftruncate(j->j_fd, 0) == -1 || data_sync(j->j_fd) == -1) {
-		err_set(err, err_from_errno(errno), "truncate %s: %s",
-		    j->j_path, strerror(errno));
-		rc = -1;
-	} else {
-		j->j_durable = 0;
-		j->j_trunc_gen++;
-		j->j_broken = 0;
-	}
-	(void)pthread_mutex_unlock(&j->j_mu);
-	return rc;
-}
-
-int64_t
-journal_last_append(struct journal *j)
-{
-	int64_t t;
-
-	(void)pthread_mutex_lock(&j->j_mu);
-	t = j->j_last_append;
-	(void)pthread_mutex_unlock(&j->j_mu);
-	return t;
-}
-
-unsigned long
-journal_gen(struct journal *j)
-{
-	unsigned long g;
-
-	(void)pthread_mutex_lock(&j->j_mu);
-	g = j->j_trunc_gen;
-	(void)pthread_mutex_unlock(&j->j_mu);
-	return g;
-}
-
-long
-journal_replay(const char *path, int (*fn)(void *, const char *, size_t),
-    void *arg, struct err *err)
-{
-	char *text = NULL;
-	size_t len, off = 0;
-	long n = 0;
-
-	if (read_file_max(
-		path, (size_t)JOURNAL_MAX_BATCH * 4, &text, &len, err) == -1) {
-		if (err != NULL && err->code == EIK_NOTFOUND) {
-			err_clear(err);
-			return 0;
-		}
+	memset(slot, 0, sizeof(slot));
+	n = snprintf(f, sizeof(f), "%" PRIu64, epoch);
+	(void)snprintf(slot, sizeof(slot), HDR_MAGIC " %s %08lx\n", f,
+	    crc32(0L, (const Bytef *)f, (uInt)n));
+	if (pwrite(j->j_fd, slot, sizeof(slot), (off_t)which * SLOT_SIZE) !=
+		(ssize_t)sizeof(slot) ||
+	    data_sync(j->j_fd) == -1) {
+		err_set(err, err_from_errno(errno), "write %s: %s", j->j_path,
+		    strerror(errno));
 		return -1;
 	}
+	j->j_epoch = epoch;
+	j->j_slot = which;
+	return 0;
+}
+
+/* ---- open -------------------------------------------------------------- */
+
+static int
+ensure_alloc(struct journal *j, off_t want, struct err *err)
+{
+	off_t len;
+
+	if (want <= j->j_alloc)
+		return 0;
+	len = want + JOURNAL_CHUNK - (want % JOURNAL_CHUNK);
+	if (fd_preallocate(j->j_fd, len, err) == -1) {
+		err_prefix(err, "%s", j->j_path);
+		return -1;
+	}
+	j->j_alloc = len;
+	return 0;
+}
+
+static int
+open_file(struct journal *j, const char *path, struct err *err)
+{
+	struct stat st;
+
+	j->j_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (j->j_fd == -1) {
+		if (errno == ELOOP)
+			err_set(err, EIK_IO,
+			    "%s is a symbolic link; the journal must be a "
+			    "plain file of the plugin's: remove the link",
+			    path);
+		else
+			err_set(err, err_from_errno(errno), "open %s: %s", path,
+			    strerror(errno));
+		return -1;
+	}
+	if (fstat(j->j_fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		err_set(err, EIK_IO,
+		    "%s is not a regular file; move it away and restart", path);
+		return -1;
+	}
+	j->j_alloc = st.st_size;
+	return 0;
+}
+
+/* Reads the header slots; a new (or 0.1.0) journal gets epoch 1 later. */
+static void
+read_header(struct journal *j, const char *head, size_t len)
+{
+	uint64_t e0 = 0, e1 = 0;
+	int ok0, ok1;
+
+	ok0 = len >= SLOT_SIZE && slot_read(head, &e0) == 0;
+	ok1 = len >= DATA_OFF && slot_read(head + SLOT_SIZE, &e1) == 0;
+	if (ok0 && (!ok1 || e0 >= e1)) {
+		j->j_epoch = e0;
+		j->j_slot = 0;
+	} else if (ok1) {
+		j->j_epoch = e1;
+		j->j_slot = 1;
+	}
+	j->j_old_format = j->j_epoch == 0 && len >= strlen(OLD_MAGIC) &&
+	    memcmp(head, OLD_MAGIC, strlen(OLD_MAGIC)) == 0;
+}
+
+int
+journal_open(struct journal **out, const char *path, struct err *err)
+{
+	struct journal *j;
+	char head[DATA_OFF];
+	ssize_t r;
+
+	*out = NULL;
+	j = calloc(1, sizeof(*j));
+	if (j == NULL) {
+		err_set(err, EIK_INTERNAL, "out of memory");
+		return -1;
+	}
+	j->j_fd = -1;
+	if (strlcpy(j->j_path, path, sizeof(j->j_path)) >= sizeof(j->j_path)) {
+		err_set(err, EIK_INVAL, "journal path too long");
+		goto fail;
+	}
+	if (open_file(j, path, err) == -1)
+		goto fail;
+	memset(head, 0, sizeof(head));
+	r = pread(j->j_fd, head, sizeof(head), 0);
+	read_header(j, head, r > 0 ? (size_t)r : 0);
+	j->j_end = DATA_OFF;
+	*out = j;
+	return 0;
+fail:
+	journal_close(j);
+	return -1;
+}
+
+void
+journal_close(struct journal *j)
+{
+	if (j == NULL)
+		return;
+	if (j->j_fd != -1)
+		(void)close(j->j_fd);
+	free(j);
+}
+
+/* ---- replay ------------------------------------------------------------ */
+
+struct ent {
+	uint64_t e_epoch, e_seq;
+	char e_key[JOURNAL_KEY_MAX + 1];
+	const char *e_data;
+	size_t e_len;
+	size_t e_total; /* bytes from the magic to after the data's '\n' */
+};
+
+/* Parses the entry at p (len bytes available). 0 when intact. */
+static int
+ent_parse(const char *p, size_t len, struct ent *e)
+{
+	char magic[8];
+	unsigned long crc;
+	int used = 0;
+	const char *nl;
+
+	nl = memchr(p, '\n', len < ENT_HEAD_MAX ? len : ENT_HEAD_MAX);
+	if (nl == NULL ||
+	    sscanf(p, "%7s %" SCNu64 " %" SCNu64 " %zu %lx %64s%n", magic,
+		&e->e_epoch, &e->e_seq, &e->e_len, &crc, e->e_key,
+		&used) != 6 ||
+	    strcmp(magic, ENT_MAGIC) != 0 || p + used != nl ||
+	    e->e_len > JOURNAL_MAX_ENTRY ||
+	    (size_t)(nl + 1 - p) + e->e_len + 1 > len ||
+	    nl[1 + e->e_len] != '\n')
+		return -1;
+	e->e_data = nl + 1;
+	e->e_total = (size_t)(nl + 1 - p) + e->e_len + 1;
+	return crc_fields(
+		   e->e_epoch, e->e_seq, e->e_len, e->e_key, e->e_data) == crc
+	    ? 0
+	    : -1;
+}
+
+/* The next intact entry of epoch after off, or -1. */
+static long
+resync(const char *text, size_t len, size_t off, uint64_t epoch)
+{
+	for (size_t i = off + 1; i + strlen(ENT_MAGIC) < len; i++) {
+		struct ent e;
+
+		if (text[i] != 'I' || text[i - 1] != '\n' ||
+		    memcmp(text + i, ENT_MAGIC " ", strlen(ENT_MAGIC) + 1) != 0)
+			continue;
+		if (ent_parse(text + i, len - i, &e) == 0 && e.e_epoch == epoch)
+			return (long)i;
+	}
+	return -1;
+}
+
+static int
+replay_current(struct journal *j, const char *text, size_t len,
+    int (*fn)(void *, const char *, const char *, size_t), void *arg,
+    struct journal_stats *st, struct err *err)
+{
+	size_t off = DATA_OFF, end = DATA_OFF;
+	uint64_t expect = 1;
+
 	while (off < len) {
+		struct ent e;
+		long next;
+
+		if (ent_parse(text + off, len - off, &e) == 0 &&
+		    e.e_epoch == j->j_epoch) {
+			if (e.e_seq != expect) {
+				st->js_lost += e.e_seq > expect
+				    ? (long)(e.e_seq - expect)
+				    : 1;
+			}
+			if (fn(arg, strcmp(e.e_key, "-") == 0 ? NULL : e.e_key,
+				e.e_data, e.e_len) == -1)
+				return -1;
+			st->js_entries++;
+			expect = e.e_seq + 1;
+			j->j_seq = e.e_seq;
+			off += e.e_total;
+			end = off;
+			continue;
+		}
+		next = resync(text, len, off, j->j_epoch);
+		if (next < 0) {
+			/* Nothing intact follows: a torn last write (or the
+			 * stale end of an older epoch). */
+			st->js_torn_tail = text[off] != '\0' &&
+			    memcmp(text + off, ENT_MAGIC " ",
+				strlen(ENT_MAGIC) + 1) == 0;
+			break;
+		}
+		log_error("journal %s: damaged data at offset %zu (%zu bytes "
+			  "skipped); the entries after it are recovered",
+		    j->j_path, off, (size_t)next - off);
+		st->js_damaged++;
+		st->js_skipped += (size_t)next - off;
+		off = (size_t)next;
+	}
+	(void)err;
+	j->j_end = (off_t)end;
+	return 0;
+}
+
+/* 0.1.0's format: entries from byte 0; a bad one ends the replay. */
+static int
+replay_old(const char *text, size_t len,
+    int (*fn)(void *, const char *, const char *, size_t), void *arg,
+    struct journal_stats *st)
+{
+	size_t off = 0;
+
+	while (off < len && text[off] != '\0') {
 		const char *p = text + off, *nl;
 		char magic[8];
 		size_t elen;
@@ -274,21 +338,195 @@ journal_replay(const char *path, int (*fn)(void *, const char *, size_t),
 
 		nl = memchr(p, '\n', len - off);
 		if (nl == NULL ||
-		    sscanf(p, "%4s %zu %lx%n", magic, &elen, &crc, &used) !=
+		    sscanf(p, "%7s %zu %lx%n", magic, &elen, &crc, &used) !=
 			3 ||
-		    strcmp(magic, JOURNAL_MAGIC) != 0 || p + used != nl ||
+		    strcmp(magic, OLD_MAGIC) != 0 || p + used != nl ||
 		    elen > JOURNAL_MAX_ENTRY ||
 		    (size_t)(nl + 1 - text) + elen + 1 > len ||
 		    nl[1 + elen] != '\n' ||
-		    crc32(0L, (const unsigned char *)nl + 1, (uInt)elen) != crc)
-			break; /* torn tail: never acknowledged */
-		if (fn(arg, nl + 1, elen) == -1) {
-			free(text);
-			return -1;
+		    crc32(0L, (const Bytef *)nl + 1, (uInt)elen) != crc) {
+			st->js_torn_tail = true;
+			break;
 		}
-		n++;
+		if (fn(arg, NULL, nl + 1, elen) == -1)
+			return -1;
+		st->js_entries++;
 		off = (size_t)(nl + 1 - text) + elen + 1;
 	}
+	return 0;
+}
+
+int
+journal_replay(struct journal *j,
+    int (*fn)(void *, const char *, const char *, size_t), void *arg,
+    struct journal_stats *st, struct err *err)
+{
+	char *text = NULL;
+	size_t len;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	if (read_file_max(j->j_path, JOURNAL_MAX_SIZE, &text, &len, err) ==
+	    -1) {
+		err_prefix(err, "journal");
+		return -1;
+	}
+	st->js_epoch = j->j_epoch;
+	if (j->j_old_format) {
+		st->js_migrated = true;
+		rc = replay_old(text, len, fn, arg, st);
+	} else if (j->j_epoch == 0)
+		rc = 0; /* new */
+	else
+		rc = replay_current(j, text, len, fn, arg, st, err);
 	free(text);
-	return n;
+	return rc;
+}
+
+/* ---- append / reset ---------------------------------------------------- */
+
+/* The first append of a new (or migrated) journal starts epoch 1. */
+static int
+ensure_started(struct journal *j, struct err *err)
+{
+	if (j->j_epoch != 0 && !j->j_old_format)
+		return 0;
+	if (ensure_alloc(j, DATA_OFF + JOURNAL_RESERVE, err) == -1)
+		return -1;
+	if (slot_write(j, j->j_epoch + 1, err) == -1)
+		return -1;
+	j->j_old_format = false;
+	j->j_end = DATA_OFF;
+	j->j_seq = 0;
+	return 0;
+}
+
+/* Whether the file system has room for ordinary work (what a Provision
+ * or a Label promises needs disk space of its own, beyond the journal). */
+static int
+room_for(struct journal *j, size_t bytes, struct err *err)
+{
+	struct statvfs sf;
+
+	if (fstatvfs(j->j_fd, &sf) == -1)
+		return 0; /* cannot tell: let the writes decide */
+	if ((uint64_t)sf.f_bavail * sf.f_frsize >= bytes + JOURNAL_CHUNK)
+		return 0;
+	err_set(err, EIK_NOSPACE,
+	    "%s: No space left on device (%llu bytes free): free some space",
+	    j->j_path, (unsigned long long)sf.f_bavail * sf.f_frsize);
+	return -1;
+}
+
+/* Which entries fit: ordinary ones need fresh space beyond the reserve. */
+static void
+choose(struct journal *j, struct journal_entry *v, size_t n, struct err *err)
+{
+	size_t normal = 0, all = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t sz = v[i].je_len + ENT_HEAD_MAX;
+
+		all += sz;
+		if (!v[i].je_reserve)
+			normal += sz;
+		v[i].je_ok = true;
+	}
+	if ((normal == 0 || room_for(j, normal, err) == 0) &&
+	    ensure_alloc(j, j->j_end + (off_t)all + JOURNAL_RESERVE, err) == 0)
+		return;
+	/* No fresh space: only what may use the reserve, if it fits. */
+	for (size_t i = 0; i < n; i++)
+		if (!v[i].je_reserve)
+			v[i].je_ok = false;
+	if (j->j_end + (off_t)(all - normal) > j->j_alloc)
+		for (size_t i = 0; i < n; i++)
+			v[i].je_ok = false;
+}
+
+/* A key is 1..JOURNAL_KEY_MAX printable bytes without spaces. */
+static bool
+key_ok(const char *k)
+{
+	size_t n = strlen(k);
+
+	if (n == 0 || n > JOURNAL_KEY_MAX)
+		return false;
+	for (; *k != '\0'; k++)
+		if (*k <= ' ' || *k > '~')
+			return false;
+	return true;
+}
+
+long
+journal_append(
+    struct journal *j, struct journal_entry *v, size_t n, struct err *err)
+{
+	struct buf b;
+	uint64_t seq = j->j_seq;
+	long ok = 0;
+
+	if (ensure_started(j, err) == -1) {
+		for (size_t i = 0; i < n; i++)
+			v[i].je_ok = false;
+		return -1;
+	}
+	choose(j, v, n, err);
+	buf_init(&b, JOURNAL_MAX_SIZE);
+	for (size_t i = 0; i < n; i++) {
+		const char *key = v[i].je_key != NULL ? v[i].je_key : "-";
+
+		if (!v[i].je_ok)
+			continue;
+		if (v[i].je_len > JOURNAL_MAX_ENTRY || !key_ok(key) ||
+		    buf_printf(&b,
+			ENT_MAGIC " %" PRIu64 " %" PRIu64 " %zu %08lx %s\n",
+			j->j_epoch, seq + 1, v[i].je_len,
+			(unsigned long)crc_fields(j->j_epoch, seq + 1,
+			    v[i].je_len, key, v[i].je_data),
+			key) == -1 ||
+		    buf_add(&b, v[i].je_data, v[i].je_len) == -1 ||
+		    buf_addc(&b, '\n') == -1) {
+			v[i].je_ok = false;
+			err_set(err, EIK_BUSY, "journal batch too large");
+			continue;
+		}
+		seq++;
+		ok++;
+	}
+	if (ok > 0 &&
+	    (fd_pwrite_all(j->j_fd, b.b_data, b.b_len, (int64_t)j->j_end) ==
+		    -1 ||
+		data_sync(j->j_fd) == -1)) {
+		err_set(err, err_from_errno(errno), "write %s: %s", j->j_path,
+		    strerror(errno));
+		for (size_t i = 0; i < n; i++)
+			v[i].je_ok = false;
+		ok = 0;
+	} else if (ok > 0) {
+		j->j_end += (off_t)b.b_len;
+		j->j_seq = seq;
+	}
+	buf_free(&b);
+	if (ok == 0 && n > 0 && err != NULL && err->code == EIK_OK)
+		err_set(
+		    err, EIK_NOSPACE, "%s: No space left on device", j->j_path);
+	return ok == 0 && n > 0 ? -1 : ok;
+}
+
+int
+journal_reset(struct journal *j, struct err *err)
+{
+	if (slot_write(j, j->j_epoch + 1, err) == -1)
+		return -1;
+	j->j_end = DATA_OFF;
+	j->j_seq = 0;
+	j->j_old_format = false;
+	return 0;
+}
+
+size_t
+journal_used(const struct journal *j)
+{
+	return (size_t)(j->j_end - DATA_OFF);
 }

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -14,67 +15,63 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "util/compat.h"
 #include "util/err.h"
 #include "util/fsutil.h"
 #include "store/ids.h"
-#include "model/jsonutil.h"
 #include "util/log.h"
-#include "model/specjson.h"
+#include "store/record.h"
 #include "store/store.h"
 
 #define RECORD_NAME "instance.json"
-#define RECORD_VERSION 1
 #define STAGING_NAME ".staging"
 #define LOCK_NAME ".lock"
 #define BUNDLE_SUFFIX ".vmwarevm"
 
-static const char *state_names[] = {
-	[ST_PROVISIONING] = "provisioning",
-	[ST_RUNNING] = "running",
-	[ST_DESTROYING] = "destroying",
-	[ST_FAILED] = "failed",
-};
-
-const char *
-inst_state_name(enum inst_state s)
+/* Whether path is a directory itself (not a link to one). */
+static bool
+real_dir(const char *path)
 {
-	return state_names[s];
+	struct stat st;
+
+	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* A name of ours under vm-dir that must be a plain directory. */
+static int
+own_dir(const char *path, struct err *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == -1) {
+		if (errno != ENOENT) {
+			err_set(
+			    err, EIK_IO, "stat %s: %s", path, strerror(errno));
+			return -1;
+		}
+		return mkdir_p(path, STATE_DIR_MODE, err);
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		err_set(err, EIK_IO,
+		    "%s is %s, not a directory; the plugin only uses a plain "
+		    "directory of its own there: move it away and start again",
+		    path, S_ISLNK(st.st_mode) ? "a symbolic link" : "a file");
+		return -1;
+	}
+	return 0;
 }
 
 static int
-state_parse(const char *s)
+take_lock(struct store *st, const char *path, struct err *err)
 {
-	for (size_t i = 0; i < sizeof(state_names) / sizeof(state_names[0]);
-	     i++)
-		if (strcmp(s, state_names[i]) == 0)
-			return (int)i;
-	return -1;
-}
-
-int
-store_open(struct store *st, const char *vm_dir, struct err *err)
-{
-	char path[PATH_BUF], pidtext[32];
+	char pidtext[32];
 	int n;
 
-	st->st_lockfd = -1;
-	if (strlcpy(st->st_dir, vm_dir, sizeof(st->st_dir)) >=
-	    sizeof(st->st_dir)) {
-		err_set(err, EIK_INVAL, "--vm-dir is too long");
-		return -1;
-	}
-	if (mkdir_p(vm_dir, STATE_DIR_MODE, err) == -1)
-		return -1;
-	if (path_join(path, sizeof(path), vm_dir, LOCK_NAME) == -1) {
-		err_set(err, EIK_INVAL, "--vm-dir is too long");
-		return -1;
-	}
-	st->st_lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	st->st_lockfd =
+	    open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (st->st_lockfd == -1) {
-		err_set(err, EIK_IO, "open %s: %s", path, strerror(errno));
+		err_set(err, EIK_IO, "open %s: %s%s", path, strerror(errno),
+		    errno == ELOOP ? " (a symbolic link: remove it)" : "");
 		return -1;
 	}
 	if (flock(st->st_lockfd, LOCK_EX | LOCK_NB) == -1) {
@@ -86,7 +83,7 @@ store_open(struct store *st, const char *vm_dir, struct err *err)
 		err_set(err, EIK_BUSY,
 		    "another plugin (PID %s) is using --vm-dir %s; stop it or "
 		    "give this one its own --vm-dir",
-		    pidtext[0] != '\0' ? pidtext : "unknown", vm_dir);
+		    pidtext[0] != '\0' ? pidtext : "unknown", st->st_dir);
 		(void)close(st->st_lockfd);
 		st->st_lockfd = -1;
 		return -1;
@@ -95,8 +92,31 @@ store_open(struct store *st, const char *vm_dir, struct err *err)
 	if (ftruncate(st->st_lockfd, 0) == -1 ||
 	    pwrite(st->st_lockfd, pidtext, (size_t)n, 0) != n)
 		log_warn("cannot write PID into %s", path);
+	return 0;
+}
+
+int
+store_open(struct store *st, const char *vm_dir, struct err *err)
+{
+	char path[PATH_BUF];
+
+	st->st_lockfd = -1;
+	if (strlcpy(st->st_dir, vm_dir, sizeof(st->st_dir)) >=
+		sizeof(st->st_dir) ||
+	    strlen(vm_dir) > STORE_DIR_MAX) {
+		err_set(err, EIK_INVAL,
+		    "--vm-dir %s is %zu bytes long; at most %d fit the paths "
+		    "the plugin makes below it: choose a shorter directory",
+		    vm_dir, strlen(vm_dir), STORE_DIR_MAX);
+		return -1;
+	}
+	if (mkdir_p(vm_dir, STATE_DIR_MODE, err) == -1)
+		return -1;
+	if (path_join(path, sizeof(path), vm_dir, LOCK_NAME) == -1 ||
+	    take_lock(st, path, err) == -1)
+		return -1;
 	if (path_join(path, sizeof(path), vm_dir, STAGING_NAME) == -1 ||
-	    mkdir_p(path, STATE_DIR_MODE, err) == -1) {
+	    own_dir(path, err) == -1) {
 		store_close(st);
 		return -1;
 	}
@@ -143,129 +163,6 @@ store_staging_dir(const struct store *st, const char *id, char *out, size_t len)
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-static json_t *
-str_or_null(const char *s)
-{
-	return s != NULL ? json_string(s) : json_null();
-}
-
-char *
-record_to_text(const struct record *r)
-{
-	json_t *o;
-	char *text;
-
-	o = json_pack("{s:i,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:I,s:I,s:o,s:o,s:o,"
-		      "s:o,s:i}",
-	    "Version", RECORD_VERSION, "ID", r->r_id, "Backend", r->r_backend,
-	    "State", inst_state_name(r->r_state), "Spec",
-	    specjson_spec_new(&r->r_spec), "Tags", jtags_new(&r->r_tags),
-	    "LogicalID", str_or_null(r->r_spec.s_logical_id), "Template",
-	    str_or_null(r->r_template), "CreatedAt",
-	    (json_int_t)r->r_created_ms, "UpdatedAt",
-	    (json_int_t)r->r_updated_ms, "Error", str_or_null(r->r_error),
-	    "Reason", str_or_null(r->r_reason), "IP", str_or_null(r->r_ip),
-	    "MAC", str_or_null(r->r_mac), "Attempts", (int)r->r_attempts);
-	if (o == NULL)
-		return NULL;
-	text = json_dumps(o, JSON_INDENT(1) | JSON_SORT_KEYS);
-	json_decref(o);
-	return text;
-}
-
-static int
-opt_dup(const json_t *o, const char *key, char **out, struct err *err)
-{
-	const char *s;
-
-	if (jopt_str(o, key, key, PATH_BUF, &s, err) == -1)
-		return -1;
-	if (s == NULL)
-		return 0;
-	*out = strdup(s);
-	if (*out == NULL) {
-		err_set(err, EIK_INTERNAL, "out of memory");
-		return -1;
-	}
-	return 0;
-}
-
-int
-record_from_text(
-    const char *text, size_t len, struct record *r, struct err *err)
-{
-	json_error_t je;
-	json_t *o, *v;
-	const char *s;
-	int rc = -1, st;
-
-	o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-	if (o == NULL) {
-		err_set(err, EIK_IO, "not valid JSON: %s (line %d)", je.text,
-		    je.line);
-		return -1;
-	}
-	v = json_object_get(o, "Version");
-	if (!json_is_integer(v) || json_integer_value(v) != RECORD_VERSION) {
-		err_set(err, EIK_IO, "unknown record version");
-		goto out;
-	}
-	s = jstr(json_object_get(o, "ID"), "ID", ID_MAX - 1, err);
-	if (s == NULL)
-		goto out;
-	(void)strlcpy(r->r_id, s, sizeof(r->r_id));
-	s = jstr(json_object_get(o, "Backend"), "Backend",
-	    sizeof(r->r_backend) - 1, err);
-	if (s == NULL)
-		goto out;
-	(void)strlcpy(r->r_backend, s, sizeof(r->r_backend));
-	s = jstr(json_object_get(o, "State"), "State", 32, err);
-	if (s == NULL)
-		goto out;
-	st = state_parse(s);
-	if (st < 0) {
-		err_set(err, EIK_IO, "unknown State \"%s\"", s);
-		goto out;
-	}
-	r->r_state = (enum inst_state)st;
-	if (specjson_spec(
-		json_object_get(o, "Spec"), "Spec", &r->r_spec, err) == -1)
-		goto out;
-	if (jtags(json_object_get(o, "Tags"), "Tags", &r->r_tags, err) == -1)
-		goto out;
-	v = json_object_get(o, "CreatedAt");
-	r->r_created_ms = json_is_integer(v) ? json_integer_value(v) : 0;
-	v = json_object_get(o, "UpdatedAt");
-	r->r_updated_ms = json_is_integer(v) ? json_integer_value(v) : 0;
-	v = json_object_get(o, "Attempts");
-	r->r_attempts = json_is_integer(v) && json_integer_value(v) >= 0
-	    ? (unsigned)json_integer_value(v)
-	    : 0;
-	if (opt_dup(o, "Template", &r->r_template, err) == -1 ||
-	    opt_dup(o, "Error", &r->r_error, err) == -1 ||
-	    opt_dup(o, "Reason", &r->r_reason, err) == -1 ||
-	    opt_dup(o, "IP", &r->r_ip, err) == -1 ||
-	    opt_dup(o, "MAC", &r->r_mac, err) == -1)
-		goto out;
-	rc = 0;
-out:
-	json_decref(o);
-	return rc;
-}
-
-void
-record_free(struct record *r)
-{
-	inst_spec_free(&r->r_spec);
-	tags_free(&r->r_tags);
-	free(r->r_template);
-	free(r->r_error);
-	free(r->r_reason);
-	free(r->r_ip);
-	free(r->r_mac);
-	memset(r, 0, sizeof(*r));
-}
-
 int
 store_write_text(const struct store *st, const char *id, const char *text,
     unsigned flags, struct err *err)
@@ -283,6 +180,12 @@ store_write_text(const struct store *st, const char *id, const char *text,
 	else if (errno != EEXIST) {
 		err_set(err, err_from_errno(errno), "mkdir %s: %s", dir,
 		    strerror(errno));
+		return -1;
+	} else if (!real_dir(dir)) {
+		err_set(err, EIK_IO,
+		    "%s is not a plain directory (a symbolic link?); the "
+		    "plugin will not write through it",
+		    dir);
 		return -1;
 	}
 	rc = atomic_write_file_flags(
@@ -316,11 +219,22 @@ int
 store_remove(const struct store *st, const char *id, struct err *err)
 {
 	char dir[PATH_BUF], path[PATH_BUF];
+	struct stat sb;
 
 	if (store_inst_dir(st, id, dir, sizeof(dir)) == -1 ||
 	    path_join(path, sizeof(path), dir, RECORD_NAME) == -1) {
 		err_set(err, EIK_INVAL, "path too long for %s", id);
 		return -1;
+	}
+	if (lstat(dir, &sb) == -1)
+		return errno == ENOENT ? 0
+				       : (err_set(err, EIK_IO, "stat %s: %s",
+					      dir, strerror(errno)),
+					     -1);
+	if (!S_ISDIR(sb.st_mode)) {
+		/* Never through a link: only the link itself goes. */
+		log_warnx("%s is not a plain directory; removing only it", dir);
+		return rm_tree(dir, err);
 	}
 	/* The record goes first: without it the rest is an orphan that the
 	 * next start removes, never an instance that comes back. */
@@ -337,15 +251,16 @@ store_clean_staging(const struct store *st, struct err *err)
 	char path[PATH_BUF];
 	struct dirent *de;
 	DIR *d;
-	int rc = 0;
+	int rc = 0, fd;
 
-	if (path_join(path, sizeof(path), st->st_dir, STAGING_NAME) == -1)
+	if (path_join(path, sizeof(path), st->st_dir, STAGING_NAME) == -1 ||
+	    own_dir(path, err) == -1)
 		return -1;
-	d = opendir(path);
-	if (d == NULL) {
-		if (errno == ENOENT)
-			return mkdir_p(path, STATE_DIR_MODE, err);
-		err_set(err, EIK_IO, "opendir %s: %s", path, strerror(errno));
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+		err_set(err, EIK_IO, "open %s: %s", path, strerror(errno));
+		if (fd != -1)
+			(void)close(fd);
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -357,6 +272,7 @@ store_clean_staging(const struct store *st, struct err *err)
 		if (path_join(sub, sizeof(sub), path, de->d_name) == -1)
 			continue;
 		log_info("removing unfinished bundle %s", sub);
+		/* rm_tree never follows links: a link is removed itself. */
 		if (rm_tree(sub, err) == -1)
 			rc = -1;
 	}
@@ -407,22 +323,22 @@ quarantine(const char *path, const char *why)
 		    path, why);
 }
 
-long
-store_load(const struct store *st, int (*fn)(void *arg, struct record *r),
-    void *arg, uint64_t *max_id, struct err *err)
+/* The sorted names of vm-dir that are our IDs; *max_id the highest. */
+static char **
+list_ids(const struct store *st, size_t *n, uint64_t *max_id, struct err *err)
 {
 	char **names = NULL;
-	size_t n = 0, cap = 0;
+	size_t cap = 0;
 	struct dirent *de;
 	DIR *d;
-	long loaded = 0;
 
+	*n = 0;
 	*max_id = 0;
 	d = opendir(st->st_dir);
 	if (d == NULL) {
 		err_set(
 		    err, EIK_IO, "opendir %s: %s", st->st_dir, strerror(errno));
-		return -1;
+		return NULL;
 	}
 	while ((de = readdir(d)) != NULL) {
 		uint64_t v;
@@ -432,7 +348,7 @@ store_load(const struct store *st, int (*fn)(void *arg, struct record *r),
 			continue;
 		if (v > *max_id)
 			*max_id = v;
-		if (n == cap) {
+		if (*n == cap) {
 			size_t nc = cap == 0 ? 256 : cap * 2;
 			char **nn = realloc(names, nc * sizeof(*nn));
 
@@ -441,72 +357,107 @@ store_load(const struct store *st, int (*fn)(void *arg, struct record *r),
 			names = nn;
 			cap = nc;
 		}
-		names[n] = strdup(de->d_name);
-		if (names[n] == NULL)
+		if ((names[*n] = strdup(de->d_name)) == NULL)
 			goto oom;
-		n++;
+		(*n)++;
 	}
 	(void)closedir(d);
-	d = NULL;
-	if (n > 0)
-		qsort(names, n, sizeof(*names), cmp_str);
-	for (size_t i = 0; i < n; i++) {
-		char dir[PATH_BUF], path[PATH_BUF];
-		struct record *r;
-		struct err e;
-		char *text = NULL;
-		size_t len;
+	if (*n > 0)
+		qsort(names, *n, sizeof(*names), cmp_str);
+	else if (names == NULL)
+		names = calloc(1, sizeof(*names));
+	if (names == NULL)
+		err_set(err, EIK_INTERNAL, "out of memory");
+	return names;
+oom:
+	(void)closedir(d);
+	for (size_t i = 0; i < *n; i++)
+		free(names[i]);
+	free(names);
+	err_set(err, EIK_INTERNAL, "out of memory loading %s", st->st_dir);
+	return NULL;
+}
 
-		if (store_inst_dir(st, names[i], dir, sizeof(dir)) == -1 ||
-		    path_join(path, sizeof(path), dir, RECORD_NAME) == -1)
-			continue;
-		err_clear(&e);
-		if (read_file_max(path, RECORD_MAX_SIZE, &text, &len, &e) ==
-		    -1) {
-			if (e.code == EIK_NOTFOUND && is_dir(dir) &&
-			    !has_quarantine(dir)) {
-				/* Made by a Provision that never returned, or
-				 * left by a finished Destroy. */
+/* Loads one ID directory: 1 when a record went to the callback, 0 when
+ * there was none (orphan handled, or quarantined), -1 on a callback error. */
+static int
+load_one(const struct store *st, const char *name, const struct store_scan *sc,
+    struct err *err)
+{
+	char dir[PATH_BUF], path[PATH_BUF], note[512];
+	struct record *r;
+	struct err e;
+	char *text = NULL;
+	size_t len;
+
+	if (store_inst_dir(st, name, dir, sizeof(dir)) == -1 ||
+	    path_join(path, sizeof(path), dir, RECORD_NAME) == -1)
+		return 0;
+	if (!real_dir(dir)) {
+		log_warnx("%s is not a plain directory (a symbolic link?); "
+			  "it is not managed and left alone",
+		    dir);
+		return 0;
+	}
+	err_clear(&e);
+	if (read_file_max(path, RECORD_MAX_SIZE, &text, &len, &e) == -1) {
+		if (e.code == EIK_NOTFOUND && !has_quarantine(dir)) {
+			if (sc->ss_orphan(sc->ss_arg, name) == 1) {
 				log_info("removing %s: no record in it", dir);
 				(void)rm_tree(dir, NULL);
-			} else if (e.code != EIK_NOTFOUND)
-				quarantine(path, e.msg);
-			continue;
-		}
-		r = calloc(1, sizeof(*r));
-		if (r == NULL) {
-			free(text);
-			goto oom;
-		}
-		if (record_from_text(text, len, r, &e) == -1 ||
-		    strcmp(r->r_id, names[i]) != 0) {
-			if (e.msg[0] == '\0')
-				err_set(&e, EIK_IO,
-				    "its ID is not its directory's name");
-			record_free(r);
-			free(r);
-			free(text);
+			}
+		} else if (e.code != EIK_NOTFOUND)
 			quarantine(path, e.msg);
-			continue;
-		}
+		return 0;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL) {
 		free(text);
-		if (fn(arg, r) == -1) {
-			err_set(err, EIK_INTERNAL, "out of memory");
+		err_set(err, EIK_INTERNAL, "out of memory");
+		return -1;
+	}
+	if (record_from_text(text, len, r, note, sizeof(note), &e) == -1 ||
+	    strcmp(r->r_id, name) != 0 || r->r_removed) {
+		if (e.msg[0] == '\0')
+			err_set(
+			    &e, EIK_IO, "its ID is not its directory's name");
+		record_free(r);
+		free(r);
+		free(text);
+		quarantine(path, e.msg);
+		return 0;
+	}
+	free(text);
+	if (note[0] != '\0')
+		log_warnx("%s: loaded leniently: %s", path, note);
+	if (sc->ss_record(sc->ss_arg, r) == -1) {
+		err_set(err, EIK_INTERNAL, "out of memory");
+		return -1;
+	}
+	return 1;
+}
+
+long
+store_load(const struct store *st, const struct store_scan *sc,
+    uint64_t *max_id, struct err *err)
+{
+	char **names;
+	size_t n;
+	long loaded = 0;
+
+	names = list_ids(st, &n, max_id, err);
+	if (names == NULL)
+		return -1;
+	for (size_t i = 0; i < n && loaded >= 0; i++) {
+		int r = load_one(st, names[i], sc, err);
+
+		if (r == -1)
 			loaded = -1;
-			break;
-		}
-		loaded++;
+		else
+			loaded += r;
 	}
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
 	return loaded;
-oom:
-	if (d != NULL)
-		(void)closedir(d);
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	err_set(err, EIK_INTERNAL, "out of memory loading %s", st->st_dir);
-	return -1;
 }

@@ -18,34 +18,23 @@
 
 #include "util/defaults.h"
 #include "model/model.h"
+#include "store/record.h"
 
 struct err;
-
-enum inst_state { ST_PROVISIONING = 0, ST_RUNNING, ST_DESTROYING, ST_FAILED };
-
-struct record {
-	char r_id[ID_MAX];
-	char r_backend[16];
-	enum inst_state r_state;
-	struct inst_spec r_spec; /* as Provision received it */
-	struct tags r_tags;	 /* effective: props, spec, labels */
-	char *r_template;	 /* template .vmx, absolute */
-	int64_t r_created_ms;	 /* wall clock */
-	int64_t r_updated_ms;
-	char *r_error;	/* last error, or NULL */
-	char *r_reason; /* Destroy's Context.Reason */
-	char *r_ip;
-	char *r_mac;
-	unsigned r_attempts; /* provision attempts so far */
-};
 
 struct store {
 	char st_dir[PATH_BUF]; /* --vm-dir, absolute */
 	int st_lockfd;
 };
 
+/* The longest --vm-dir: what is below it (ID directories, bundles, disks,
+ * QMP sockets) must fit PATH_BUF and the unix socket limit. */
+#define STORE_DIR_MAX 2048
+
 /* Opens (creating) vm_dir and takes its lock: a second plugin on the same
- * directory is refused with a message naming the holder's PID. */
+ * directory is refused with a message naming the holder's PID. Names of
+ * ours in vm-dir (.lock, .staging) that are symbolic links or of the wrong
+ * type are refused with a message saying what to remove. */
 int store_open(struct store *st, const char *vm_dir, struct err *err);
 void store_close(struct store *st);
 
@@ -74,22 +63,26 @@ int store_remove(const struct store *st, const char *id, struct err *err);
 /* Empties .staging (what a crash left). */
 int store_clean_staging(const struct store *st, struct err *err);
 
+/* What store_load reports. */
+struct store_scan {
+	/* A readable record; takes ownership of r (record_free + free).
+	 * 0, or -1 to stop. */
+	int (*ss_record)(void *arg, struct record *r);
+	/* An ID directory without a record (and without a quarantined one):
+	 * return 1 to have it removed, 0 to leave it. */
+	int (*ss_orphan)(void *arg, const char *id);
+	void *ss_arg;
+};
+
 /*
- * Calls fn for every record on disk, in ID order. fn takes ownership of the
- * record (it must free it with record_free). Orphan directories (an ID-named
- * directory without a record and without quarantined records) are removed.
+ * Scans vm-dir in ID order: every readable record goes to ss_record
+ * (records written by other releases load leniently, with a warning naming
+ * what was overlooked); an unreadable one is quarantined (renamed
+ * instance.json.corrupt-<ms>, logged, never deleted); ID directories that
+ * are symbolic links are left alone and logged; orphans go to ss_orphan.
  * *max_id receives the highest ID value seen. Returns the number loaded.
  */
-long store_load(const struct store *st, int (*fn)(void *arg, struct record *r),
-    void *arg, uint64_t *max_id, struct err *err);
-
-void record_free(struct record *r);
-/* JSON text of a record; caller frees. NULL on failure. */
-char *record_to_text(const struct record *r);
-/* Parses a record; r must be zeroed. -1 with err naming the problem. */
-int record_from_text(
-    const char *text, size_t len, struct record *r, struct err *err);
-
-const char *inst_state_name(enum inst_state s);
+long store_load(const struct store *st, const struct store_scan *sc,
+    uint64_t *max_id, struct err *err);
 
 #endif /* STORE_H */

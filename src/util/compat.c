@@ -235,3 +235,26 @@ utf8_valid(const char *s, size_t len)
 	}
 	return 1;
 }
+
+int
+fd_pwrite_all(int fd, const void *data, size_t len, int64_t off)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t w = pwrite(fd, p, len, (off_t)off);
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			return -1;
+		if (w == 0) {
+			errno = EIO;
+			return -1;
+		}
+		p += w;
+		off += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}

@@ -43,6 +43,8 @@ int fd_nonblock(int fd);
  * 0, or -1 with errno set. */
 int fd_write_all(int fd, const void *data, size_t len);
 
+/* The same at offset off (pwrite), fd's position unchanged. */
+int fd_pwrite_all(int fd, const void *data, size_t len, int64_t off);
 /* The value of a hexadecimal digit (either case), or -1. */
 int hex_digit(int c);
 

@@ -25,7 +25,7 @@
 #define HTTP_CONN_TIMEOUT_S 30	     /* idle keep-alive connections */
 #define HTTP_CONN_MEMORY (64 * 1024) /* per-connection header memory */
 #define HTTP_CONN_LIMIT 1024	     /* simultaneous connections */
-#define HTTP_THREADS 64 /* libmicrohttpd threads: parallel fsyncs batch */
+#define HTTP_THREADS_MAX 4	     /* libmicrohttpd threads: one per core */
 #define HTTP_LISTEN_BACKLOG 128
 
 /* Files. */
@@ -35,6 +35,11 @@
 #define RECORD_MODE 0600
 #define RECORD_MAX_SIZE (4 * 1024 * 1024) /* instance.json */
 #define VMX_MAX_SIZE (4 * 1024 * 1024)
+#define JOURNAL_MAX_ENTRY RECORD_MAX_SIZE
+#define JOURNAL_CHUNK (256 * 1024)   /* preallocated at a time */
+#define JOURNAL_RESERVE (256 * 1024) /* kept for Destroys on a full disk */
+#define JOURNAL_MAX_SIZE (256 * 1024 * 1024) /* read at start-up */
+#define JOURNAL_RESET_AT (4 * 1024 * 1024)   /* hold new entries to empty it */
 #define PATH_BUF 4096
 
 /* Instances. */
@@ -48,14 +53,15 @@
 #define NUMCPUS_MAX 128
 #define INIT_MAX_SIZE (512 * 1024) /* Spec.Init, bytes */
 #define FAILED_KEEP 200		   /* failed records kept for describe --all */
+#define INSTANCE_MAX_TAGS 256	   /* tags of one instance, labels included */
+#define INSTANCE_MAX_TAG_BYTES (64 * 1024)	 /* their keys and values */
+#define DESCRIBE_MAX_ANSWER (1024 * 1024 * 1024) /* bytes of one answer */
 
 /* Engine. */
 #define MAX_PARALLEL_DEFAULT 4
 #define MAX_PARALLEL_MAX 64
 #define POLL_INTERVAL_DEFAULT_MS 5000 /* power-state refresh */
 #define POLL_INTERVAL_MIN_MS 100
-#define SHUTDOWN_GRACE_MS 10000 /* waiting for workers on SIGTERM */
-#define ID_RESERVE_MS 60000	/* ID high-water mark reserved ahead */
 #define OP_TIMEOUT_DEFAULT_MS (30 * 60 * 1000) /* one backend operation */
 #define STOP_SOFT_DEFAULT_MS 30000	       /* soft power-off before hard */
 

@@ -620,3 +620,48 @@ sync_filesystem(const char *path, struct err *err)
 	return -1;
 #endif
 }
+
+int
+fd_preallocate(int fd, off_t len, struct err *err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1) {
+		err_set(
+		    err, err_from_errno(errno), "fstat: %s", strerror(errno));
+		return -1;
+	}
+#if defined(__APPLE__)
+	{
+		fstore_t fs = { F_ALLOCATECONTIG, F_PEOFPOSMODE, 0,
+			len - st.st_size, 0 };
+
+		if (len > st.st_size && fcntl(fd, F_PREALLOCATE, &fs) == -1) {
+			fs.fst_flags = F_ALLOCATEALL;
+			if (fcntl(fd, F_PREALLOCATE, &fs) == -1) {
+				err_set(err, err_from_errno(errno),
+				    "preallocate: %s", strerror(errno));
+				return -1;
+			}
+		}
+		if (len > st.st_size && ftruncate(fd, len) == -1) {
+			err_set(err, err_from_errno(errno), "ftruncate: %s",
+			    strerror(errno));
+			return -1;
+		}
+	}
+#else
+	{
+		int r = posix_fallocate(fd, 0, len);
+
+		/* posix_fallocate returns the error instead of setting errno.
+		 */
+		if (r != 0) {
+			err_set(err, err_from_errno(r), "preallocate: %s",
+			    strerror(r));
+			return -1;
+		}
+	}
+#endif
+	return 0;
+}

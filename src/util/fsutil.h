@@ -35,6 +35,11 @@ int atomic_write_file_flags(const char *path, const void *data, size_t len,
  * Linux only: elsewhere -1 with errno ENOTSUP. */
 int sync_filesystem(const char *path, struct err *err);
 
+/* Makes sure fd's file has len bytes allocated on disk (and is at least
+ * len long), so that later writes below len need no new space. 0, or -1
+ * (EIK_NOSPACE on a full disk). */
+int fd_preallocate(int fd, off_t len, struct err *err);
+
 /* Reads at most max bytes of path into a new NUL-terminated buffer (*out,
  * caller frees). A larger file is an error naming the cap. */
 int read_file_max(

@@ -31,6 +31,26 @@ static void *dryrun_opaque;
 /* Wake-up granularity of the wait loop, so cancellation is noticed. */
 #define PROC_TICK_MS 50
 
+static _Thread_local struct proc_cancel *proc_token;
+
+void
+proc_cancel_init(struct proc_cancel *c)
+{
+	atomic_init(&c->pc_flag, 0);
+}
+
+void
+proc_cancel_request(struct proc_cancel *c)
+{
+	atomic_store(&c->pc_flag, 1);
+}
+
+void
+proc_cancel_bind(struct proc_cancel *c)
+{
+	proc_token = c;
+}
+
 void
 proc_cancel_all(void)
 {
@@ -40,7 +60,8 @@ proc_cancel_all(void)
 bool
 proc_cancelled(void)
 {
-	return atomic_load(&proc_cancel_flag) != 0;
+	return atomic_load(&proc_cancel_flag) != 0 ||
+	    (proc_token != NULL && atomic_load(&proc_token->pc_flag) != 0);
 }
 
 void

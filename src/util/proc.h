@@ -12,6 +12,7 @@
 #ifndef PROC_H
 #define PROC_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,10 +51,24 @@ int proc_run(
     const struct proc_spec *ps, struct proc_result *res, struct err *err);
 void proc_result_free(struct proc_result *res);
 
-/* Kills every running child and makes new runs fail at once ("shutting
- * down"). For service shutdown. */
-void proc_cancel_all(void);
+/*
+ * Cancellation, per operation: a token bound to the thread that runs the
+ * operation. A cancelled token kills the running child (its process
+ * group: SIGTERM, grace, SIGKILL, reaped) and makes new runs on that thread
+ * fail at once.
+ */
+struct proc_cancel {
+	atomic_int pc_flag;
+};
+void proc_cancel_init(struct proc_cancel *c);	 /* not cancelled */
+void proc_cancel_request(struct proc_cancel *c); /* from any thread */
+/* Binds c (NULL: none) to the calling thread: every proc_run and
+ * proc_sleep on this thread then watches it. */
+void proc_cancel_bind(struct proc_cancel *c);
+/* Whether the calling thread's token is cancelled. */
 bool proc_cancelled(void);
+/* Deprecated: cancels every run in the process (tests). */
+void proc_cancel_all(void);
 /* Undoes proc_cancel_all (tests that open several services). */
 void proc_cancel_reset(void);
 

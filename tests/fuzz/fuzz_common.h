@@ -12,75 +12,48 @@
 #include "util/compat.h"
 #include "util/log.h"
 #include "model/model.h"
+#include "service/svc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int
-fz_validate(
-    void *ctx, const char *type, const struct inst_props *p, struct err *err)
+fz_validate(void *ctx, const char *type, const struct inst_props *p, char *tmpl,
+    size_t tmpllen, struct err *err)
 {
 	(void)ctx;
 	(void)type;
 	(void)p;
 	(void)err;
+	(void)strlcpy(tmpl, "/t.vmx", tmpllen);
 	return 0;
 }
 
-static int
-fz_provision(void *ctx, const char *type, const struct inst_spec *s, char *id,
-    size_t idlen, struct err *err)
-{
-	(void)ctx;
-	(void)type;
-	(void)s;
-	(void)err;
-	(void)strlcpy(id, "i-00000000001", idlen);
-	return 0;
-}
-
-static int
-fz_destroy(void *ctx, const char *type, const char *id, const char *reason,
-    struct err *err)
-{
-	(void)ctx;
-	(void)type;
-	(void)id;
-	(void)reason;
-	(void)err;
-	return 0;
-}
-
-static int
-fz_describe(void *ctx, const char *type, const struct tags *filter,
-    unsigned flags, struct inst_list *out, struct err *err)
+/* Answers every request at once, on the caller's thread. */
+static void
+fz_submit(void *ctx, struct svc_req *r)
 {
 	struct inst_view *v;
 
 	(void)ctx;
-	(void)type;
-	(void)flags;
-	(void)err;
-	v = inst_list_add(out);
-	if (v == NULL)
-		return -1;
-	(void)strlcpy(v->v_id, "i-00000000001", sizeof(v->v_id));
-	(void)tags_copy(&v->v_tags, filter);
-	(void)strlcpy(v->v_state, "running", sizeof(v->v_state));
-	(void)strlcpy(v->v_power, "running", sizeof(v->v_power));
-	v->v_reported = true;
-	return 0;
-}
-
-static int
-fz_label(void *ctx, const char *type, const char *id, const struct tags *l,
-    struct err *err)
-{
-	(void)ctx;
-	(void)type;
-	(void)id;
-	(void)l;
-	(void)err;
-	return 0;
+	switch (r->sr_op) {
+	case SVC_PROVISION:
+		(void)strlcpy(
+		    r->sr_out_id, "i-00000000001", sizeof(r->sr_out_id));
+		break;
+	case SVC_DESCRIBE:
+		v = inst_list_add(&r->sr_list);
+		if (v == NULL)
+			break;
+		(void)strlcpy(v->v_id, "i-00000000001", sizeof(v->v_id));
+		(void)tags_copy(&v->v_tags, &r->sr_tags);
+		(void)strlcpy(v->v_state, "running", sizeof(v->v_state));
+		(void)strlcpy(v->v_power, "running", sizeof(v->v_power));
+		v->v_reported = true;
+		break;
+	default:
+		break;
+	}
+	svc_req_answer(r, 0, NULL);
 }
 
 static size_t
@@ -95,10 +68,7 @@ fz_types(void *ctx, const char **names, size_t max)
 
 static const struct svc_ops fz_ops = {
 	.validate = fz_validate,
-	.provision = fz_provision,
-	.destroy = fz_destroy,
-	.describe = fz_describe,
-	.label = fz_label,
+	.submit = fz_submit,
 	.types = fz_types,
 };
 

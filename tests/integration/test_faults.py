@@ -106,10 +106,16 @@ class FullDisk(harness.PluginTest):
         doomed = c.provision({"VMX": "alpine"}, tags={G: "d"})["ID"]
         harness.wait_until(lambda: all(os.path.exists(os.path.join(p.bundle(i), "running"))
                                        for i in (keep, doomed)), what="running")
-        # Once the records are written the journal is emptied; a journal
-        # with room left in its last page could still take a record.
-        journal = os.path.join(p.vm_dir, ".journal")
-        harness.wait_until(lambda: os.path.getsize(journal) == 0, what="journal emptied")
+        # Once the records are written out (instance.json says running),
+        # nothing the disk is about to refuse is still pending.
+        def written(i):
+            try:
+                with open(os.path.join(p.vm_dir, i, "instance.json")) as f:
+                    return json.load(f)["State"] == "running"
+            except (OSError, ValueError):
+                return False
+        harness.wait_until(lambda: all(written(i) for i in (keep, doomed)),
+                           what="records written")
         self.fill()
         # Provision: a clear error, nothing half-made, nothing reported.
         err = c.provision({"VMX": "alpine"}, tags={G: "d"}, want_error=True)

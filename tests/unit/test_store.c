@@ -48,7 +48,7 @@ test_text_round_trip(void **state)
 	t = record_to_text(&a);
 	assert_non_null(t);
 	memset(&b, 0, sizeof(b));
-	assert_int_equal(record_from_text(t, strlen(t), &b, &err), 0);
+	assert_int_equal(record_from_text(t, strlen(t), &b, NULL, 0, &err), 0);
 	assert_string_equal(b.r_id, a.r_id);
 	assert_int_equal(b.r_state, ST_RUNNING);
 	assert_string_equal(b.r_spec.s_logical_id, "web-1");
@@ -85,7 +85,8 @@ test_bad_text(void **state)
 		memset(&r, 0, sizeof(r));
 		err_clear(&err);
 		assert_int_equal(
-		    record_from_text(bad[i], strlen(bad[i]), &r, &err), -1);
+		    record_from_text(bad[i], strlen(bad[i]), &r, NULL, 0, &err),
+		    -1);
 		assert_true(err.msg[0] != '\0');
 		record_free(&r);
 	}
@@ -105,6 +106,15 @@ collect(void *arg, struct record *r)
 	record_free(r);
 	free(r);
 	return 0;
+}
+
+/* The service decides about orphans; this test removes them all. */
+static int
+remove_orphan(void *arg, const char *id)
+{
+	(void)arg;
+	(void)id;
+	return 1;
 }
 
 static void
@@ -167,7 +177,11 @@ test_load_and_recover(void **state)
 
 	memset(&l, 0, sizeof(l));
 	assert_int_equal(store_clean_staging(&st, &err), 0);
-	n = store_load(&st, collect, &l, &maxid, &err);
+	{
+		struct store_scan sc = { collect, remove_orphan, &l };
+
+		n = store_load(&st, &sc, &maxid, &err);
+	}
 	assert_int_equal(n, 2);
 	assert_string_equal(l.ids[0], "i-00000000001");
 	assert_string_equal(l.ids[1], "i-00000000002");
@@ -194,7 +208,11 @@ test_load_and_recover(void **state)
 
 	/* A quarantined directory is not an orphan on the next load. */
 	memset(&l, 0, sizeof(l));
-	assert_int_equal(store_load(&st, collect, &l, &maxid, &err), 2);
+	{
+		struct store_scan sc = { collect, remove_orphan, &l };
+
+		assert_int_equal(store_load(&st, &sc, &maxid, &err), 2);
+	}
 	(void)snprintf(p, sizeof(p), "%s/i-00000000003", dir);
 	assert_true(is_dir(p));
 

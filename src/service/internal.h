@@ -1,0 +1,284 @@
+/*
+ * The service's private structures, shared by the files of service/ and
+ * by nothing else. Ownership, in one place:
+ *
+ *   struct service, struct inst, struct change, the index, the run queues,
+ *   the open journal batch: the owner thread only.
+ *   struct job: the owner builds it, hands it to a worker thread (which
+ *   alone touches it until it posts it back), then the owner again. The
+ *   only field two threads touch at once is j_cancel (an atomic).
+ *   struct jbatch, struct smsg: the same hand-over with the journal writer
+ *   and the record writer.
+ *
+ * Everything a helper needs travels inside its message as a copy; a helper
+ * never follows a pointer into the owner's state (jent's je_inst and
+ * je_change are carried through for the owner and never dereferenced by
+ * the journal writer).
+ */
+#ifndef SERVICE_INTERNAL_H
+#define SERVICE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backend/backend.h"
+#include "service/service.h"
+#include "service/svc.h"
+#include "store/ids.h"
+#include "store/journal.h"
+#include "store/record.h"
+#include "store/store.h"
+#include "util/mbox.h"
+#include "util/proc.h"
+
+#define GROUP_TAG "infrakit.group"
+
+/* Messages the owner receives besides requests. */
+enum omsg_kind {
+	OM_JOB = 1, /* a job is done (struct job) */
+	OM_JBATCH,  /* a journal batch is written (struct jbatch) */
+	OM_JRESET,  /* the journal was emptied (struct jbatch, no entries) */
+	OM_STORE,   /* the record writer finished (struct smsg) */
+	OM_STOP,    /* service_stop */
+};
+
+struct omsg {
+	struct msg om_msg;
+	enum omsg_kind om_kind;
+};
+
+/* A user change (Provision, Destroy, Label) waiting for its flush. The
+ * record it proposes becomes the instance's only once it is durable. */
+struct change {
+	enum svc_op ch_op;
+	struct inst *ch_inst;	    /* the instance (a new one: PROVISION) */
+	struct record ch_rec;	    /* the proposed record */
+	struct svc_req *ch_waiters; /* answered with the flush's outcome */
+	char *ch_text;		    /* the entry, kept for materializing */
+};
+
+/* One instance, as the owner knows it. */
+struct inst {
+	struct record in_rec; /* durable, or an internal change on its way */
+	const struct bkent *in_bk;
+	enum power_state in_power;
+	uint64_t in_group_hash; /* of tag infrakit.group; 0: none */
+	bool in_indexed;
+
+	/* Durability: seq numbers of in_rec. */
+	uint64_t in_durable_seq; /* the journal holds this one */
+	uint64_t in_mat_seq;	 /* instance.json holds this one */
+	char *in_text;		 /* durable text not yet in instance.json */
+	bool in_mat_listed;	 /* in sv_mat */
+	bool in_mat_busy;	 /* the record writer has it */
+	bool in_jdirty;		 /* an internal change failed to journal */
+	bool in_tomb;		 /* destroyed: the tombstone is on its way */
+	bool in_grave;		 /* tombstone durable; directory to remove */
+	bool in_counted;	 /* counted in sv_unmat */
+
+	/* A user change in flight; requests that arrive meanwhile wait in
+	 * in_deferred (in order, linked by sr_msg), a job's result in
+	 * in_held_job, until it is resolved. */
+	struct change *in_change;
+	struct svc_req *in_deferred, *in_deferred_tail;
+	struct job *in_held_job;
+
+	/* Work. */
+	struct job *in_job; /* running, or NULL */
+	bool in_queued;	    /* in a run queue */
+	bool in_cleanup;    /* a failed one with files left (recovery) */
+	bool in_need_ip;
+	unsigned in_ip_tries;
+	unsigned in_retries;
+	int64_t in_not_before; /* mono ms; 0: no timer */
+};
+
+enum job_kind {
+	JOB_CREATE = 1, /* clone/copy, configure, start (or resume) */
+	JOB_DESTROY,	/* stop soft then hard, release, delete the bundle */
+	JOB_CLEANUP,	/* finish a rollback a crash interrupted */
+	JOB_IP,		/* find the guest's address */
+	JOB_POWER,	/* one power query for many instances */
+};
+
+/* What a worker needs, copied; and what it found. */
+struct job {
+	struct omsg j_om;
+	enum job_kind j_kind;
+	pthread_t j_thread;
+	bool j_thread_joined;
+	struct proc_cancel j_cancel; /* the owner may cancel; atomic */
+	const struct bkent *j_bk;    /* immutable */
+	int64_t j_op_timeout_ms;
+	int64_t j_stop_soft_ms;
+	struct inst *j_inst;	/* the owner's; never touched by the worker */
+	struct mbox *j_results; /* where the worker posts the job back */
+
+	char j_id[ID_MAX];
+	struct inst_spec j_spec;
+	struct tags j_tags;
+	char j_template[PATH_BUF];
+	char j_staging[PATH_BUF];
+	char j_dir[PATH_BUF]; /* <vm-dir>/<id> */
+	char j_bundle[PATH_BUF];
+	char j_vmx[PATH_BUF];
+	char j_staging_vmx[PATH_BUF];
+
+	struct bk_power *j_power; /* JOB_POWER: owned strings */
+	size_t j_npower;
+
+	/* Results. */
+	int j_rc;
+	struct err j_err;
+	bool j_cancelled; /* stopped by its token */
+	char j_ip[64], j_mac[64];
+};
+
+/* One journal entry on its way. */
+struct jent {
+	char je_key[JOURNAL_KEY_MAX + 1]; /* "<id>,<seq>,R|T" */
+	char *je_text;			  /* owned */
+	bool je_reserve;
+	bool je_ok;		  /* out */
+	struct inst *je_inst;	  /* owner's */
+	struct change *je_change; /* owner's; NULL for internal ones */
+	uint64_t je_seq;
+	bool je_tomb;
+};
+
+struct jbatch {
+	struct omsg jb_om;
+	struct jent *jb_v;
+	size_t jb_n, jb_cap;
+	uint64_t jb_mark; /* OM_JRESET: the ID high-water mark to save */
+	int jb_rc;
+	struct err jb_err;
+	size_t jb_used; /* out: journal bytes in use afterwards */
+};
+
+/* A job for the record writer. */
+enum sop { SOP_WRITE = 1, SOP_REMOVE, SOP_STOP };
+struct sitem {
+	struct inst *si_inst; /* owner's; never touched by the writer */
+	char si_id[ID_MAX];
+	char *si_text; /* SOP_WRITE: owned */
+	uint64_t si_seq;
+	bool si_ok;
+};
+struct smsg {
+	struct omsg sm_om;
+	enum sop sm_op;
+	struct sitem *sm_v;
+	size_t sm_n;
+	struct err sm_err;
+};
+
+struct service {
+	struct svc sv_svc;
+	struct service_conf sv_conf;
+	struct bkent *sv_bk;
+	size_t sv_nbk;
+	struct store sv_store;
+	bool sv_store_open;
+	struct idgen sv_ids;
+	bool sv_ids_open;
+	struct journal *sv_journal;
+
+	/* Threads and mailboxes. */
+	struct bell sv_bell;	/* wakes the owner */
+	struct mbox sv_inbox;	/* requests: clients -> owner */
+	struct mbox sv_results; /* jobs, completions -> owner */
+	struct mbox sv_jq;	/* owner -> journal writer */
+	struct mbox sv_sq;	/* owner -> record writer */
+	pthread_t sv_owner, sv_jthread, sv_sthread;
+	bool sv_owner_started, sv_jstarted, sv_sstarted;
+	bool sv_stop_posted;
+	struct omsg sv_stop_msg;
+
+	/* The owner's state. */
+	struct inst **sv_v; /* the index, sorted by ID */
+	size_t sv_n, sv_cap;
+	bool sv_stopping;
+
+	struct jbatch *sv_open; /* entries gathering for the next flush */
+	bool sv_jbusy;		/* a batch or a reset is with the writer */
+	size_t sv_jused;	/* journal bytes in use */
+	size_t sv_unmat;	/* instances the journal holds newer */
+	struct inst **sv_mat;	/* to write as instance.json */
+	size_t sv_nmat, sv_capmat;
+	bool sv_sbusy;		   /* the record writer has a job */
+	int64_t sv_mat_not_before; /* back-off after a failed write */
+	unsigned sv_mat_failures;
+	bool sv_journal_damaged;     /* recovery skipped damaged entries */
+	int64_t sv_reset_not_before; /* back-off after a failed reset */
+	struct inst **sv_graves;     /* destroyed; directory still to remove */
+	size_t sv_ngraves, sv_capgraves;
+	int64_t sv_graves_not_before;
+
+	struct inst **sv_runq[2]; /* [0] creates, [1] everything else */
+	size_t sv_runq_n[2], sv_runq_cap[2];
+	size_t sv_running[2];
+	struct job **sv_power_jobs; /* per backend; NULL when idle */
+	int64_t sv_next_poll;
+	int64_t sv_next_timer; /* earliest in_not_before (0: none) */
+	size_t sv_failed;      /* records in state failed */
+};
+
+/* index.c */
+struct inst *inst_new(void);
+void inst_free(struct inst *in);
+void inst_rehash(struct inst *in);
+uint64_t group_hash(const char *v);
+struct inst *index_get(const struct service *sv, const char *id);
+int index_insert(struct service *sv, struct inst *in);
+void index_remove(struct service *sv, struct inst *in);
+
+/* durable.c: the journal and record writers, and the owner's side. */
+void *journal_main(void *arg);
+void *recwriter_main(void *arg);
+/* Adds an entry for in's current record (an internal change). */
+void durable_note(struct service *sv, struct inst *in);
+/* Adds a user change's entry; its waiters are answered at the flush. */
+int durable_propose(
+    struct service *sv, struct change *ch, bool reserve, struct err *err);
+/* Adds a tombstone for in (its destroy is complete). */
+void durable_tomb(struct service *sv, struct inst *in);
+/* Hands the open batch to the journal writer when it is idle, writes
+ * records, empties the journal when everything is materialized. */
+void durable_pump(struct service *sv);
+void durable_on_batch(struct service *sv, struct jbatch *b);
+void durable_on_reset(struct service *sv, struct jbatch *b);
+void durable_on_store(struct service *sv, struct smsg *m);
+/* Marks in's durable text for writing as instance.json. */
+void durable_dirty(struct service *sv, struct inst *in);
+bool durable_idle(const struct service *sv);
+void change_free(struct change *ch);
+
+/* requests.c */
+void req_handle(struct service *sv, struct svc_req *r);
+void req_resolved(struct service *sv, struct inst *in);
+extern const struct svc_ops service_ops;
+
+/* work.c: run queues, jobs, timers. */
+void work_kick(struct service *sv, struct inst *in);
+void work_dispatch(struct service *sv);
+void work_on_job(struct service *sv, struct job *j);
+void work_timers(struct service *sv, int64_t now);
+/* Runs work_kick for in at mono time at (the retry timers). */
+void work_timer(struct service *sv, struct inst *in, int64_t at);
+int64_t work_next_deadline(const struct service *sv, int64_t now);
+void work_cancel_all(struct service *sv);
+bool work_idle(const struct service *sv);
+void work_prune_failed(struct service *sv);
+
+/* jobs.c: what runs on a worker thread. */
+void *job_main(void *arg);
+int job_prepare(
+    struct service *sv, struct inst *in, enum job_kind kind, struct job **out);
+void job_free(struct job *j);
+
+/* recover.c */
+int recover(struct service *sv, struct err *err);
+
+#endif /* SERVICE_INTERNAL_H */

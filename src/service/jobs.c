@@ -1,0 +1,300 @@
+/*
+ * Jobs: what runs on a worker thread. A job is a copy of everything the
+ * work needs (built by the owner in job_prepare); the worker runs backend
+ * operations under a deadline with the job's cancel token bound to its
+ * thread, writes its findings into the job and posts it back. A worker
+ * never reads or writes the owner's state, and never decides an
+ * instance's state: it reports, the owner decides (work.c).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "service/internal.h"
+#include "util/compat.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+
+static int
+job_paths(struct service *sv, const char *id, struct job *j)
+{
+	int n;
+
+	if (store_staging_dir(
+		&sv->sv_store, id, j->j_staging, sizeof(j->j_staging)) == -1 ||
+	    store_inst_dir(&sv->sv_store, id, j->j_dir, sizeof(j->j_dir)) ==
+		-1 ||
+	    store_bundle_dir(
+		&sv->sv_store, id, j->j_bundle, sizeof(j->j_bundle)) == -1 ||
+	    store_vmx_path(&sv->sv_store, id, j->j_vmx, sizeof(j->j_vmx)) == -1)
+		return -1;
+	n = snprintf(j->j_staging_vmx, sizeof(j->j_staging_vmx), "%s/%s.vmx",
+	    j->j_staging, id);
+	return n < 0 || (size_t)n >= sizeof(j->j_staging_vmx) ? -1 : 0;
+}
+
+int
+job_prepare(
+    struct service *sv, struct inst *in, enum job_kind kind, struct job **out)
+{
+	const struct record *r = &in->in_rec;
+	struct job *j = calloc(1, sizeof(*j));
+
+	*out = NULL;
+	if (j == NULL)
+		return -1;
+	j->j_om.om_kind = OM_JOB;
+	j->j_kind = kind;
+	proc_cancel_init(&j->j_cancel);
+	j->j_bk = in->in_bk;
+	j->j_inst = in;
+	j->j_results = &sv->sv_results;
+	j->j_op_timeout_ms = sv->sv_conf.sc_op_timeout_ms;
+	j->j_stop_soft_ms = sv->sv_conf.sc_stop_soft_ms;
+	(void)strlcpy(j->j_id, r->r_id, sizeof(j->j_id));
+	(void)strlcpy(j->j_template, r->r_template != NULL ? r->r_template : "",
+	    sizeof(j->j_template));
+	err_clear(&j->j_err);
+	if (inst_spec_copy(&j->j_spec, &r->r_spec) == -1 ||
+	    tags_copy(&j->j_tags, &r->r_tags) == -1 ||
+	    job_paths(sv, r->r_id, j) == -1) {
+		job_free(j);
+		return -1;
+	}
+	*out = j;
+	return 0;
+}
+
+void
+job_free(struct job *j)
+{
+	if (j == NULL)
+		return;
+	inst_spec_free(&j->j_spec);
+	tags_free(&j->j_tags);
+	for (size_t i = 0; i < j->j_npower; i++) {
+		free((char *)j->j_power[i].bp_id);
+		free((char *)j->j_power[i].bp_dir);
+		free((char *)j->j_power[i].bp_vmx);
+	}
+	free(j->j_power);
+	free(j);
+}
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static void
+bi_fill(const struct job *j, bool staging, struct bk_inst *bi)
+{
+	bi->bi_id = j->j_id;
+	bi->bi_dir = staging ? j->j_staging : j->j_bundle;
+	bi->bi_vmx = staging ? j->j_staging_vmx : j->j_vmx;
+	bi->bi_template = j->j_template;
+	bi->bi_spec = &j->j_spec;
+	bi->bi_tags = &j->j_tags;
+	bi->bi_deadline = mono_ms() + j->j_op_timeout_ms;
+}
+
+/* Asks the backend whether the VM of j runs. */
+static enum power_state
+query_power(const struct job *j)
+{
+	struct bk_power p = { j->j_id, j->j_bundle, j->j_vmx, POWER_UNKNOWN };
+	struct err e;
+
+	if (j->j_bk->be_ops->power == NULL)
+		return POWER_UNKNOWN;
+	err_clear(&e);
+	if (j->j_bk->be_ops->power(j->j_bk->be_ctx, &p, 1,
+		mono_ms() + j->j_op_timeout_ms, &e) == -1)
+		return POWER_UNKNOWN;
+	return p.bp_state;
+}
+
+/* Stops a VM: soft within its budget, then hard. */
+static int
+stop_vm(const struct job *j, struct err *err)
+{
+	const struct backend_ops *ops = j->j_bk->be_ops;
+	struct bk_inst bi;
+	struct err soft;
+
+	if (ops->stop == NULL)
+		return 0;
+	bi_fill(j, false, &bi);
+	if (j->j_stop_soft_ms > 0) {
+		bi.bi_deadline = mono_ms() + j->j_stop_soft_ms;
+		err_clear(&soft);
+		if (ops->stop(j->j_bk->be_ctx, &bi, false, &soft) == 0)
+			return 0;
+		if (proc_cancelled()) {
+			*err = soft;
+			return -1;
+		}
+		log_info("instance %s: soft power-off failed (%s); powering "
+			 "off hard",
+		    j->j_id, soft.msg);
+	}
+	bi.bi_deadline = mono_ms() + j->j_op_timeout_ms;
+	return ops->stop(j->j_bk->be_ctx, &bi, true, err);
+}
+
+/* ---- the steps --------------------------------------------------------- */
+
+/* Nothing half-made stays behind a failed provision. */
+static void
+rollback(struct job *j, bool started)
+{
+	const struct backend_ops *ops = j->j_bk->be_ops;
+	struct bk_inst bi;
+	struct err e;
+
+	err_clear(&e);
+	if (started || is_dir(j->j_bundle)) {
+		if (stop_vm(j, &e) == -1)
+			log_warnx("instance %s: rollback power-off: %s",
+			    j->j_id, e.msg);
+		if (ops->remove != NULL) {
+			bi_fill(j, false, &bi);
+			err_clear(&e);
+			(void)ops->remove(j->j_bk->be_ctx, &bi, &e);
+		}
+	}
+	err_clear(&e);
+	if (rm_tree(j->j_staging, &e) == -1 || rm_tree(j->j_bundle, &e) == -1)
+		log_error("instance %s: rollback left files behind: %s",
+		    j->j_id, e.msg);
+}
+
+static void
+step_create(struct job *j)
+{
+	const struct backend_ops *ops = j->j_bk->be_ops;
+	struct bk_inst bi;
+	bool started = false;
+	enum power_state pw = POWER_UNKNOWN;
+
+	/* The record may still be only in the journal: the instance's
+	 * directory may not exist yet. */
+	if (mkdir_p(j->j_dir, STATE_DIR_MODE, &j->j_err) == -1)
+		goto fail;
+	if (!is_dir(j->j_bundle)) {
+		if (rm_tree(j->j_staging, &j->j_err) == -1 ||
+		    mkdir_p(j->j_staging, STATE_DIR_MODE, &j->j_err) == -1)
+			goto fail;
+		bi_fill(j, true, &bi);
+		if (ops->create(j->j_bk->be_ctx, &bi, &j->j_err) == -1)
+			goto fail;
+		if (proc_cancelled())
+			goto fail;
+		if (rename_durable(j->j_staging, j->j_bundle, &j->j_err) == -1)
+			goto fail;
+	} else
+		pw = query_power(j); /* resumed: the bundle is complete */
+	if (pw != POWER_RUNNING) {
+		bi_fill(j, false, &bi);
+		if (ops->start(j->j_bk->be_ctx, &bi, &j->j_err) == -1)
+			goto fail;
+	}
+	started = true;
+	j->j_rc = 0;
+	return;
+fail:
+	j->j_rc = -1;
+	if (proc_cancelled()) {
+		/* Parked: shutdown (the record still says provisioning, so
+		 * the next start resumes it) or a Destroy (which removes
+		 * whatever exists). Staging never survives. */
+		(void)rm_tree(j->j_staging, NULL);
+		return;
+	}
+	if (j->j_err.msg[0] == '\0')
+		err_set(&j->j_err, EIK_INTERNAL, "provision failed");
+	rollback(j, started);
+}
+
+static void
+step_destroy(struct job *j)
+{
+	j->j_rc = -1;
+	if (is_dir(j->j_bundle)) {
+		enum power_state pw;
+
+		if (stop_vm(j, &j->j_err) == -1 && query_power(j) != POWER_OFF)
+			return;
+		/* Never delete the files of a VM that still runs. */
+		pw = query_power(j);
+		if (pw == POWER_RUNNING || pw == POWER_PAUSED) {
+			err_set(&j->j_err, EIK_BACKEND,
+			    "the VM is still %s after powering it off",
+			    power_state_name(pw));
+			return;
+		}
+		if (j->j_bk->be_ops->remove != NULL) {
+			struct bk_inst bi;
+
+			bi_fill(j, false, &bi);
+			if (j->j_bk->be_ops->remove(
+				j->j_bk->be_ctx, &bi, &j->j_err) == -1)
+				return;
+		}
+	}
+	if (rm_tree(j->j_staging, &j->j_err) == -1 ||
+	    rm_tree(j->j_bundle, &j->j_err) == -1)
+		return;
+	err_clear(&j->j_err);
+	j->j_rc = 0;
+}
+
+static void
+step_ip(struct job *j)
+{
+	struct bk_inst bi;
+
+	bi_fill(j, false, &bi);
+	j->j_rc = j->j_bk->be_ops->guest_ip(j->j_bk->be_ctx, &bi, j->j_ip,
+	    sizeof(j->j_ip), j->j_mac, sizeof(j->j_mac), &j->j_err);
+}
+
+static void
+step_power(struct job *j)
+{
+	j->j_rc = j->j_bk->be_ops->power(j->j_bk->be_ctx, j->j_power,
+	    j->j_npower, mono_ms() + j->j_op_timeout_ms, &j->j_err);
+	if (j->j_rc == -1)
+		for (size_t i = 0; i < j->j_npower; i++)
+			j->j_power[i].bp_state = POWER_UNKNOWN;
+}
+
+void *
+job_main(void *arg)
+{
+	struct job *j = arg;
+
+	proc_cancel_bind(&j->j_cancel);
+	switch (j->j_kind) {
+	case JOB_CREATE:
+		step_create(j);
+		break;
+	case JOB_DESTROY:
+		step_destroy(j);
+		break;
+	case JOB_CLEANUP:
+		(void)rm_tree(j->j_staging, NULL);
+		(void)rm_tree(j->j_bundle, NULL);
+		j->j_rc = 0;
+		break;
+	case JOB_IP:
+		step_ip(j);
+		break;
+	case JOB_POWER:
+		step_power(j);
+		break;
+	}
+	j->j_cancelled = proc_cancelled();
+	proc_cancel_bind(NULL);
+	/* The last thing this thread does with the job. */
+	if (mbox_post(j->j_results, &j->j_om.om_msg) == -1)
+		abort();
+	return NULL;
+}
