@@ -1,9 +1,18 @@
-/* Unit tests: specjson.c — a spec survives JSON and back unchanged. */
+/*
+ * Unit tests: specjson.c, specjson_props.c — a spec survives JSON and back
+ * unchanged; every strict error message is exactly the golden one in
+ * tests/data/specjson/errors.txt.
+ */
 #include "cm_compat.h"
 
 #include <jansson.h>
+#include <limits.h>
 
+#include "util/buf.h"
+#include "util/compat.h"
+#include "util/defaults.h"
 #include "util/err.h"
+#include "util/fsutil.h"
 #include "model/specjson.h"
 
 static void
@@ -104,6 +113,111 @@ test_copy(void **state)
 	json_decref(v);
 }
 
+static json_t *
+load(const char *text)
+{
+	json_error_t je;
+	json_t *v = json_loads(text,
+	    JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+
+	if (v == NULL)
+		fail_msg("bad JSON in the test: %s: %s", text, je.text);
+	return v;
+}
+
+/* Decodes one golden case and fails the test when it differs. */
+static void
+check_case(const char *path, int line, char *text)
+{
+	char *kind = text, *json, *code, *msg;
+	struct inst_props p;
+	struct inst_spec s;
+	struct err err;
+	json_t *v;
+	int rc;
+
+	json = strchr(kind, '\t');
+	code = json != NULL ? strchr(json + 1, '\t') : NULL;
+	msg = code != NULL ? strchr(code + 1, '\t') : NULL;
+	if (msg == NULL)
+		fail_msg("%s:%d: want kind, JSON, code, message", path, line);
+	*json++ = *code++ = *msg++ = '\0';
+	memset(&p, 0, sizeof(p));
+	memset(&s, 0, sizeof(s));
+	err_clear(&err);
+	v = load(json);
+	if (strcmp(kind, "P") == 0)
+		rc = specjson_props(v, "P", &p, &err);
+	else
+		rc =
+		    specjson_spec(json_is_null(v) ? NULL : v, "Spec", &s, &err);
+	inst_props_free(&p);
+	inst_spec_free(&s);
+	json_decref(v);
+	if (rc != -1 || strcmp(err_code_name(err.code), code) != 0 ||
+	    strcmp(err.msg, msg) != 0)
+		fail_msg("%s:%d: %s\n  want %s: %s\n  got  %d %s: %s", path,
+		    line, json, code, msg, rc, err_code_name(err.code),
+		    err.msg);
+}
+
+static void
+test_error_messages(void **state)
+{
+	const char *dir = getenv("TESTS_DIR");
+	char path[PATH_BUF], *text = NULL, *p, *nl;
+	struct err err;
+	size_t len;
+	int line = 0, cases = 0;
+
+	(void)state;
+	(void)snprintf(path, sizeof(path), "%s/data/specjson/errors.txt",
+	    dir != NULL ? dir : "tests");
+	if (read_file_max(path, 1 << 20, &text, &len, &err) == -1)
+		fail_msg("%s", err.msg);
+	for (p = text; *p != '\0'; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (nl == NULL)
+			fail_msg("%s: no newline at the end", path);
+		*nl = '\0';
+		line++;
+		if (p[0] == '#' || p[0] == '\0')
+			continue;
+		check_case(path, line, p);
+		cases++;
+	}
+	assert_true(cases >= 68);
+	free(text);
+}
+
+/* The exported list of names is the decoder table's: the message that
+ * lists the known properties names each, in order. */
+static void
+test_prop_names(void **state)
+{
+	char want[512] = "P has an unknown property \"Bogus\"; known ones are ";
+	struct inst_props p;
+	struct err err;
+	json_t *v = load("{\"Bogus\":1}");
+	size_t n = 0;
+
+	(void)state;
+	while (specjson_prop_names[n] != NULL)
+		n++;
+	assert_int_equal(n, 9);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			(void)strlcat(
+			    want, i + 1 < n ? ", " : " and ", sizeof(want));
+		(void)strlcat(want, specjson_prop_names[i], sizeof(want));
+	}
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(specjson_props(v, "P", &p, &err), -1);
+	assert_string_equal(err.msg, want);
+	inst_props_free(&p);
+	json_decref(v);
+}
+
 int
 main(void)
 {
@@ -111,6 +225,8 @@ main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_copy),
+		cmocka_unit_test(test_error_messages),
+		cmocka_unit_test(test_prop_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
