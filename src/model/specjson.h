@@ -11,7 +11,8 @@
 
 struct err;
 
-/* The names of the instance properties, NULL-terminated. */
+/* The names of the instance properties, NULL-terminated, in the order of
+ * the decoder table in specjson.c. */
 extern const char *const specjson_prop_names[];
 
 /*
@@ -25,6 +26,36 @@ int specjson_props(
 /* Parses an instance.Spec (Properties as above). s must be zeroed; free it
  * even on failure. */
 int specjson_spec(
+    const json_t *v, const char *field, struct inst_spec *s, struct err *err);
+
+/*
+ * Lenient decoding, for stored records written by an older or a newer
+ * release: it never fails over what a record contains, only when v is not
+ * an object (Properties: also null or missing) or memory runs out.
+ *  - Unknown properties are ignored; they stay in s_properties_json, the
+ *    verbatim Properties, and so in what is written back.
+ *  - Values of the right type are kept as they are, even outside today's
+ *    ranges and limits (MemorySizeMBs 16 or 513, NumCPUs 0, 300 tags, a
+ *    1 MiB Init, an empty LogicalID).
+ *  - Values of the wrong type (or a string with a NUL byte) leave the
+ *    default: no VMX, 512 MB, 1 CPU, LaunchGUI false, GuestInit auto, Clone
+ *    unset, no tags, keys or attachments, Init "", LogicalID null; so do a
+ *    GuestInit or Clone name this release does not know. A Properties that
+ *    is not an object gives all defaults.
+ *  - Clamped or dropped only where using the value would be unsafe: a VMX
+ *    that is not a plain template name or is longer than
+ *    TEMPLATE_NAME_MAX (a path would leave --vm-lib; a cut name would name
+ *    another template) leaves no VMX; an SSH key that is empty or has a
+ *    line break (it would inject lines into authorized_keys) is dropped; a
+ *    MemorySizeMBs or NumCPUs that is negative or beyond UINT_MAX (it would
+ *    wrap) is clamped to today's minimum or maximum; a tag or attachment
+ *    entry of the wrong type is dropped.
+ * No message is produced for what was ignored; err is only set on failure.
+ * p and s must be zeroed; free them even on failure.
+ */
+int specjson_props_lenient(
+    const json_t *v, const char *field, struct inst_props *p, struct err *err);
+int specjson_spec_lenient(
     const json_t *v, const char *field, struct inst_spec *s, struct err *err);
 
 /* The JSON form of a spec, Properties verbatim. New reference or NULL. */

@@ -69,6 +69,8 @@
 #define PROC_MAX_OUTPUT (1024 * 1024)
 #define PROC_DEFAULT_TIMEOUT_MS 120000
 #define PROC_KILL_GRACE_MS 2000 /* SIGTERM → SIGKILL */
+#define PROC_TICK_MS 50		/* how often a waiting run looks at its token */
+#define PROC_DAEMON_GRACE_MS 200 /* output held open by a grandchild */
 
 /* Environment. */
 #define ENV_PLUGINS_DIR "INFRAKIT_PLUGINS_DIR"

@@ -142,13 +142,21 @@ atomic_write_file_flags(const char *path, const void *data, size_t len,
 		err_set(err, EIK_IO, "path too long: %.100s...", path);
 		return -1;
 	}
+	/* Close-on-exec from the start where the system can: a child
+	 * spawned by another thread meanwhile must not inherit it. */
+#ifdef HAVE_MKOSTEMP
+	fd = mkostemp(tmp, O_CLOEXEC);
+#else
 	fd = mkstemp(tmp);
+#endif
 	if (fd == -1) {
 		err_set(err, err_from_errno(errno), "create %s: %s", tmp,
 		    strerror(errno));
 		return -1;
 	}
+#ifndef HAVE_MKOSTEMP
 	(void)fd_cloexec(fd);
+#endif
 	if (fchmod(fd, mode) == -1 || fd_write_all(fd, data, len) == -1 ||
 	    (!(flags & ATOMIC_NOSYNC) && fsync_full(fd) == -1)) {
 		saved = errno;

@@ -1,5 +1,10 @@
 /*
  * Child processes. See proc.h.
+ *
+ * A run is three steps: spawn_child (pipes, posix_spawn into a group of its
+ * own), wait_child (poll the pipes into the capped buffers, reap, watch the
+ * deadline and the thread's cancellation token) and kill_group (SIGTERM,
+ * grace, SIGKILL, reap) when it must end early.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -24,19 +29,87 @@
 
 extern char **environ;
 
-static atomic_int proc_cancel_flag;
 static proc_dryrun_fn dryrun_fn;
 static void *dryrun_opaque;
 
-/* Wake-up granularity of the wait loop, so cancellation is noticed. */
-#define PROC_TICK_MS 50
+/* ---- cancellation ----------------------------------------------------- */
 
-static _Thread_local struct proc_cancel *proc_token;
+/* The token the calling thread watches (NULL: none). */
+static _Thread_local struct proc_cancel *tl_token;
+
+/*
+ * For the deprecated proc_cancel_all: the tokens bound right now, one node
+ * per thread that ever bound one (freed by the key's destructor when the
+ * thread exits). Without a node (out of memory) a thread's token is still
+ * watched; only proc_cancel_all does not reach its flag, and the global
+ * flag stops that thread's runs all the same.
+ */
+struct binding {
+	struct proc_cancel *b_token; /* under bind_mu */
+	struct binding *b_next, *b_prev;
+};
+
+static atomic_int cancel_all_flag;
+static pthread_mutex_t bind_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct binding *bind_list; /* under bind_mu */
+static pthread_once_t bind_once = PTHREAD_ONCE_INIT;
+static pthread_key_t bind_key;
+static bool bind_key_ok;
+
+static void
+binding_gone(void *arg)
+{
+	struct binding *b = arg;
+
+	(void)pthread_mutex_lock(&bind_mu);
+	if (b->b_prev != NULL)
+		b->b_prev->b_next = b->b_next;
+	else
+		bind_list = b->b_next;
+	if (b->b_next != NULL)
+		b->b_next->b_prev = b->b_prev;
+	(void)pthread_mutex_unlock(&bind_mu);
+	free(b);
+}
+
+static void
+bind_key_init(void)
+{
+	bind_key_ok = pthread_key_create(&bind_key, binding_gone) == 0;
+}
+
+/* The calling thread's node, made and linked on first use; NULL when that
+ * fails. */
+static struct binding *
+thread_binding(void)
+{
+	struct binding *b;
+
+	if (pthread_once(&bind_once, bind_key_init) != 0 || !bind_key_ok)
+		return NULL;
+	b = pthread_getspecific(bind_key);
+	if (b != NULL)
+		return b;
+	b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return NULL;
+	if (pthread_setspecific(bind_key, b) != 0) {
+		free(b);
+		return NULL;
+	}
+	(void)pthread_mutex_lock(&bind_mu);
+	b->b_next = bind_list;
+	if (bind_list != NULL)
+		bind_list->b_prev = b;
+	bind_list = b;
+	(void)pthread_mutex_unlock(&bind_mu);
+	return b;
+}
 
 void
 proc_cancel_init(struct proc_cancel *c)
 {
-	atomic_init(&c->pc_flag, 0);
+	atomic_store(&c->pc_flag, 0);
 }
 
 void
@@ -48,26 +121,48 @@ proc_cancel_request(struct proc_cancel *c)
 void
 proc_cancel_bind(struct proc_cancel *c)
 {
-	proc_token = c;
-}
+	struct binding *b = thread_binding();
 
-void
-proc_cancel_all(void)
-{
-	atomic_store(&proc_cancel_flag, 1);
+	if (b != NULL) {
+		(void)pthread_mutex_lock(&bind_mu);
+		b->b_token = c;
+		(void)pthread_mutex_unlock(&bind_mu);
+	}
+	tl_token = c;
+	if (c != NULL && atomic_load(&cancel_all_flag) != 0)
+		proc_cancel_request(c);
 }
 
 bool
 proc_cancelled(void)
 {
-	return atomic_load(&proc_cancel_flag) != 0 ||
-	    (proc_token != NULL && atomic_load(&proc_token->pc_flag) != 0);
+	return atomic_load(&cancel_all_flag) != 0 ||
+	    (tl_token != NULL && atomic_load(&tl_token->pc_flag) != 0);
+}
+
+/* Why runs on this thread stop, for messages. */
+static const char *
+cancel_reason(void)
+{
+	return atomic_load(&cancel_all_flag) != 0 ? "plugin shutting down"
+						  : "operation cancelled";
+}
+
+void
+proc_cancel_all(void)
+{
+	atomic_store(&cancel_all_flag, 1);
+	(void)pthread_mutex_lock(&bind_mu);
+	for (struct binding *b = bind_list; b != NULL; b = b->b_next)
+		if (b->b_token != NULL)
+			proc_cancel_request(b->b_token);
+	(void)pthread_mutex_unlock(&bind_mu);
 }
 
 void
 proc_cancel_reset(void)
 {
-	atomic_store(&proc_cancel_flag, 0);
+	atomic_store(&cancel_all_flag, 0);
 }
 
 int
@@ -84,6 +179,8 @@ proc_sleep(int64_t ms)
 	}
 	return -1;
 }
+
+/* ---- helpers ---------------------------------------------------------- */
 
 void
 proc_set_dryrun(proc_dryrun_fn fn, void *opaque)
@@ -159,6 +256,26 @@ describe_status(struct proc_result *res, int64_t timeout_ms)
 	}
 }
 
+/* ---- running ---------------------------------------------------------- */
+
+/* One child being run. */
+struct child {
+	pid_t c_pid;
+	int c_out, c_err; /* read ends of the pipes; -1 once at EOF */
+	int64_t c_start;  /* mono_ms() */
+	int64_t c_deadline;
+	size_t c_cap;
+};
+
+static void
+set_status(struct proc_result *res, int st)
+{
+	if (WIFEXITED(st))
+		res->pr_status = WEXITSTATUS(st);
+	else if (WIFSIGNALED(st))
+		res->pr_signal = WTERMSIG(st);
+}
+
 /* Reaps pid, blocking, retrying on EINTR. */
 static void
 reap(pid_t pid, struct proc_result *res)
@@ -169,10 +286,7 @@ reap(pid_t pid, struct proc_result *res)
 		if (errno != EINTR)
 			return;
 	}
-	if (WIFEXITED(st))
-		res->pr_status = WEXITSTATUS(st);
-	else if (WIFSIGNALED(st))
-		res->pr_signal = WTERMSIG(st);
+	set_status(res, st);
 }
 
 /* SIGTERM to the group, a grace period, SIGKILL, then reap. */
@@ -188,10 +302,7 @@ kill_group(pid_t pid, struct proc_result *res)
 		pid_t r = waitpid(pid, &st, WNOHANG);
 
 		if (r == pid) {
-			if (WIFEXITED(st))
-				res->pr_status = WEXITSTATUS(st);
-			else if (WIFSIGNALED(st))
-				res->pr_signal = WTERMSIG(st);
+			set_status(res, st);
 			/* Others in the group may linger: finish them. */
 			(void)kill(-pid, SIGKILL);
 			return;
@@ -200,6 +311,112 @@ kill_group(pid_t pid, struct proc_result *res)
 	}
 	(void)kill(-pid, SIGKILL);
 	reap(pid, res);
+}
+
+/*
+ * A pipe whose ends are close-on-exec from the start: other threads spawn
+ * long-lived children (QEMU) at any time, and one spawned between pipe()
+ * and fcntl() would inherit our ends and hold them open for its lifetime.
+ */
+static int
+cloexec_pipe(int fds[2])
+{
+#ifdef HAVE_PIPE2
+	return pipe2(fds, O_CLOEXEC);
+#else
+	if (pipe(fds) == -1)
+		return -1;
+	if (fd_cloexec(fds[0]) == -1 || fd_cloexec(fds[1]) == -1) {
+		int saved = errno;
+
+		(void)close(fds[0]);
+		(void)close(fds[1]);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+#endif
+}
+
+/* Process group of its own, default signal handling, nothing blocked;
+ * on macOS nothing inherited but the three descriptors set up. */
+static void
+spawn_attrs(posix_spawnattr_t *attr)
+{
+	sigset_t none, all;
+	short flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
+	    POSIX_SPAWN_SETSIGMASK;
+
+#ifdef POSIX_SPAWN_CLOEXEC_DEFAULT
+	flags |= POSIX_SPAWN_CLOEXEC_DEFAULT;
+#endif
+	(void)posix_spawnattr_init(attr);
+	(void)sigemptyset(&none);
+	(void)sigfillset(&all);
+	(void)sigdelset(&all, SIGKILL);
+	(void)sigdelset(&all, SIGSTOP);
+	(void)posix_spawnattr_setsigmask(attr, &none);
+	(void)posix_spawnattr_setsigdefault(attr, &all);
+	(void)posix_spawnattr_setpgroup(attr, 0);
+	(void)posix_spawnattr_setflags(attr, flags);
+}
+
+/*
+ * Starts ps with stdin from /dev/null and stdout, stderr into pipes whose
+ * read ends (non-blocking) go to ch. 0, or -1 with err set and nothing left
+ * open.
+ */
+static int
+spawn_child(const struct proc_spec *ps, struct child *ch, struct err *err)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	int r;
+
+	if (cloexec_pipe(outp) == -1) {
+		err_set(err, EIK_IO, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	if (cloexec_pipe(errp) == -1) {
+		err_set(err, EIK_IO, "pipe: %s", strerror(errno));
+		(void)close(outp[0]);
+		(void)close(outp[1]);
+		return -1;
+	}
+	(void)fd_nonblock(outp[0]);
+	(void)fd_nonblock(errp[0]);
+	(void)posix_spawn_file_actions_init(&fa);
+	(void)posix_spawn_file_actions_addopen(
+	    &fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	(void)posix_spawn_file_actions_adddup2(&fa, outp[1], STDOUT_FILENO);
+	(void)posix_spawn_file_actions_adddup2(&fa, errp[1], STDERR_FILENO);
+	spawn_attrs(&attr);
+	r = posix_spawn(&ch->c_pid, ps->ps_argv[0], &fa, &attr,
+	    (char *const *)ps->ps_argv,
+	    ps->ps_env != NULL ? (char *const *)ps->ps_env : environ);
+	(void)posix_spawn_file_actions_destroy(&fa);
+	(void)posix_spawnattr_destroy(&attr);
+	(void)close(outp[1]);
+	(void)close(errp[1]);
+	if (r != 0) {
+		(void)close(outp[0]);
+		(void)close(errp[0]);
+		err_set(err, EIK_BACKEND, "cannot run %s: %s", ps->ps_argv[0],
+		    strerror(r));
+		return -1;
+	}
+	ch->c_out = outp[0];
+	ch->c_err = errp[0];
+	return 0;
+}
+
+static void
+close_fd(int *fd)
+{
+	if (*fd != -1)
+		(void)close(*fd);
+	*fd = -1;
 }
 
 /* Reads what is available on fd into b; 1 at EOF, 0 otherwise, -1 when b
@@ -226,32 +443,135 @@ drain(int fd, struct buf *b)
 	}
 }
 
+/*
+ * Waits up to wait ms for output and reads what came. 0, -1 when a buffer
+ * overflowed, -2 when poll failed (errno set).
+ */
+static int
+capture(struct child *ch, struct proc_result *res, int64_t wait)
+{
+	struct pollfd pfd[2];
+	nfds_t n = 0;
+	int r = 0;
+
+	if (ch->c_out != -1) {
+		pfd[n].fd = ch->c_out;
+		pfd[n++].events = POLLIN;
+	}
+	if (ch->c_err != -1) {
+		pfd[n].fd = ch->c_err;
+		pfd[n++].events = POLLIN;
+	}
+	if (n == 0) {
+		sleep_ms(wait);
+		return 0;
+	}
+	if (poll(pfd, n, (int)wait) == -1 && errno != EINTR)
+		return -2;
+	if (ch->c_out != -1 && (r = drain(ch->c_out, &res->pr_out)) == 1)
+		close_fd(&ch->c_out);
+	if (r != -1 && ch->c_err != -1 &&
+	    (r = drain(ch->c_err, &res->pr_err)) == 1)
+		close_fd(&ch->c_err);
+	return r == -1 ? -1 : 0;
+}
+
+/* Whether a child still running must be stopped now: -1 with err set
+ * (deadline passed, or the thread's token cancelled), else 0. */
+static int
+must_stop(const struct proc_spec *ps, const struct child *ch, int64_t now,
+    struct proc_result *res, struct err *err)
+{
+	if (now >= ch->c_deadline) {
+		res->pr_timed_out = true;
+		err_set(err, EIK_TIMEOUT,
+		    "%s %s: no answer within %lld ms; killed it",
+		    ps->ps_argv[0],
+		    ps->ps_argv[1] != NULL ? ps->ps_argv[1] : "",
+		    (long long)(ch->c_deadline - ch->c_start));
+		return -1;
+	}
+	if (proc_cancelled()) {
+		err_set(err, EIK_BUSY, "%s: stopped: %s", ps->ps_argv[0],
+		    cancel_reason());
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Captures the child's output until it has exited and closed its output (a
+ * grandchild holding the pipes open, a daemon, gets PROC_DAEMON_GRACE_MS),
+ * or kills it at the deadline, on cancellation or on too much output. The
+ * child is reaped in every case. 0, or -1 with err set.
+ */
+static int
+wait_child(const struct proc_spec *ps, struct child *ch,
+    struct proc_result *res, struct err *err)
+{
+	bool exited = false;
+	int64_t exited_at = 0;
+
+	for (;;) {
+		int64_t now = mono_ms(), wait = PROC_TICK_MS;
+		int st, r;
+
+		if (!exited && waitpid(ch->c_pid, &st, WNOHANG) == ch->c_pid) {
+			exited = true;
+			exited_at = now;
+			set_status(res, st);
+		}
+		if (exited &&
+		    ((ch->c_out == -1 && ch->c_err == -1) ||
+			now - exited_at > PROC_DAEMON_GRACE_MS))
+			return 0;
+		if (!exited && must_stop(ps, ch, now, res, err) == -1) {
+			kill_group(ch->c_pid, res);
+			return -1;
+		}
+		if (exited)
+			wait = 10;
+		else if (ch->c_deadline - now < wait)
+			wait = ch->c_deadline - now;
+		if (wait < 1)
+			wait = 1;
+		r = capture(ch, res, wait);
+		if (r == 0)
+			continue;
+		if (r == -2)
+			err_set(err, EIK_IO, "poll: %s", strerror(errno));
+		else
+			err_set(err, EIK_BACKEND,
+			    "%s wrote more than %zu bytes of output; killed it",
+			    ps->ps_argv[0], ch->c_cap);
+		if (!exited)
+			kill_group(ch->c_pid, res);
+		else
+			(void)kill(-ch->c_pid, SIGKILL);
+		return -1;
+	}
+}
+
 int
 proc_run(const struct proc_spec *ps, struct proc_result *res, struct err *err)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, all;
-	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	size_t cap =
-	    ps->ps_max_output != 0 ? ps->ps_max_output : PROC_MAX_OUTPUT;
+	struct child ch = { .c_pid = -1, .c_out = -1, .c_err = -1 };
 	int64_t timeout = ps->ps_timeout_ms != 0 ? ps->ps_timeout_ms
 						 : PROC_DEFAULT_TIMEOUT_MS;
-	int64_t start = mono_ms(), deadline = start + timeout;
-	bool out_open = true, err_open = true, exited = false;
-	int64_t exited_at = 0;
-	pid_t pid;
-	int r, rc = -1;
+	int r;
 
+	ch.c_cap = ps->ps_max_output != 0 ? ps->ps_max_output : PROC_MAX_OUTPUT;
+	ch.c_start = mono_ms();
+	ch.c_deadline = ch.c_start + timeout;
+	if (ps->ps_deadline != 0 && ps->ps_deadline < ch.c_deadline)
+		ch.c_deadline = ps->ps_deadline;
 	memset(res, 0, sizeof(*res));
 	res->pr_status = -1;
-	buf_init(&res->pr_out, cap);
-	buf_init(&res->pr_err, cap);
-	if (ps->ps_deadline != 0 && ps->ps_deadline < deadline)
-		deadline = ps->ps_deadline;
+	buf_init(&res->pr_out, ch.c_cap);
+	buf_init(&res->pr_err, ch.c_cap);
 	if (proc_cancelled()) {
-		err_set(err, EIK_BUSY, "%s: not started: plugin shutting down",
-		    ps->ps_argv[0]);
+		err_set(err, EIK_BUSY, "%s: not started: %s", ps->ps_argv[0],
+		    cancel_reason());
 		return -1;
 	}
 	if (dryrun_fn != NULL) {
@@ -260,149 +580,16 @@ proc_run(const struct proc_spec *ps, struct proc_result *res, struct err *err)
 			describe_status(res, timeout);
 		return r;
 	}
-	if (deadline <= start) {
+	if (ch.c_deadline <= ch.c_start) {
 		err_set(err, EIK_TIMEOUT, "%s: not started: deadline passed",
 		    ps->ps_argv[0]);
 		return -1;
 	}
-	if (pipe(outp) == -1 || pipe(errp) == -1) {
-		err_set(err, EIK_IO, "pipe: %s", strerror(errno));
-		goto close_pipes;
-	}
-	(void)fd_cloexec(outp[0]);
-	(void)fd_cloexec(outp[1]);
-	(void)fd_cloexec(errp[0]);
-	(void)fd_cloexec(errp[1]);
-	(void)fd_nonblock(outp[0]);
-	(void)fd_nonblock(errp[0]);
-
-	(void)posix_spawn_file_actions_init(&fa);
-	(void)posix_spawn_file_actions_addopen(
-	    &fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	(void)posix_spawn_file_actions_adddup2(&fa, outp[1], STDOUT_FILENO);
-	(void)posix_spawn_file_actions_adddup2(&fa, errp[1], STDERR_FILENO);
-	(void)posix_spawnattr_init(&attr);
-	(void)sigemptyset(&none);
-	(void)sigfillset(&all);
-	(void)sigdelset(&all, SIGKILL);
-	(void)sigdelset(&all, SIGSTOP);
-	(void)posix_spawnattr_setsigmask(&attr, &none);
-	(void)posix_spawnattr_setsigdefault(&attr, &all);
-	(void)posix_spawnattr_setpgroup(&attr, 0);
-	{
-		short flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
-		    POSIX_SPAWN_SETSIGMASK;
-#ifdef POSIX_SPAWN_CLOEXEC_DEFAULT
-		flags |= POSIX_SPAWN_CLOEXEC_DEFAULT;
-#endif
-		(void)posix_spawnattr_setflags(&attr, flags);
-	}
-	r = posix_spawn(&pid, ps->ps_argv[0], &fa, &attr,
-	    (char *const *)ps->ps_argv,
-	    ps->ps_env != NULL ? (char *const *)ps->ps_env : environ);
-	(void)posix_spawn_file_actions_destroy(&fa);
-	(void)posix_spawnattr_destroy(&attr);
-	(void)close(outp[1]);
-	(void)close(errp[1]);
-	outp[1] = errp[1] = -1;
-	if (r != 0) {
-		err_set(err, EIK_BACKEND, "cannot run %s: %s", ps->ps_argv[0],
-		    strerror(r));
-		goto close_pipes;
-	}
-
-	for (;;) {
-		struct pollfd pfd[2];
-		nfds_t n = 0;
-		int64_t now = mono_ms(), wait;
-		int st;
-
-		if (!exited) {
-			pid_t w = waitpid(pid, &st, WNOHANG);
-
-			if (w == pid) {
-				exited = true;
-				exited_at = now;
-				if (WIFEXITED(st))
-					res->pr_status = WEXITSTATUS(st);
-				else if (WIFSIGNALED(st))
-					res->pr_signal = WTERMSIG(st);
-			}
-		}
-		/* Done when the output is closed and the child reaped; a
-		 * grandchild holding the pipes open (a daemon) gets 200 ms. */
-		if (exited &&
-		    ((!out_open && !err_open) || now - exited_at > 200))
-			break;
-		if (!exited && now >= deadline) {
-			res->pr_timed_out = true;
-			kill_group(pid, res);
-			describe_status(res, timeout);
-			err_set(err, EIK_TIMEOUT,
-			    "%s %s: no answer within %lld ms; killed it",
-			    ps->ps_argv[0],
-			    ps->ps_argv[1] != NULL ? ps->ps_argv[1] : "",
-			    (long long)(deadline - start));
-			goto close_pipes;
-		}
-		if (!exited && proc_cancelled()) {
-			kill_group(pid, res);
-			describe_status(res, timeout);
-			err_set(err, EIK_BUSY,
-			    "%s: stopped: plugin shutting down",
-			    ps->ps_argv[0]);
-			goto close_pipes;
-		}
-		if (out_open) {
-			pfd[n].fd = outp[0];
-			pfd[n++].events = POLLIN;
-		}
-		if (err_open) {
-			pfd[n].fd = errp[0];
-			pfd[n++].events = POLLIN;
-		}
-		wait = deadline - now;
-		if (wait > PROC_TICK_MS || exited)
-			wait = exited ? 10 : PROC_TICK_MS;
-		if (wait < 1)
-			wait = 1;
-		if (n == 0) {
-			sleep_ms(wait);
-			continue;
-		}
-		if (poll(pfd, n, (int)wait) == -1 && errno != EINTR)
-			break;
-		if (out_open) {
-			r = drain(outp[0], &res->pr_out);
-			if (r == 1)
-				out_open = false;
-		} else
-			r = 0;
-		if (r != -1 && err_open) {
-			r = drain(errp[0], &res->pr_err);
-			if (r == 1)
-				err_open = false;
-		}
-		if (r == -1) {
-			if (!exited)
-				kill_group(pid, res);
-			else
-				(void)kill(-pid, SIGKILL);
-			describe_status(res, timeout);
-			err_set(err, EIK_BACKEND,
-			    "%s wrote more than %zu bytes of output; killed it",
-			    ps->ps_argv[0], cap);
-			goto close_pipes;
-		}
-	}
+	if (spawn_child(ps, &ch, err) == -1)
+		return -1;
+	r = wait_child(ps, &ch, res, err);
 	describe_status(res, timeout);
-	rc = 0;
-close_pipes:
-	for (int i = 0; i < 2; i++) {
-		if (outp[i] != -1)
-			(void)close(outp[i]);
-		if (errp[i] != -1)
-			(void)close(errp[i]);
-	}
-	return rc;
+	close_fd(&ch.c_out);
+	close_fd(&ch.c_err);
+	return r;
 }

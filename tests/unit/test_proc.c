@@ -1,10 +1,13 @@
 /*
  * Unit tests: proc.c — output capture and caps, deadlines that kill the
- * whole process group, cancellation, no zombies, dry runs.
+ * whole process group, per-thread cancellation, descriptors not inherited,
+ * no zombies, dry runs.
  */
 #include "cm_compat.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -161,22 +164,299 @@ test_daemon_holding_pipe(void **state)
 	proc_result_free(&res);
 }
 
+/* The deprecated process-wide shim: every thread stops, every bound token
+ * is cancelled, and so is one bound afterwards. */
 static void
-test_cancel(void **state)
+test_cancel_all(void **state)
 {
 	const char *argv[] = { "/bin/sleep", "30", NULL };
 	struct proc_spec ps = { .ps_argv = argv, .ps_timeout_ms = 60000 };
 	struct proc_result res;
+	struct proc_cancel tok, later;
 	struct err err;
 
 	(void)state;
+	proc_cancel_init(&tok);
+	proc_cancel_init(&later);
+	proc_cancel_bind(&tok);
 	proc_cancel_all();
+	assert_int_equal(atomic_load(&tok.pc_flag), 1);
 	assert_int_equal(proc_run(&ps, &res, &err), -1);
 	assert_int_equal(err.code, EIK_BUSY);
+	assert_string_equal(
+	    err.msg, "/bin/sleep: not started: plugin shutting down");
 	proc_result_free(&res);
 	assert_int_equal(proc_sleep(1000), -1);
+	proc_cancel_bind(&later);
+	assert_int_equal(atomic_load(&later.pc_flag), 1);
+	proc_cancel_bind(NULL);
+	assert_true(proc_cancelled()); /* the global flag, without a token */
 	proc_cancel_reset();
+	assert_false(proc_cancelled());
 	assert_int_equal(proc_sleep(10), 0);
+}
+
+struct canceller {
+	struct proc_cancel *cl_tok;
+	int64_t cl_delay_ms;
+	int64_t cl_at; /* mono_ms() of the request */
+};
+
+static void *
+cancel_later(void *arg)
+{
+	struct canceller *cl = arg;
+
+	sleep_ms(cl->cl_delay_ms);
+	cl->cl_at = mono_ms();
+	proc_cancel_request(cl->cl_tok);
+	return NULL;
+}
+
+/* A token cancelled from another thread kills the running child at once;
+ * later runs on the thread fail without starting anything. */
+static void
+test_cancel_from_other_thread(void **state)
+{
+	const char *argv[] = { "/bin/sleep", "30", NULL };
+	struct proc_spec ps = { .ps_argv = argv, .ps_timeout_ms = 60000 };
+	struct proc_result res;
+	struct proc_cancel tok;
+	struct canceller cl = { &tok, 300, 0 };
+	struct err err;
+	pthread_t t;
+	int64_t t0, t1;
+
+	(void)state;
+	proc_cancel_init(&tok);
+	proc_cancel_bind(&tok);
+	assert_false(proc_cancelled());
+	assert_int_equal(pthread_create(&t, NULL, cancel_later, &cl), 0);
+	t0 = mono_ms();
+	assert_int_equal(proc_run(&ps, &res, &err), -1);
+	t1 = mono_ms();
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(err.code, EIK_BUSY);
+	assert_string_equal(
+	    err.msg, "/bin/sleep: stopped: operation cancelled");
+	assert_int_equal(res.pr_signal, SIGTERM);
+	assert_string_equal(res.pr_desc, "killed by signal 15");
+	assert_true(t1 - t0 >= 300);
+	assert_true(t1 - cl.cl_at < 1000);
+	proc_result_free(&res);
+	no_children_left();
+
+	/* Cancelled stays cancelled: nothing starts. */
+	t0 = mono_ms();
+	assert_int_equal(proc_run(&ps, &res, &err), -1);
+	assert_int_equal(err.code, EIK_BUSY);
+	assert_string_equal(
+	    err.msg, "/bin/sleep: not started: operation cancelled");
+	assert_true(mono_ms() - t0 < 100);
+	proc_result_free(&res);
+	no_children_left();
+
+	/* A fresh token runs again. */
+	proc_cancel_init(&tok);
+	argv[1] = "0";
+	assert_int_equal(proc_run(&ps, &res, &err), 0);
+	assert_int_equal(res.pr_status, 0);
+	proc_result_free(&res);
+	proc_cancel_bind(NULL);
+}
+
+struct other {
+	struct proc_cancel o_tok;
+	int o_rc, o_code;
+	bool o_cancelled, o_main_done;
+	pthread_mutex_t o_mu;
+};
+
+/* Thread A: binds its own token, cancels it, and sees its runs refused. */
+static void *
+other_thread(void *arg)
+{
+	struct other *o = arg;
+	const char *argv[] = { "/bin/true", NULL };
+	struct proc_spec ps = { .ps_argv = argv };
+	struct proc_result res;
+	struct err err;
+
+	proc_cancel_init(&o->o_tok);
+	proc_cancel_bind(&o->o_tok);
+	proc_cancel_request(&o->o_tok);
+	o->o_cancelled = proc_cancelled();
+	o->o_rc = proc_run(&ps, &res, &err);
+	o->o_code = err.code;
+	proc_result_free(&res);
+	/* Stays bound (and cancelled) while the main thread's run goes on. */
+	for (;;) {
+		bool done;
+
+		(void)pthread_mutex_lock(&o->o_mu);
+		done = o->o_main_done;
+		(void)pthread_mutex_unlock(&o->o_mu);
+		if (done)
+			break;
+		sleep_ms(10);
+	}
+	proc_cancel_bind(NULL);
+	return NULL;
+}
+
+static void
+test_token_is_per_thread(void **state)
+{
+	const char *argv[] = { "/bin/sh", "-c", "sleep 0.5; echo done", NULL };
+	struct proc_spec ps = { .ps_argv = argv, .ps_timeout_ms = 10000 };
+	struct proc_result res;
+	struct other o;
+	struct err err;
+	pthread_t t;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	(void)pthread_mutex_init(&o.o_mu, NULL);
+	assert_int_equal(pthread_create(&t, NULL, other_thread, &o), 0);
+	assert_false(proc_cancelled());
+	assert_int_equal(proc_run(&ps, &res, &err), 0);
+	assert_int_equal(res.pr_status, 0);
+	assert_string_equal(buf_str(&res.pr_out), "done\n");
+	assert_int_equal(proc_sleep(20), 0);
+	proc_result_free(&res);
+	(void)pthread_mutex_lock(&o.o_mu);
+	o.o_main_done = true;
+	(void)pthread_mutex_unlock(&o.o_mu);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	(void)pthread_mutex_destroy(&o.o_mu);
+	assert_true(o.o_cancelled);
+	assert_int_equal(o.o_rc, -1);
+	assert_int_equal(o.o_code, EIK_BUSY);
+	no_children_left();
+}
+
+static void
+test_sleep_cancelled(void **state)
+{
+	struct proc_cancel tok;
+	struct canceller cl = { &tok, 100, 0 };
+	pthread_t t;
+	int64_t t0;
+
+	(void)state;
+	proc_cancel_init(&tok);
+	proc_cancel_bind(&tok);
+	assert_int_equal(proc_sleep(20), 0);
+	assert_int_equal(pthread_create(&t, NULL, cancel_later, &cl), 0);
+	t0 = mono_ms();
+	assert_int_equal(proc_sleep(10000), -1);
+	assert_true(mono_ms() - t0 < 1000);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	/* Already cancelled: at once. */
+	t0 = mono_ms();
+	assert_int_equal(proc_sleep(10000), -1);
+	assert_true(mono_ms() - t0 < 100);
+	proc_cancel_bind(NULL);
+	assert_int_equal(proc_sleep(10), 0);
+}
+
+static void *
+run_sleep(void *arg)
+{
+	const char *argv[] = { "/bin/sleep", "1", NULL };
+	struct proc_spec ps = { .ps_argv = argv, .ps_timeout_ms = 10000 };
+	struct proc_result res;
+	struct err err;
+
+	*(int *)arg = proc_run(&ps, &res, &err);
+	proc_result_free(&res);
+	return NULL;
+}
+
+/* The pipes this process holds open ("pipe:[inode]" each, one a line). */
+static void
+own_pipes(struct buf *out)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/fd");
+
+	assert_non_null(d);
+	buf_init(out, 1 << 16);
+	while ((de = readdir(d)) != NULL) {
+		char path[300], target[256];
+		ssize_t n;
+
+		(void)snprintf(
+		    path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strncmp(target, "pipe:", 5) == 0)
+			(void)buf_printf(out, "%s\n", target);
+	}
+	(void)closedir(d);
+}
+
+/* Whether line (without its newline) is one of the lines of list. */
+static bool
+has_line(const char *list, const char *line, size_t len)
+{
+	for (const char *p = list; *p != '\0'; p += strcspn(p, "\n") + 1)
+		if (strcspn(p, "\n") == len && memcmp(p, line, len) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A child inherits stdin, stdout and stderr only: neither the other ends of
+ * its own pipes nor the pipes of a run going on in another thread. (Pipes
+ * this test process itself inherited without close-on-exec, from whoever
+ * started it, pass through to the child and are not counted.)
+ */
+static void
+test_no_inherited_fds(void **state)
+{
+	const char *argv[] = { "/bin/sh", "-c",
+		"for f in /proc/$$/fd/*; do readlink \"$f\"; done; exit 0",
+		NULL };
+	struct proc_spec ps = { .ps_argv = argv, .ps_timeout_ms = 10000 };
+	struct proc_result res;
+	struct buf before, during;
+	struct err err;
+	const char *p;
+	pthread_t t;
+	int other_rc = -2, ours = 0, others = 0;
+
+	(void)state;
+	if (access("/proc/self/fd", R_OK) == -1)
+		skip();
+	own_pipes(&before);
+	assert_int_equal(pthread_create(&t, NULL, run_sleep, &other_rc), 0);
+	sleep_ms(200); /* the other run's pipes are open now */
+	own_pipes(&during);
+	assert_int_equal(proc_run(&ps, &res, &err), 0);
+	assert_int_equal(res.pr_status, 0);
+	for (p = buf_str(&res.pr_out); *p != '\0'; p += strcspn(p, "\n") + 1) {
+		size_t n = strcspn(p, "\n");
+
+		if (strncmp(p, "pipe:", 5) != 0 ||
+		    has_line(before.b_data, p, n))
+			continue;
+		if (has_line(during.b_data, p, n))
+			others++; /* the other run's */
+		else
+			ours++;
+	}
+	assert_int_equal(others, 0);
+	assert_int_equal(ours, 2); /* stdout and stderr, once each */
+	assert_non_null(strstr(buf_str(&res.pr_out), "/dev/null"));
+	proc_result_free(&res);
+	buf_free(&before);
+	buf_free(&during);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(other_rc, 0);
+	no_children_left();
 }
 
 static int
@@ -237,7 +517,11 @@ main(void)
 		cmocka_unit_test(test_output_cap),
 		cmocka_unit_test(test_missing_program),
 		cmocka_unit_test(test_daemon_holding_pipe),
-		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_cancel_all),
+		cmocka_unit_test(test_cancel_from_other_thread),
+		cmocka_unit_test(test_token_is_per_thread),
+		cmocka_unit_test(test_sleep_cancelled),
+		cmocka_unit_test(test_no_inherited_fds),
 		cmocka_unit_test(test_dryrun),
 		cmocka_unit_test(test_find_in_path),
 	};

@@ -7,7 +7,8 @@
  * console to serial.log in the bundle. Each VM is its own daemonised QEMU
  * with a pidfile and a QMP socket in its bundle; power state, pause, ACPI
  * power-off and quit go through QMP, so a restarted plugin re-attaches to
- * the VMs that kept running.
+ * the VMs that kept running. The command line itself is built from the
+ * .vmx by qemu_argv.c, one helper per device.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -16,7 +17,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +32,7 @@
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/proc.h"
+#include "backend/qemu/qemu_argv.h"
 #include "backend/qemu/qmp.h"
 #include "vmx/vmx.h"
 
@@ -41,8 +42,6 @@
 #define QMP_TIMEOUT_MS 5000
 #define KVM_PROBE_MS 1500
 #define QMP_NAME "qmp.sock"
-#define PID_NAME "qemu.pid"
-#define SERIAL_NAME "serial.log"
 
 struct qemu {
 	char qe_bin[PATH_BUF];
@@ -90,7 +89,7 @@ qemu_pid(const char *dir)
 	size_t len;
 	pid_t pid;
 
-	if (path_join(path, sizeof(path), dir, PID_NAME) == -1 ||
+	if (path_join(path, sizeof(path), dir, QEMU_PID_NAME) == -1 ||
 	    read_file_max(path, 64, &text, &len, NULL) == -1)
 		return -1;
 	text[strcspn(text, "\r\n")] = '\0';
@@ -324,18 +323,6 @@ out:
 
 /* ---- create ----------------------------------------------------------- */
 
-static const char *
-backing_format(const char *path)
-{
-	size_t n = strlen(path);
-
-	if (n > 5 && strcasecmp(path + n - 5, ".vmdk") == 0)
-		return "vmdk";
-	if (n > 6 && strcasecmp(path + n - 6, ".qcow2") == 0)
-		return "qcow2";
-	return "raw";
-}
-
 static int
 run_tool(
     const char *const *argv, int64_t timeout, int64_t deadline, struct err *err)
@@ -408,7 +395,7 @@ qe_create(void *ctx, const struct bk_inst *bi, struct err *err)
 		argv[3] = "-f";
 		argv[4] = "qcow2";
 		argv[5] = "-F";
-		argv[6] = backing_format(base);
+		argv[6] = qemu_backing_format(base);
 		argv[7] = "-b";
 		argv[8] = base;
 		argv[9] = NULL;
@@ -438,224 +425,36 @@ out:
 	return rc;
 }
 
-/* ---- start: .vmx → QEMU command line ---------------------------------- */
+/* ---- start ------------------------------------------------------------ */
 
-struct argv_b {
-	const char *a[128];
-	char *owned[128];
-	size_t n, nowned;
-	bool oom;
-};
-
-static void
-arg(struct argv_b *b, const char *s)
-{
-	if (b->n < sizeof(b->a) / sizeof(b->a[0]) - 1)
-		b->a[b->n++] = s;
-	else
-		b->oom = true;
-}
-
-static void argf(struct argv_b *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-argf(struct argv_b *b, const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n >= 0 && (s = malloc((size_t)n + 1)) != NULL) {
-		va_start(ap, fmt);
-		(void)vsnprintf(s, (size_t)n + 1, fmt, ap);
-		va_end(ap);
-	}
-	if (s == NULL || b->nowned >= sizeof(b->owned) / sizeof(b->owned[0])) {
-		free(s);
-		b->oom = true;
-		return;
-	}
-	b->owned[b->nowned++] = s;
-	arg(b, s);
-}
-
-static void
-argv_free(struct argv_b *b)
-{
-	for (size_t i = 0; i < b->nowned; i++)
-		free(b->owned[i]);
-}
-
-/* A MAC for the instance, stable across restarts: QEMU's prefix and three
- * bytes of the ID's hash. */
-static void
-instance_mac(const char *id, char *out, size_t len)
-{
-	uint32_t h = 2166136261u;
-
-	for (const char *p = id; *p != '\0'; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	(void)snprintf(out, len, "52:54:00:%02x:%02x:%02x", (h >> 16) & 0xff,
-	    (h >> 8) & 0xff, h & 0xff);
-}
-
-static const char *
-nic_model(const char *dev)
-{
-	if (dev == NULL)
-		return "e1000";
-	if (strcasecmp(dev, "e1000e") == 0)
-		return "e1000e";
-	if (strcasecmp(dev, "vmxnet3") == 0)
-		return "vmxnet3";
-	return "e1000";
-}
-
+/*
+ * The command line of bi's QEMU (qemu_argv.c) into a, with the QMP socket's
+ * path in qmp. The KVM probe runs here, at the first start.
+ */
 static int
-build_cmdline(struct qemu *q, const struct bk_inst *bi, struct argv_b *b,
+start_argv(struct qemu *q, const struct bk_inst *bi, struct qemu_argv *a,
     char *qmp, size_t qmplen, struct err *err)
 {
 	struct vmx *v = NULL;
-	struct vmx_device *d = NULL;
-	const char *s;
-	char mac[32];
-	bool ctl_done[4][8];
-	bool cd_first = false;
-	long n;
+	struct qemu_vm vm;
 	int rc = -1;
 
-	memset(ctl_done, 0, sizeof(ctl_done));
 	if (vmx_load(bi->bi_vmx, &v, err) == -1)
 		return -1;
 	if (qmp_path(bi->bi_dir, bi->bi_id, qmp, qmplen) == -1) {
 		err_set(err, EIK_INVAL, "no usable path for the QMP socket");
 		goto out;
 	}
-	arg(b, q->qe_bin);
-	arg(b, "-name");
-	arg(b, bi->bi_id);
-	arg(b, "-machine");
-	arg(b, "pc");
-	arg(b, "-accel");
-	arg(b, use_kvm(q) ? "kvm" : "tcg");
-	s = vmx_get(v, "memsize");
-	arg(b, "-m");
-	argf(b, "%s", s != NULL ? s : "512");
-	s = vmx_get(v, "numvcpus");
-	arg(b, "-smp");
-	argf(b, "%s", s != NULL ? s : "1");
-	arg(b, "-no-user-config");
-	arg(b, "-nodefaults");
-	if (!bi->bi_spec->s_props.p_launch_gui) {
-		arg(b, "-display");
-		arg(b, "none");
-	} else
-		arg(b, "-vga");
-	if (bi->bi_spec->s_props.p_launch_gui)
-		arg(b, "std");
-	arg(b, "-serial");
-	argf(b, "file:%s/" SERIAL_NAME, bi->bi_dir);
-	n = bundle_devices(v, &d);
-	for (long i = 0; i < n; i++) {
-		char file[PATH_BUF];
-		const char *media = d[i].vd_cdrom ? "cdrom" : "disk";
-		const char *fmt;
-
-		if (!d[i].vd_present || !d[i].vd_image)
-			continue;
-		if (bundle_resolve(
-			bi->bi_vmx, d[i].vd_file, file, sizeof(file)) == -1)
-			continue;
-		if (strchr(file, ',') != NULL) {
-			err_set(err, EIK_INVAL,
-			    "%s: QEMU cannot take a file name with a comma: %s",
-			    d[i].vd_slot, file);
-			goto out;
-		}
-		fmt = d[i].vd_cdrom ? "raw" : backing_format(file);
-		if (strcmp(d[i].vd_bus, "ide") == 0 && d[i].vd_ctl < 2 &&
-		    d[i].vd_unit < 2) {
-			arg(b, "-drive");
-			argf(b, "file=%s,format=%s,if=ide,index=%d,media=%s%s",
-			    file, fmt, d[i].vd_ctl * 2 + d[i].vd_unit, media,
-			    d[i].vd_cdrom ? ",readonly=on" : "");
-		} else if (strcmp(d[i].vd_bus, "nvme") == 0) {
-			arg(b, "-drive");
-			argf(b, "file=%s,format=%s,if=none,id=%s-%d-%d", file,
-			    fmt, d[i].vd_bus, d[i].vd_ctl, d[i].vd_unit);
-			arg(b, "-device");
-			argf(b, "nvme,drive=%s-%d-%d,serial=%s%d%d",
-			    d[i].vd_bus, d[i].vd_ctl, d[i].vd_unit, d[i].vd_bus,
-			    d[i].vd_ctl, d[i].vd_unit);
-		} else {
-			/* SCSI and SATA: one controller each, then devices. */
-			bool sata = strcmp(d[i].vd_bus, "sata") == 0;
-			int c = d[i].vd_ctl & 7;
-
-			if (!ctl_done[sata ? 1 : 0][c]) {
-				char key[32];
-				const char *model = "lsi53c895a";
-
-				(void)snprintf(key, sizeof(key),
-				    "scsi%d.virtualDev", d[i].vd_ctl);
-				if (!sata && vmx_get(v, key) != NULL &&
-				    strcasecmp(vmx_get(v, key), "pvscsi") == 0)
-					model = "pvscsi";
-				arg(b, "-device");
-				argf(b, "%s,id=%s%d", sata ? "ahci" : model,
-				    d[i].vd_bus, c);
-				ctl_done[sata ? 1 : 0][c] = true;
-			}
-			arg(b, "-drive");
-			argf(b, "file=%s,format=%s,if=none,id=%s-%d-%d%s", file,
-			    fmt, d[i].vd_bus, d[i].vd_ctl, d[i].vd_unit,
-			    d[i].vd_cdrom ? ",readonly=on" : "");
-			arg(b, "-device");
-			if (sata)
-				argf(b, "%s,bus=%s%d.%d,drive=%s-%d-%d",
-				    d[i].vd_cdrom ? "ide-cd" : "ide-hd",
-				    d[i].vd_bus, c, d[i].vd_unit, d[i].vd_bus,
-				    d[i].vd_ctl, d[i].vd_unit);
-			else
-				argf(b,
-				    "%s,bus=%s%d.0,scsi-id=%d,drive=%s-%d-%d",
-				    d[i].vd_cdrom ? "scsi-cd" : "scsi-hd",
-				    d[i].vd_bus, c, d[i].vd_unit, d[i].vd_bus,
-				    d[i].vd_ctl, d[i].vd_unit);
-		}
-	}
-	s = vmx_get(v, "ethernet0.present");
-	if (s != NULL && strcasecmp(s, "TRUE") == 0) {
-		s = vmx_get(v, "ethernet0.address");
-		if (s != NULL && s[0] != '\0')
-			(void)strlcpy(mac, s, sizeof(mac));
-		else
-			instance_mac(bi->bi_id, mac, sizeof(mac));
-		arg(b, "-nic");
-		argf(b, "user,model=%s,mac=%s",
-		    nic_model(vmx_get(v, "ethernet0.virtualDev")), mac);
-	}
-	s = vmx_get(v, "bios.bootOrder");
-	cd_first = s != NULL && strncasecmp(s, "cdrom", 5) == 0;
-	arg(b, "-boot");
-	arg(b, cd_first ? "order=dc" : "order=cd");
-	arg(b, "-qmp");
-	argf(b, "unix:%s,server,nowait", qmp);
-	arg(b, "-pidfile");
-	argf(b, "%s/" PID_NAME, bi->bi_dir);
-	arg(b, "-daemonize");
-	if (b->oom) {
-		err_set(err, EIK_INTERNAL, "QEMU command line too long");
-		goto out;
-	}
-	b->a[b->n] = NULL;
-	rc = 0;
+	memset(&vm, 0, sizeof(vm));
+	vm.qv_bin = q->qe_bin;
+	vm.qv_id = bi->bi_id;
+	vm.qv_dir = bi->bi_dir;
+	vm.qv_vmx = bi->bi_vmx;
+	vm.qv_qmp = qmp;
+	vm.qv_kvm = use_kvm(q);
+	vm.qv_gui = bi->bi_spec->s_props.p_launch_gui;
+	rc = qemu_argv_build(a, &vm, v, err);
 out:
-	free(d);
 	vmx_free(v);
 	return rc;
 }
@@ -665,7 +464,7 @@ qe_start(void *ctx, const struct bk_inst *bi, struct err *err)
 {
 	struct qemu *q = ctx;
 	char qmp[PATH_BUF], status[32];
-	struct argv_b b;
+	struct qemu_argv a;
 	struct err e;
 	int rc = -1;
 
@@ -687,13 +486,13 @@ qe_start(void *ctx, const struct bk_inst *bi, struct err *err)
 		    qmp, e.msg);
 		return -1;
 	}
-	memset(&b, 0, sizeof(b));
-	if (build_cmdline(q, bi, &b, qmp, sizeof(qmp), err) == -1)
+	qemu_argv_init(&a);
+	if (start_argv(q, bi, &a, qmp, sizeof(qmp), err) == -1)
 		goto out;
 	(void)unlink(qmp);
-	rc = run_tool(b.a, QEMU_START_TIMEOUT_MS, bi->bi_deadline, err);
+	rc = run_tool(a.qa_v, QEMU_START_TIMEOUT_MS, bi->bi_deadline, err);
 out:
-	argv_free(&b);
+	qemu_argv_free(&a);
 	return rc;
 }
 

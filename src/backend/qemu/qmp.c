@@ -52,12 +52,20 @@ qconn_open(struct qconn *q, const char *path, int64_t deadline, struct err *err)
 		err_set(err, EIK_INVAL, "QMP socket path too long: %s", path);
 		return -1;
 	}
+	/* Close-on-exec from the start where the system can (not macOS):
+	 * a child spawned by another thread meanwhile must not inherit it. */
+#ifdef SOCK_CLOEXEC
+	q->qc_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+#else
 	q->qc_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+#endif
 	if (q->qc_fd == -1) {
 		err_set(err, EIK_IO, "socket: %s", strerror(errno));
 		return -1;
 	}
+#ifndef SOCK_CLOEXEC
 	(void)fd_cloexec(q->qc_fd);
+#endif
 	/*
 	 * Non-blocking before connect(): a hung QEMU stops accepting, and
 	 * once its listen backlog is full a blocking connect() to a unix
