@@ -3,7 +3,8 @@
 # it installs. Usage: scripts/deps.sh build|run|test|fuzz
 #   build  compiler, meson, ninja, pkg-config and the libraries
 #   run    build + QEMU and what `make vmx-tiny` needs (the qemu backend)
-#   test   run + cmocka, clang, valgrind, xorriso (the whole suite)
+#   test   run + cmocka, clang, valgrind, openssh-client (the whole suite;
+#          ssh and ssh-keygen for the tiny guest test)
 #   bench  test + xfsprogs (copy-on-write figures on a loop-mounted XFS)
 set -eu
 
@@ -12,7 +13,7 @@ cmds=""
 
 deb_build="gcc meson ninja-build pkg-config python3 git libmicrohttpd-dev libjansson-dev libarchive-dev zlib1g-dev"
 deb_run="qemu-system-x86 qemu-utils xorriso busybox-static isolinux syslinux-common cpio"
-deb_test="libcmocka-dev clang clang-format valgrind curl libclang-rt-dev"
+deb_test="libcmocka-dev clang clang-format valgrind curl libclang-rt-dev openssh-client"
 deb_bench="xfsprogs"
 # Wanted as commands, not as packages: a Node.js from elsewhere (NodeSource)
 # already brings npm, and Debian's npm package would conflict with it.

@@ -7,14 +7,19 @@
 #   VM_LIB/tiny.vmwarevm/tiny.vmdk       empty 64 MB sparse disk (ignored by
 #                                        the guest; there for linked clones)
 #   VM_LIB/tiny.vmwarevm/tiny.buildinfo  what the ISO was built from
-# The guest prints "instance-id: ID" from a NoCloud seed CD labelled cidata
-# and runs its user-data script; see vmx/README.md.
+# The guest reads a NoCloud seed CD labelled cidata (instance-id, hostname,
+# SSH keys, user-data: a script, #cloud-config or MIME multipart), brings
+# up every NIC with DHCP, serves SSH (dropbear) on port 22 and runs the
+# user-data's scripts; see vmx/README.md.
 #
 # Usage: scripts/mk-tiny.sh [VM_LIB]        (default ./vmx)
 # Env:   TINY_KERNEL_PKG  kernel package or meta-package
-#                         (default linux-image-cloud-amd64)
+#                         (default linux-image-amd64: the cloud flavour
+#                         has no e1000 driver)
 #        TINY_CACHE       download/unpack cache (default REPO/.cache/tiny)
 #        TINY_FORCE=1     rebuild even when up to date
+# Downloads (apt-get download, once; kept in the cache): the kernel and the
+# packages of scripts/tiny/packages (dropbear and its libraries).
 # Needs (scripts/deps.sh run): apt-get, dpkg, xorriso, isolinux,
 # syslinux-common, busybox-static, qemu-utils, cpio. No root.
 set -eu
@@ -30,13 +35,15 @@ root=$(dirname "$here")
 self=$here/mk-tiny.sh
 helpers=$here/tiny
 vmlib=${1:-./vmx}
-kmeta=${TINY_KERNEL_PKG:-linux-image-cloud-amd64}
+kmeta=${TINY_KERNEL_PKG:-linux-image-amd64}
 cache=${TINY_CACHE:-$root/.cache/tiny}
 out=$vmlib/tiny.vmwarevm
 iso=$out/tiny.iso
 vmx=$out/tiny.vmx
 vmdk=$out/tiny.vmdk
 info=$out/tiny.buildinfo
+pkglist=$helpers/packages
+ssh_user=root
 isolinux_bin=/usr/lib/ISOLINUX/isolinux.bin
 ldlinux=/usr/lib/syslinux/modules/bios/ldlinux.c32
 
@@ -92,18 +99,22 @@ until ln -s "$$" "$lock" 2>/dev/null; do
 done
 
 # --- helpers ------------------------------------------------------------------
-# The VMX: written every run, replaced only when its content changes.
+# The VMX: written every run, replaced only when its content changes. $nic
+# is the NIC model the kernel has a driver for (e1000 unless the kernel
+# flavour lacks it).
 write_vmx() {
     tmp=$out/.tiny.vmx.$$
-    cat >"$tmp" <<'EOF'
+    cat >"$tmp" <<EOF
 .encoding = "UTF-8"
 # tiny: a minimal test guest made by scripts/mk-tiny.sh (generated; edits are
-# overwritten). It boots tiny.iso (Debian kernel + busybox), prints
-# "instance-id: ID" from a NoCloud seed CD labelled cidata (e.g. on ide1:1 or
-# sata0:1) and runs its user-data script; all output goes to the serial port.
-# A template for the plugin's QEMU backend and for VMware Fusion / Workstation
-# (to see the output there, add a serial port writing to a file). The disk is
-# empty and ignored by the guest. Paths are relative to this file.
+# overwritten). It boots tiny.iso (Debian kernel + busybox), reads a NoCloud
+# seed CD labelled cidata (e.g. on ide1:1 or sata0:1): instance-id, hostname,
+# SSH keys for root, user-data (script, #cloud-config or MIME multipart);
+# brings up its NICs with DHCP, serves SSH on port 22 (user in
+# guestinfo.infrakit.ssh-user) and runs the user-data's scripts. Its output
+# goes to the serial port: add one writing to a file to see it under VMware
+# Fusion / Workstation. The disk is empty and ignored by the guest. Paths are
+# relative to this file.
 config.version = "8"
 virtualHW.version = "18"
 displayName = "tiny"
@@ -122,9 +133,10 @@ scsi0:0.present = "TRUE"
 scsi0:0.fileName = "tiny.vmdk"
 ethernet0.present = "TRUE"
 ethernet0.connectionType = "nat"
-ethernet0.virtualDev = "e1000"
+ethernet0.virtualDev = "$nic"
 ethernet0.addressType = "generated"
 floppy0.present = "FALSE"
+guestinfo.infrakit.ssh-user = "$ssh_user"
 EOF
     if cmp -s "$tmp" "$vmx"; then
         rm -f "$tmp"
@@ -153,14 +165,18 @@ finish() {
     make_vmdk
 }
 
-apt_download() { # PACKAGE -> .deb in $cache
+apt_download_in() { # DIR PACKAGE... -> .deb files in DIR
     need apt-get "mk-tiny.sh downloads with apt-get (Debian-like host)"
-    set -- "$1"
+    dldir=$1
+    shift
     # As root, apt's _apt sandbox user cannot write to this cache: say so.
     if [ "$(id -u)" = 0 ]; then
-        set -- "$1" -o APT::Sandbox::User=root
+        set -- "$@" -o APT::Sandbox::User=root
     fi
-    (cd "$cache" && apt-get download -q "$@") >"$cache/apt.log" 2>&1
+    (cd "$dldir" && apt-get download -q "$@") >"$cache/apt.log" 2>&1
+}
+apt_download() { # PACKAGE -> .deb in $cache
+    apt_download_in "$cache" "$1"
 }
 
 # Stale package lists name kernels the mirror no longer has (the ABI number
@@ -209,6 +225,92 @@ if [ -z "$kpkg" ]; then
 fi
 say "kernel package $kpkg"
 
+# --- packages of scripts/tiny/packages: which .deb files --------------------------
+# As with the kernel, apt-cache is asked only when the package lists changed
+# since the last build (or a .deb is missing); otherwise the cached .debs
+# are used as they are. One .deb per package is kept in $debdir.
+debdir=$cache/debs
+mkdir -p "$debdir"
+[ -f "$pkglist" ] || die "$pkglist missing (incomplete checkout?)"
+pkgs=$(sed 's/#.*//' "$pkglist" | awk 'NF { print $1 }')
+[ -n "$pkgs" ] || die "$pkglist names no package"
+cached_deb() { # PACKAGE -> its cached .deb, if any
+    ls "$debdir/$1"_*.deb 2>/dev/null | head -n 1
+}
+all_cached() {
+    for p in $pkgs; do
+        [ -n "$(cached_deb "$p")" ] || return 1
+    done
+}
+# "PACKAGE DEB-NAME" for the candidate versions, as apt-get download names
+# the files (NAME_VERSION_ARCH.deb, the epoch's ":" as "%3a").
+candidates() {
+    command -v apt-cache >/dev/null 2>&1 || return 1
+    # shellcheck disable=SC2086
+    apt-cache show --no-all-versions $pkgs 2>"$cache/apt-cache.log" | awk '
+        /^Package: / { p = $2 }
+        /^Version: / { v = $2; gsub(/:/, "%3a", v) }
+        /^Architecture: / { a = $2 }
+        /^$/ { if (p != "") print p, p "_" v "_" a ".deb"; p = "" }
+        END { if (p != "") print p, p "_" v "_" a ".deb" }'
+}
+missing_from() { # FILE-of-candidates -> the packages it lacks
+    for p in $pkgs; do
+        awk -v p="$p" '$1 == p { f = 1 } END { exit !f }' "$1" || printf '%s ' "$p"
+    done
+}
+if [ -f "$iso" ] && all_cached &&
+    [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -newer "$iso" 2>/dev/null | head -n 1)" ]; then
+    : # the cached .debs
+else
+    cands=$cache/candidates
+    candidates >"$cands" || : >"$cands"
+    lacking=$(missing_from "$cands")
+    if [ -n "$lacking" ] && apt_refresh; then
+        candidates >"$cands" || : >"$cands"
+        lacking=$(missing_from "$cands")
+    fi
+    todo=""
+    if [ -n "$lacking" ]; then
+        if all_cached; then
+            say "warning: apt-cache does not know $lacking; using the cached .debs"
+        else
+            sed 's/^/    /' "$cache/apt-cache.log" >&2
+            die "apt-cache knows no package ${lacking}(named in $pkglist): run 'apt-get update', or fix the list"
+        fi
+    else
+        while read -r p f; do
+            [ -f "$debdir/$f" ] || todo="$todo $p"
+        done <"$cands"
+    fi
+    if [ -n "$todo" ]; then
+        say "downloading$todo (apt-get download)"
+        # shellcheck disable=SC2086
+        if apt_download_in "$debdir" $todo; then
+            # Keep only the versions just resolved.
+            while read -r p f; do
+                for d in "$debdir/$p"_*.deb; do
+                    [ -f "$d" ] && [ "$(basename "$d")" != "$f" ] && rm -f "$d"
+                done
+            done <"$cands"
+        elif all_cached; then
+            sed 's/^/    /' "$cache/apt.log" >&2
+            say "warning: download of$todo failed; using the cached older .debs"
+        else
+            sed 's/^/    /' "$cache/apt.log" >&2
+            die "could not download$todo (no network, or stale package lists: run 'apt-get update')"
+        fi
+    fi
+fi
+debs=""
+for p in $pkgs; do
+    d=$(cached_deb "$p")
+    [ -n "$d" ] || die "no .deb of $p in $debdir after the download"
+    debs="$debs $(basename "$d")"
+done
+debs=${debs# }
+old_debs=$(sed -n 's/^debs=//p' "$info" 2>/dev/null || true)
+
 # --- up to date? ------------------------------------------------------------------
 bb=""
 for c in /bin/busybox /usr/bin/busybox "$(command -v busybox 2>/dev/null || true)"; do
@@ -217,8 +319,10 @@ for c in /bin/busybox /usr/bin/busybox "$(command -v busybox 2>/dev/null || true
         break
     fi
 done
+old_nic=$(sed -n 's/^nic=//p' "$info" 2>/dev/null || true)
+nic=${old_nic:-e1000}
 if [ "${TINY_FORCE:-0}" != 1 ] && [ -f "$iso" ] && [ "$old_kpkg" = "$kpkg" ] &&
-    [ -z "$(find -H "$self" "$helpers" "${bb:-$self}" "$isolinux_bin" "$ldlinux" -newer "$iso" 2>/dev/null | head -n 1)" ]; then
+    [ "$old_debs" = "$debs" ] && [ -z "$(find -H "$self" "$helpers" "${bb:-$self}" "$isolinux_bin" "$ldlinux" -newer "$iso" 2>/dev/null | head -n 1)" ]; then
     finish
     say "up to date: $iso"
     exit 0
@@ -285,7 +389,7 @@ rm -rf "$work"
 stage=$work/initramfs
 mkdir -p "$stage" && cd "$stage"
 mkdir -p bin sbin usr/bin usr/sbin dev proc sys run tmp root mnt var/log \
-    etc/init.d etc/acpi/PWRF "lib/modules/$kver"
+    etc/init.d etc/acpi/PWRF etc/dropbear lib/tiny usr/share/udhcpc "lib/modules/$kver"
 cp "$bb" bin/busybox
 chmod 0755 bin/busybox
 "$bb" --list-full | while read -r p; do
@@ -293,13 +397,104 @@ chmod 0755 bin/busybox
 done
 cp "$helpers/init" init
 cp "$helpers/inittab" etc/inittab
-cp "$helpers/rcS" "$helpers/rcK" "$helpers/seed" etc/init.d/
+cp "$helpers/rcS" "$helpers/rcK" "$helpers/seed" "$helpers/console" etc/init.d/
+cp "$helpers/userdata" "$helpers/net" "$helpers/ssh" "$helpers/mime.awk" \
+    "$helpers/keys.awk" lib/tiny/
+cp "$helpers/udhcpc.script" usr/share/udhcpc/default.script
 cp "$helpers/power-button" etc/acpi/PWRF/00000080
-chmod 0755 init etc/init.d/* etc/acpi/PWRF/00000080
-printf 'root:x:0:0:root:/root:/bin/sh\n' >etc/passwd
-printf 'root:x:0:\n' >etc/group
+cp "$helpers/issue" etc/issue
+chmod 0755 init etc/init.d/* etc/acpi/PWRF/00000080 lib/tiny/userdata lib/tiny/net \
+    lib/tiny/ssh usr/share/udhcpc/default.script
+chmod 0700 root
+# root has an empty password (console login without one) until the seed
+# gives SSH keys; /etc/init.d/seed then locks it.
+printf 'root::0:0:root:/root:/bin/sh\n' >etc/passwd
+printf 'root:x:0:\ntty:x:5:\n' >etc/group
+printf '/bin/sh\n/bin/ash\n' >etc/shells
+printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n' >etc/nsswitch.conf
+printf '127.0.0.1\tlocalhost\n127.0.1.1\ttiny\n' >etc/hosts
 printf 'tiny\n' >etc/hostname
 printf 'tiny guest built by mk-tiny.sh from %s (%s)\n' "$kpkg" "$kver" >etc/tiny-release
+echo "$ssh_user" >etc/tiny-ssh-user
+
+# Packages (scripts/tiny/packages): unpacked once into the cache, merged in
+# $work/pkgroot; the listed files and the shared libraries they need (as
+# the packages' own loader resolves them within pkgroot) are installed.
+pkgroot=$work/pkgroot
+mkdir -p "$pkgroot" "$cache/pkgs"
+for d in $debs; do
+    t=$cache/pkgs/${d%.deb}
+    if [ ! -f "$t/.unpacked" ]; then
+        rm -rf "$t" "$t.tmp"
+        if ! dpkg -x "$debdir/$d" "$t.tmp"; then
+            rm -rf "${debdir:?}/$d" "$t.tmp"
+            die "dpkg -x $d failed (interrupted download?); deleted it, run again"
+        fi
+        touch "$t.tmp/.unpacked"
+        mv "$t.tmp" "$t"
+    fi
+    cp -a "$t/." "$pkgroot/"
+done
+rm -f "$pkgroot/.unpacked"
+ldso=$(find "$pkgroot" -type f -name 'ld-linux*.so*' | head -n 1)
+[ -n "$ldso" ] || die "no dynamic loader (ld-linux*.so*) in the packages of $pkglist (libc6?)"
+libpath=$(find "$pkgroot" \( -name '*.so' -o -name '*.so.*' \) \( -type f -o -type l \) |
+    sed 's|/[^/]*$||' | LC_ALL=C sort -u | tr '\n' ':')
+# A path in pkgroot with its symlinks followed inside pkgroot (a package's
+# absolute symlink must not reach this host's files).
+in_root() {
+    r=$1
+    i=0
+    while [ -L "$r" ]; do
+        t=$(readlink "$r")
+        case $t in /*) r=$pkgroot$t ;; *) r=$(dirname "$r")/$t ;; esac
+        i=$((i + 1))
+        [ "$i" -lt 40 ] || die "symlink loop at $1"
+    done
+    [ -f "$r" ] || die "${1#"$pkgroot"/} leads to no file in the packages"
+    echo "$r"
+}
+sed 's/#.*//' "$pkglist" | awk 'NF > 1 { for (i = 2; i <= NF; i++) print $1, $i }' >"$work/pkgfiles"
+nlibs=0
+libkb=0
+while read -r p f; do
+    f=${f#/}
+    [ -f "$pkgroot/$f" ] || die "$f is not in package $p ($pkglist)"
+    mkdir -p "$(dirname "$f")"
+    rm -f "$f"
+    cp "$(in_root "$pkgroot/$f")" "$f"
+    chmod 0755 "$f"
+    if ! "$ldso" --inhibit-cache --library-path "$libpath" --list "$pkgroot/$f" >"$work/ldd" 2>&1; then
+        if ! grep -q '=>' "$work/ldd"; then
+            sed 's/^/    /' "$work/ldd" >&2
+            die "the loader $(basename "$ldso") cannot list the libraries of $f"
+        fi
+    fi
+    # "NAME => PATH (0x...)" for a library, "INTERP => PATH (0x...)" for the
+    # loader, "NAME (0x...)" for the vDSO.
+    while read -r name arrow path _; do
+        [ "$arrow" = "=>" ] || continue
+        case $path in
+        "$pkgroot"/*) ;;
+        not)
+            die "$f needs $name, which no package of $pkglist provides: add its package (apt-file search $name)"
+            ;;
+        *)
+            die "$f needs $name, found only on this host ($path), in no package of $pkglist: add its package"
+            ;;
+        esac
+        case $name in
+        /*) dest=${name#/} ;;         # the loader, at its PT_INTERP path
+        *) dest=${path#"$pkgroot"/} ;; # a library, where its package has it
+        esac
+        [ -f "$dest" ] && continue
+        mkdir -p "$(dirname "$dest")"
+        cp "$(in_root "$path")" "$dest"
+        nlibs=$((nlibs + 1))
+        libkb=$((libkb + ($(wc -c <"$dest") + 1023) / 1024))
+    done <"$work/ldd"
+done <"$work/pkgfiles"
+say "packages: $(awk '{ print $2 }' "$work/pkgfiles" | tr '\n' ' ')+ $nlibs shared objects: libraries and the loader ($libkb KB)"
 
 # Modules: the list in scripts/tiny/modules plus their dependencies, taken
 # from each .ko's own "depends=" (dpkg -x builds no module index).
@@ -355,6 +550,12 @@ cp "$moddir/modules.builtin" "$moddir/modules.order" "lib/modules/$kver/" 2>/dev
 # shellcheck disable=SC2086
 printf '%s\n' $load >etc/modules
 say "modules:$have($(find lib/modules -name '*.ko' | wc -l | tr -d ' ') files, deps by depmod)"
+# The template's NIC: e1000 when this kernel has its driver, else vmxnet3.
+case "$have" in
+*" e1000 "*) nic=e1000 ;;
+*) if grep -qx e1000 "$work/builtin"; then nic=e1000; else nic=vmxnet3; fi ;;
+esac
+say "template NIC: $nic"
 
 if command -v cpio >/dev/null 2>&1 && cpio --version 2>/dev/null | grep -q GNU; then
     find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet >"$work/initrd.cpio"
@@ -386,6 +587,9 @@ say "iso $iso ($(($(wc -c <"$iso") / 1024)) KB)"
     echo "kernel_version=$kver"
     echo "busybox=$bb"
     echo "modules=${load# }"
+    echo "debs=$debs"
+    echo "nic=$nic"
+    echo "ssh_user=$ssh_user"
     echo "cmdline=$(sed -n 's/^ *APPEND //p' "$helpers/isolinux.cfg")"
 } >"$out/.tiny.buildinfo.$$"
 mv -f "$out/.tiny.buildinfo.$$" "$info"
@@ -396,6 +600,15 @@ for f in "$cache"/linux-image-*; do
     case $f in "$cache/$kpkg" | "$cache/${kpkg}_"*) ;; "$cache/linux-image-*") ;; *)
         say "pruning $(basename "$f") from the cache"
         rm -rf "$f"
+        ;;
+    esac
+done
+# ... and only the unpacked packages in use.
+for t in "$cache"/pkgs/*; do
+    [ -d "$t" ] || continue
+    case " $debs " in *" $(basename "$t").deb "*) ;; *)
+        say "pruning $(basename "$t") from the cache"
+        rm -rf "$t"
         ;;
     esac
 done
