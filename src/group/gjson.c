@@ -382,9 +382,12 @@ check_dups(struct parser *p, const struct gjson *o)
 	qsort(ix, o->j_n, sizeof(*ix), key_cmp);
 	for (size_t i = 1; i < o->j_n && rc == 0; i++) {
 		if (key_cmp(&ix[i - 1], &ix[i]) == 0) {
-			perr(p, o->j_off,
-			    "the key \"%s\" appears twice in "
-			    "one object; keep one",
+			size_t a = ix[i - 1]->m_off, b = ix[i]->m_off;
+
+			/* At the later of the two. */
+			perr(p, a > b ? a : b,
+			    "the key \"%s\" appears twice in one object; keep "
+			    "one",
 			    ix[i]->m_key);
 			rc = -1;
 		}
@@ -460,6 +463,7 @@ parse_object(struct parser *p, struct gjson *v)
 			return -1;
 		m = &v->j_mem[v->j_n++];
 		memset(m, 0, sizeof(*m));
+		m->m_off = p->p_pos;
 		if (parse_string(p, &m->m_key, &m->m_klen) == -1)
 			return -1;
 		skip_ws(p);

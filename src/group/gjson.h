@@ -55,6 +55,7 @@ struct gjson {
 struct gjson_member {
 	char *m_key; /* decoded, NUL-terminated */
 	size_t m_klen;
+	size_t m_off; /* the key's opening quote in the text */
 	struct gjson m_val;
 };
 

@@ -136,7 +136,7 @@ test_strict_refusals(void **state)
 {
 	(void)state;
 	parse_fails("{\"a\":1,\"b\":2,\"a\":3}", 0,
-	    "invalid JSON at line 1, column 1: the key \"a\" appears twice in "
+	    "invalid JSON at line 1, column 14: the key \"a\" appears twice in "
 	    "one object; keep one");
 	parse_fails("[\"ok\",\n \"\xff\"]", 0,
 	    "invalid JSON at line 2, column 3: byte 0xff is not valid UTF-8");
