@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd/cli.h"
 #include "util/compat.h"
@@ -107,6 +108,10 @@ int
 cli_main(int argc, char **argv, const struct backend_ops *const *extra)
 {
 	const char *verb = argc > 1 ? argv[1] : NULL;
+
+	/* Time zone rules read once, before any thread starts: libarchive's
+	 * ISO writer asks for local time from several workers at once. */
+	tzset();
 
 	if (verb == NULL || verb[0] == '-') {
 		if (verb != NULL && (strcmp(verb, "--version") == 0))

@@ -202,6 +202,7 @@ add_entry(struct service *sv, char *text, struct inst *in, struct change *ch,
 void
 durable_note(struct service *sv, struct inst *in)
 {
+	req_changed(sv);
 	in->in_rec.r_seq++;
 	in->in_rec.r_updated_ms = wall_ms();
 	in->in_jdirty = false;
@@ -313,6 +314,7 @@ change_done(struct service *sv, struct jent *e, const struct err *err)
 		change_free(ch);
 		return;
 	}
+	req_changed(sv);
 	record_free(&in->in_rec);
 	in->in_rec = ch->ch_rec;
 	memset(&ch->ch_rec, 0, sizeof(ch->ch_rec));
@@ -382,6 +384,7 @@ tomb_done(struct service *sv, struct jent *e)
 		return;
 	}
 	log_info("instance %s: destroyed", in->in_rec.r_id);
+	req_changed(sv);
 	index_remove(sv, in);
 	/* It stays counted as unwritten until its directory is gone: the
 	 * journal must keep the tombstone until then. */

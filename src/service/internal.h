@@ -221,8 +221,10 @@ struct service {
 	size_t sv_running[2];
 	struct job **sv_power_jobs; /* per backend; NULL when idle */
 	int64_t sv_next_poll;
-	int64_t sv_next_timer; /* earliest in_not_before (0: none) */
-	size_t sv_failed;      /* records in state failed */
+	int64_t sv_next_timer;	     /* earliest in_not_before (0: none) */
+	size_t sv_failed;	     /* records in state failed */
+	uint64_t sv_gen;	     /* bumped by every visible change */
+	struct svc_req *sv_watchers; /* SVC_WATCH waiting, by sr_msg */
 };
 
 /* index.c */
@@ -257,6 +259,10 @@ void change_free(struct change *ch);
 
 /* requests.c */
 void req_handle(struct service *sv, struct svc_req *r);
+/* Something a client can see changed. */
+void req_changed(struct service *sv);
+/* Answers the watchers when sv_gen moved (or, stopping, with BUSY). */
+void req_notify(struct service *sv);
 void req_resolved(struct service *sv, struct inst *in);
 extern const struct svc_ops service_ops;
 

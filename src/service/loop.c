@@ -45,6 +45,7 @@ on_result(struct service *sv, struct omsg *om)
 			sv->sv_stopping = true;
 			mbox_close(&sv->sv_inbox);
 			work_cancel_all(sv);
+			req_notify(sv);
 		}
 		break;
 	}
@@ -101,6 +102,7 @@ owner_main(void *arg)
 		work_timers(sv, now);
 		work_dispatch(sv);
 		durable_pump(sv);
+		req_notify(sv);
 		if (sv->sv_stopping && quiescent(sv)) {
 			/* Requests that raced the close. */
 			handle_all(sv);
@@ -160,6 +162,7 @@ service_open(const struct service_conf *conf, struct err *err)
 	sv->sv_svc.ops = &service_ops;
 	sv->sv_svc.ctx = sv;
 	sv->sv_stop_msg.om_kind = OM_STOP;
+	sv->sv_gen = 1; /* a watch from 0 answers at once */
 	sv->sv_nbk = conf->sc_n_backends;
 	sv->sv_bk = calloc(sv->sv_nbk, sizeof(*sv->sv_bk));
 	sv->sv_power_jobs = calloc(sv->sv_nbk, sizeof(*sv->sv_power_jobs));

@@ -507,10 +507,51 @@ do_describe(struct service *sv, struct svc_req *r)
 	svc_req_answer(r, 0, NULL);
 }
 
+static void
+do_watch(struct service *sv, struct svc_req *r)
+{
+	if (r->sr_gen != sv->sv_gen) {
+		r->sr_gen = sv->sv_gen;
+		svc_req_answer(r, 0, NULL);
+		return;
+	}
+	r->sr_msg.m_next =
+	    sv->sv_watchers != NULL ? &sv->sv_watchers->sr_msg : NULL;
+	sv->sv_watchers = r;
+}
+
+void
+req_changed(struct service *sv)
+{
+	sv->sv_gen++;
+}
+
+void
+req_notify(struct service *sv)
+{
+	struct svc_req *w = sv->sv_watchers;
+
+	if (w == NULL || (w->sr_gen == sv->sv_gen && !sv->sv_stopping))
+		return;
+	sv->sv_watchers = NULL;
+	while (w != NULL) {
+		struct svc_req *next = (struct svc_req *)w->sr_msg.m_next;
+
+		if (sv->sv_stopping)
+			answer_err(w, EIK_BUSY, "the plugin is shutting down");
+		else {
+			w->sr_gen = sv->sv_gen;
+			svc_req_answer(w, 0, NULL);
+		}
+		w = next;
+	}
+}
+
 void
 req_handle(struct service *sv, struct svc_req *r)
 {
-	if (sv->sv_stopping && r->sr_op != SVC_DESCRIBE) {
+	if (sv->sv_stopping && r->sr_op != SVC_DESCRIBE &&
+	    r->sr_op != SVC_WATCH) {
 		answer_err(r, EIK_BUSY,
 		    "the plugin is shutting down; try again once it is back");
 		return;
@@ -527,6 +568,9 @@ req_handle(struct service *sv, struct svc_req *r)
 		break;
 	case SVC_LABEL:
 		do_label(sv, r);
+		break;
+	case SVC_WATCH:
+		do_watch(sv, r);
 		break;
 	default:
 		answer_err(r, EIK_INTERNAL, "unknown service request %d",

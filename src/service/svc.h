@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "model/model.h"
 #include "util/defaults.h"
@@ -30,6 +31,11 @@ enum svc_op {
 	SVC_DESTROY,
 	SVC_DESCRIBE,
 	SVC_LABEL,
+	/* Answered once anything a client can see changed since sr_gen (an
+	 * instance created, removed, relabelled, or changing state or power
+	 * state): sr_gen then holds the new generation. A group controller
+	 * keeps one outstanding to react at once instead of polling. */
+	SVC_WATCH,
 };
 
 struct svc_req {
@@ -45,6 +51,7 @@ struct svc_req {
 	char sr_reason[64];	    /* DESTROY: Context.Reason */
 	struct tags sr_tags;	    /* DESCRIBE filter, LABEL labels */
 	unsigned sr_flags;	    /* DESCRIBE: DESCRIBE_ALL */
+	uint64_t sr_gen;	    /* WATCH: in, the last seen; out, now */
 
 	/* The answer: sr_rc 0, or -1 with sr_err. */
 	int sr_rc;

@@ -273,6 +273,8 @@ on_power(struct service *sv, struct job *j)
 			log_info("instance %s: power %s -> %s", in->in_rec.r_id,
 			    power_state_name(in->in_power),
 			    power_state_name(ps));
+		if (in->in_power != ps)
+			req_changed(sv);
 		in->in_power = ps;
 	}
 }

@@ -83,123 +83,23 @@ note_add(char *note, size_t len, const char *what)
 	(void)strlcat(note, what, len);
 }
 
-/* Whether {"VMX": vmx-or-placeholder, key: v} passes the wire decoder. */
-static bool
-prop_decodes(const char *key, json_t *v)
-{
-	struct inst_props p;
-	struct err err;
-	json_t *o;
-	bool ok;
-
-	o = json_pack("{s:s}", "VMX", "x");
-	if (o == NULL || json_object_set(o, key, v) == -1) {
-		json_decref(o);
-		return false;
-	}
-	memset(&p, 0, sizeof(p));
-	err_clear(&err);
-	ok = specjson_props(o, "Properties", &p, &err) == 0;
-	inst_props_free(&p);
-	json_decref(o);
-	return ok;
-}
-
-/* Properties without the members today's decoder refuses. New reference. */
-static json_t *
-filter_props(const json_t *props, char *note, size_t notelen)
-{
-	json_t *out = json_object(), *v;
-	const char *key;
-	char msg[160];
-
-	if (out == NULL || !json_is_object(props))
-		return out;
-	json_object_foreach((json_t *)props, key, v)
-	{
-		if (prop_decodes(key, v)) {
-			(void)json_object_set(out, key, v);
-			continue;
-		}
-		(void)snprintf(msg, sizeof(msg),
-		    "Properties.%.64s not understood by this release (kept "
-		    "verbatim, default used)",
-		    key);
-		note_add(note, notelen, msg);
-	}
-	return out;
-}
-
-/* Whether a Spec member decodes on its own. */
-static bool
-spec_member_decodes(const char *key, json_t *v)
-{
-	struct inst_spec s;
-	struct err err;
-	json_t *o;
-	bool ok;
-
-	o = json_pack("{s:{s:s}}", "Properties", "VMX", "x");
-	if (o == NULL || json_object_set(o, key, v) == -1) {
-		json_decref(o);
-		return false;
-	}
-	memset(&s, 0, sizeof(s));
-	err_clear(&err);
-	ok = specjson_spec(o, "Spec", &s, &err) == 0;
-	inst_spec_free(&s);
-	json_decref(o);
-	return ok;
-}
-
 /*
- * The tolerant Spec reader: what the wire decoder refuses is left out (and
- * noted), the verbatim Properties are kept as they were.
+ * The tolerant Spec reader: today's strict decoder first; when it refuses
+ * (a property this release does not know, a value outside today's range),
+ * the lenient one (model/specjson.h), and a note saying why.
  */
 static int
 lenient_spec(const json_t *v, struct inst_spec *s, char *note, size_t notelen,
     struct err *err)
 {
-	static const char *const members[] = { "Tags", "Init", "LogicalID",
-		"Attachments" };
-	json_t *copy, *props;
-	int rc;
+	struct err strict;
 
-	err_clear(err);
-	if (specjson_spec(v, "Spec", s, err) == 0)
+	err_clear(&strict);
+	if (specjson_spec(v, "Spec", s, &strict) == 0)
 		return 0;
 	inst_spec_free(s);
-	if (!json_is_object(v))
-		return -1;
-	copy = json_deep_copy(v);
-	props = filter_props(jget(v, "Properties"), note, notelen);
-	if (copy == NULL || props == NULL ||
-	    json_object_set_new(copy, "Properties", props) == -1) {
-		json_decref(copy);
-		err_set(err, EIK_INTERNAL, "out of memory");
-		return -1;
-	}
-	for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
-		json_t *m = json_object_get(copy, members[i]);
-
-		if (m == NULL || spec_member_decodes(members[i], m))
-			continue;
-		(void)json_object_del(copy, members[i]);
-		note_add(note, notelen, members[i]);
-	}
-	err_clear(err);
-	rc = specjson_spec(copy, "Spec", s, err);
-	json_decref(copy);
-	if (rc == 0) {
-		/* The original, not the filtered, Properties. */
-		free(s->s_properties_json);
-		s->s_properties_json = jdump(jget(v, "Properties"));
-		if (s->s_properties_json == NULL) {
-			err_set(err, EIK_INTERNAL, "out of memory");
-			return -1;
-		}
-	}
-	return rc;
+	note_add(note, notelen, strict.msg);
+	return specjson_spec_lenient(v, "Spec", s, err);
 }
 
 static int

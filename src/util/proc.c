@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdatomic.h>
@@ -37,75 +36,6 @@ static void *dryrun_opaque;
 /* The token the calling thread watches (NULL: none). */
 static _Thread_local struct proc_cancel *tl_token;
 
-/*
- * For the deprecated proc_cancel_all: the tokens bound right now, one node
- * per thread that ever bound one (freed by the key's destructor when the
- * thread exits). Without a node (out of memory) a thread's token is still
- * watched; only proc_cancel_all does not reach its flag, and the global
- * flag stops that thread's runs all the same.
- */
-struct binding {
-	struct proc_cancel *b_token; /* under bind_mu */
-	struct binding *b_next, *b_prev;
-};
-
-static atomic_int cancel_all_flag;
-static pthread_mutex_t bind_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct binding *bind_list; /* under bind_mu */
-static pthread_once_t bind_once = PTHREAD_ONCE_INIT;
-static pthread_key_t bind_key;
-static bool bind_key_ok;
-
-static void
-binding_gone(void *arg)
-{
-	struct binding *b = arg;
-
-	(void)pthread_mutex_lock(&bind_mu);
-	if (b->b_prev != NULL)
-		b->b_prev->b_next = b->b_next;
-	else
-		bind_list = b->b_next;
-	if (b->b_next != NULL)
-		b->b_next->b_prev = b->b_prev;
-	(void)pthread_mutex_unlock(&bind_mu);
-	free(b);
-}
-
-static void
-bind_key_init(void)
-{
-	bind_key_ok = pthread_key_create(&bind_key, binding_gone) == 0;
-}
-
-/* The calling thread's node, made and linked on first use; NULL when that
- * fails. */
-static struct binding *
-thread_binding(void)
-{
-	struct binding *b;
-
-	if (pthread_once(&bind_once, bind_key_init) != 0 || !bind_key_ok)
-		return NULL;
-	b = pthread_getspecific(bind_key);
-	if (b != NULL)
-		return b;
-	b = calloc(1, sizeof(*b));
-	if (b == NULL)
-		return NULL;
-	if (pthread_setspecific(bind_key, b) != 0) {
-		free(b);
-		return NULL;
-	}
-	(void)pthread_mutex_lock(&bind_mu);
-	b->b_next = bind_list;
-	if (bind_list != NULL)
-		bind_list->b_prev = b;
-	bind_list = b;
-	(void)pthread_mutex_unlock(&bind_mu);
-	return b;
-}
-
 void
 proc_cancel_init(struct proc_cancel *c)
 {
@@ -121,48 +51,20 @@ proc_cancel_request(struct proc_cancel *c)
 void
 proc_cancel_bind(struct proc_cancel *c)
 {
-	struct binding *b = thread_binding();
-
-	if (b != NULL) {
-		(void)pthread_mutex_lock(&bind_mu);
-		b->b_token = c;
-		(void)pthread_mutex_unlock(&bind_mu);
-	}
 	tl_token = c;
-	if (c != NULL && atomic_load(&cancel_all_flag) != 0)
-		proc_cancel_request(c);
 }
 
 bool
 proc_cancelled(void)
 {
-	return atomic_load(&cancel_all_flag) != 0 ||
-	    (tl_token != NULL && atomic_load(&tl_token->pc_flag) != 0);
+	return tl_token != NULL && atomic_load(&tl_token->pc_flag) != 0;
 }
 
 /* Why runs on this thread stop, for messages. */
 static const char *
 cancel_reason(void)
 {
-	return atomic_load(&cancel_all_flag) != 0 ? "plugin shutting down"
-						  : "operation cancelled";
-}
-
-void
-proc_cancel_all(void)
-{
-	atomic_store(&cancel_all_flag, 1);
-	(void)pthread_mutex_lock(&bind_mu);
-	for (struct binding *b = bind_list; b != NULL; b = b->b_next)
-		if (b->b_token != NULL)
-			proc_cancel_request(b->b_token);
-	(void)pthread_mutex_unlock(&bind_mu);
-}
-
-void
-proc_cancel_reset(void)
-{
-	atomic_store(&cancel_all_flag, 0);
+	return "operation cancelled";
 }
 
 int

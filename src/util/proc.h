@@ -44,11 +44,10 @@ struct proc_result {
  * Runs ps and waits for it. Returns 0 when the program ran and exited (any
  * status: look at pr_status), -1 with err set when it could not be started,
  * passed its deadline (killed), wrote more than the cap, or was cancelled
- * (the calling thread's token, see proc_cancel_bind, or the deprecated
- * proc_cancel_all): a cancelled run fails at once with EIK_BUSY, and a
- * running child is killed within PROC_TICK_MS of the request (its group:
- * SIGTERM, PROC_KILL_GRACE_MS, SIGKILL, reaped). res is initialised here;
- * free it with proc_result_free() in every case.
+ * (the calling thread's token, see proc_cancel_bind): a cancelled run fails at
+ * once with EIK_BUSY, and a running child is killed within PROC_TICK_MS of the
+ * request (its group: SIGTERM, PROC_KILL_GRACE_MS, SIGKILL, reaped). res is
+ * initialised here; free it with proc_result_free() in every case.
  */
 int proc_run(
     const struct proc_spec *ps, struct proc_result *res, struct err *err);
@@ -75,25 +74,11 @@ void proc_cancel_request(struct proc_cancel *c);
  * or NULL, or exits.
  */
 void proc_cancel_bind(struct proc_cancel *c);
-/* True when the calling thread's token is cancelled (or proc_cancel_all
- * was called). */
+/* True when the calling thread's token is cancelled. */
 bool proc_cancelled(void);
 /* Sleeps up to ms; returns 0, or -1 early when proc_cancelled() becomes
  * true. */
 int proc_sleep(int64_t ms);
-
-/*
- * Deprecated: process-wide cancellation, kept until the service binds a
- * token per operation; new code must not call these.
- * proc_cancel_all sets a global flag that every thread's proc_cancelled()
- * sees (runs fail with "plugin shutting down"), cancels every token bound
- * to a thread at that moment, and every token bound afterwards as it is
- * bound. (A token that was bound and then unbound may be gone, so it is
- * not touched.) proc_cancel_reset clears the global flag only (tests that
- * open several services); cancelled tokens stay cancelled.
- */
-void proc_cancel_all(void);
-void proc_cancel_reset(void);
 
 /*
  * Dry run: when fn is set, proc_run calls fn(opaque, argv, res) instead of

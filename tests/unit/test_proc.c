@@ -166,36 +166,6 @@ test_daemon_holding_pipe(void **state)
 
 /* The deprecated process-wide shim: every thread stops, every bound token
  * is cancelled, and so is one bound afterwards. */
-static void
-test_cancel_all(void **state)
-{
-	const char *argv[] = { "/bin/sleep", "30", NULL };
-	struct proc_spec ps = { .ps_argv = argv, .ps_timeout_ms = 60000 };
-	struct proc_result res;
-	struct proc_cancel tok, later;
-	struct err err;
-
-	(void)state;
-	proc_cancel_init(&tok);
-	proc_cancel_init(&later);
-	proc_cancel_bind(&tok);
-	proc_cancel_all();
-	assert_int_equal(atomic_load(&tok.pc_flag), 1);
-	assert_int_equal(proc_run(&ps, &res, &err), -1);
-	assert_int_equal(err.code, EIK_BUSY);
-	assert_string_equal(
-	    err.msg, "/bin/sleep: not started: plugin shutting down");
-	proc_result_free(&res);
-	assert_int_equal(proc_sleep(1000), -1);
-	proc_cancel_bind(&later);
-	assert_int_equal(atomic_load(&later.pc_flag), 1);
-	proc_cancel_bind(NULL);
-	assert_true(proc_cancelled()); /* the global flag, without a token */
-	proc_cancel_reset();
-	assert_false(proc_cancelled());
-	assert_int_equal(proc_sleep(10), 0);
-}
-
 struct canceller {
 	struct proc_cancel *cl_tok;
 	int64_t cl_delay_ms;
@@ -517,7 +487,6 @@ main(void)
 		cmocka_unit_test(test_output_cap),
 		cmocka_unit_test(test_missing_program),
 		cmocka_unit_test(test_daemon_holding_pipe),
-		cmocka_unit_test(test_cancel_all),
 		cmocka_unit_test(test_cancel_from_other_thread),
 		cmocka_unit_test(test_token_is_per_thread),
 		cmocka_unit_test(test_sleep_cancelled),

@@ -74,7 +74,9 @@ test_bad_text(void **state)
 		"{\"Version\":1,\"ID\":\"i-00000000001\",\"Backend\":\"t\","
 		"\"State\":\"weird\"}",
 		"{\"Version\":1,\"ID\":\"i-00000000001\",\"Backend\":\"t\","
-		"\"State\":\"running\",\"Spec\":{\"Properties\":{}}}",
+		"\"State\":\"running\",\"Spec\":[]}",
+		"{\"Version\":1,\"ID\":\"i-00000000001\",\"State\":\"running\","
+		"\"Spec\":{\"Properties\":{\"VMX\":\"a\"}}}",
 	};
 
 	(void)state;
@@ -90,6 +92,45 @@ test_bad_text(void **state)
 		assert_true(err.msg[0] != '\0');
 		record_free(&r);
 	}
+}
+
+/*
+ * A record written by another release (an unknown property, a value out of
+ * today's range, a newer format version) still loads: refusing it would
+ * orphan a running VM. The reader says what it overlooked.
+ */
+static void
+test_lenient_record(void **state)
+{
+	static const char text[] =
+	    "{\"Version\":3,\"ID\":\"i-00000000001\",\"Backend\":\"test\","
+	    "\"State\":\"running\",\"Seq\":7,\"Future\":{\"x\":1},"
+	    "\"Spec\":{\"Properties\":{\"VMX\":\"alpine\","
+	    "\"MemorySizeMBs\":99999999,\"Hyperthreads\":true},"
+	    "\"Tags\":{\"infrakit.group\":\"g\"},\"Init\":\"\"},"
+	    "\"Tags\":{\"infrakit.group\":\"g\"}}";
+	struct record r;
+	struct err err;
+	char note[512];
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	err_clear(&err);
+	assert_int_equal(
+	    record_from_text(text, strlen(text), &r, note, sizeof(note), &err),
+	    0);
+	assert_string_equal(r.r_id, "i-00000000001");
+	assert_int_equal(r.r_state, ST_RUNNING);
+	assert_true(r.r_seq == 7);
+	assert_string_equal(r.r_spec.s_props.p_vmx, "alpine");
+	/* Out of range: kept as it was, not reset. */
+	assert_int_equal(r.r_spec.s_props.p_memsize_mb, 99999999);
+	/* The unknown property survives in the verbatim Properties. */
+	assert_non_null(strstr(r.r_spec.s_properties_json, "Hyperthreads"));
+	assert_string_equal(tags_get(&r.r_tags, "infrakit.group"), "g");
+	assert_non_null(strstr(note, "newer release"));
+	assert_non_null(strstr(note, "Spec.Properties."));
+	record_free(&r);
 }
 
 struct loaded {
@@ -252,6 +293,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_text_round_trip),
 		cmocka_unit_test(test_bad_text),
+		cmocka_unit_test(test_lenient_record),
 		cmocka_unit_test(test_load_and_recover),
 		cmocka_unit_test(test_lock),
 	};
