@@ -25,6 +25,7 @@
 #include "util/fsutil.h"
 #include "http/httpd.h"
 #include "service/service.h"
+#include "store/store.h"
 #include "util/log.h"
 #include "version.h"
 
@@ -439,6 +440,8 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 	struct service_conf sc;
 	struct service *sv = NULL;
 	struct httpd *h = NULL, *ht = NULL;
+	struct httpd_opts ho_unix, ho_tcp;
+	struct conns *conns = NULL;
 	struct sigaction sa;
 	struct stat sock_st;
 	char pidfile[PATH_BUF], listenfile[PATH_BUF];
@@ -468,6 +471,14 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 	/* Refuse early, before touching anything, if the name is taken. */
 	if (httpd_socket_live(c.c_socket)) {
 		report_live(c.c_socket, pidfile);
+		return 1;
+	}
+	if (strlen(c.c_vm_dir) > STORE_DIR_MAX) {
+		log_error(
+		    "--vm-dir is %zu bytes long; at most %d (STORE_DIR_MAX) "
+		    "leave room for the paths the plugin makes below it: "
+		    "choose a shorter directory",
+		    strlen(c.c_vm_dir), STORE_DIR_MAX);
 		return 1;
 	}
 	if (mkdir_p(c.c_vm_dir, STATE_DIR_MODE, &err) == -1) {
@@ -526,6 +537,14 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 		goto out;
 	}
 	wrote_pid = true;
+	memset(&ho_unix, 0, sizeof(ho_unix));
+	conns = httpd_conns_new(httpd_conn_budget());
+	if (conns == NULL) {
+		log_error("out of memory");
+		(void)close(fd);
+		goto out;
+	}
+	ho_unix.ho_conns = conns;
 	if (c.c_tcp[0] != '\0') {
 		char host[256], bound[300], url[320];
 		char *colon;
@@ -549,7 +568,10 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 				  "anyone who can reach it can create and "
 				  "destroy VMs",
 			    bound);
-		ht = httpd_start(tfd, service_svc(sv), &err);
+		ho_tcp = ho_unix;
+		ho_tcp.ho_tcp = true;
+		ho_tcp.ho_remote = c.c_allow_remote;
+		ht = httpd_start(tfd, service_svc(sv), &ho_tcp, &err);
 		if (ht == NULL) {
 			log_error("%s", err.msg);
 			goto out;
@@ -564,7 +586,7 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 		log_info("listening on %s (%s)", url, listenfile);
 	}
 	/* Last: once the socket answers, NAME.listen is in place too. */
-	h = httpd_start(fd, service_svc(sv), &err);
+	h = httpd_start(fd, service_svc(sv), &ho_unix, &err);
 	if (h == NULL) {
 		log_error("%s", err.msg);
 		goto out;
@@ -600,6 +622,7 @@ out:
 	service_stop(sv);
 	httpd_stop(ht);
 	httpd_stop(h);
+	httpd_conns_free(conns);
 	service_close(sv);
 	for (size_t i = 0; i < nbk; i++)
 		if (bks[i].be_ops->close != NULL)

@@ -24,9 +24,14 @@
 /* HTTP server. */
 #define HTTP_CONN_TIMEOUT_S 30	     /* idle keep-alive connections */
 #define HTTP_CONN_MEMORY (64 * 1024) /* per-connection header memory */
-#define HTTP_CONN_LIMIT 1024	     /* simultaneous connections */
-#define HTTP_THREADS_MAX 4	     /* libmicrohttpd threads: one per core */
-#define HTTP_LISTEN_BACKLOG 128
+#define HTTP_CONN_LIMIT 65536 /* connections at most, whatever the fd limit */
+#define HTTP_CONN_MIN 16      /* connections at least, even on a tiny limit */
+#define HTTP_CONN_SLACK 16  /* libmicrohttpd's cap above ours: room to evict */
+#define HTTP_FD_RESERVE 256 /* descriptors kept for backend work */
+#define HTTP_BODY_BUDGET (64 * 1024 * 1024) /* bodies still arriving */
+#define HTTP_THREADS_MAX 4 /* libmicrohttpd threads: one per core */
+#define HTTP_LISTEN_BACKLOG                                                    \
+	4096 /* a burst must not find it full (the kernel caps it) */
 
 /* Files. */
 #define PLUGINS_DIR_MODE 0700
