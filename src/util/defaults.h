@@ -29,7 +29,8 @@
 #define HTTP_CONN_SLACK 16  /* libmicrohttpd's cap above ours: room to evict */
 #define HTTP_FD_RESERVE 256 /* descriptors kept for backend work */
 #define HTTP_BODY_BUDGET (64 * 1024 * 1024) /* bodies still arriving */
-#define HTTP_THREADS_MAX 4 /* libmicrohttpd threads: one per core */
+#define HTTP_THREADS_PER_CORE 8 /* libmicrohttpd polling threads */
+#define HTTP_THREADS_MAX 32
 #define HTTP_LISTEN_BACKLOG                                                    \
 	4096 /* a burst must not find it full (the kernel caps it) */
 
