@@ -10,7 +10,7 @@ class InfrakitInstanceVmwareFusion < Formula
   desc "InfraKit instance plugin for VMware Fusion, Workstation and QEMU"
   homepage "https://github.com/docker/infrakit"
   license "Apache-2.0"
-  head ENV.fetch("HOMEBREW_IKVF_REPO") { File.expand_path("../..", File.dirname(File.realpath(__FILE__))) },
+  head ENV.fetch("HOMEBREW_IKVF_REPO") { "file://#{File.expand_path("../..", File.dirname(File.realpath(__FILE__)))}" },
        using: :git
 
   depends_on "meson" => :build

@@ -181,8 +181,8 @@ class Install(unittest.TestCase):
         self.assertIn("serve flags", p.stdout)
         p = self.run_prog([self.staged(BIN), "version"])
         self.assertEqual(p.returncode, 0, p.stdout)
-        version = re.search(r"version\s*:\s*'([^']+)'",
-                            read(os.path.join(ROOT, "meson.build"))).group(1)
+        version = re.search(r"^\s*version\s*:\s*'([^']+)'",
+                            read(os.path.join(ROOT, "meson.build")), re.M).group(1)
         self.assertEqual(json.loads(p.stdout)["version"], version)
         # No client without a plugin: exit 3, not a crash.
         p = self.run_prog([self.staged(BIN), "describe"])
