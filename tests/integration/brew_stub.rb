@@ -13,6 +13,7 @@
 #
 # Environment: BREW_STUB_PREFIX (the keg, default /tmp/keg),
 # BREW_STUB_HOMEBREW_PREFIX (default /opt/homebrew).
+require "fileutils"
 require "json"
 require "pathname"
 require "tmpdir"
@@ -191,7 +192,11 @@ when "describe"
   )
 when "test"
   f = klass.new(run: true)
-  f.instance_eval(&klass.test_block)
+  begin
+    f.instance_eval(&klass.test_block)
+  ensure
+    FileUtils.rm_rf(f.testpath)
+  end
   puts "test block passed"
 else
   abort "usage: ruby brew_stub.rb FORMULA describe|test [macos|linux]"
