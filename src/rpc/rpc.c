@@ -34,6 +34,10 @@ static const struct method rpc_methods[] = {
 	{ "Instance.DescribeInstances", NULL, SVC_DESCRIBE, rpc_prep_describe,
 	    rpc_done_describe },
 	{ "Instance.Label", NULL, SVC_LABEL, rpc_prep_label, rpc_done_ok },
+	/* Ours, for the client verbs; not part of InfraKit's API. */
+	{ "Machine.Start", NULL, SVC_POWER, rpc_prep_start, rpc_done_ok },
+	{ "Machine.Stop", NULL, SVC_POWER, rpc_prep_stop, rpc_done_ok },
+	{ "Machine.Restart", NULL, SVC_POWER, rpc_prep_restart, rpc_done_ok },
 };
 
 struct rpc_call {
@@ -104,7 +108,8 @@ find_method(
 	err_set(err, EIK_METHOD,
 	    "rpc: can't find method \"%s\" (this plugin serves "
 	    "Plugin.Implements, Handshake.Implements|Types|Hello and "
-	    "Instance.Validate|Provision|Destroy|DescribeInstances|Label)",
+	    "Instance.Validate|Provision|Destroy|DescribeInstances|Label; "
+	    "and Machine.Start|Stop|Restart for its own client)",
 	    req->jr_method);
 	return -1;
 }

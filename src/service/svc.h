@@ -36,6 +36,16 @@ enum svc_op {
 	 * state): sr_gen then holds the new generation. A group controller
 	 * keeps one outstanding to react at once instead of polling. */
 	SVC_WATCH,
+	/* Powers a running instance's VM on or off for a client (our own
+	 * verbs; InfraKit never asks). Answered when done. */
+	SVC_POWER,
+};
+
+enum svc_power {
+	SVC_POWER_START = 1,
+	SVC_POWER_STOP,	     /* soft within --stop-timeout, then hard */
+	SVC_POWER_STOP_HARD, /* at once */
+	SVC_POWER_RESTART,   /* stop (soft, then hard), then start */
 };
 
 struct svc_req {
@@ -52,6 +62,7 @@ struct svc_req {
 	struct tags sr_tags;	    /* DESCRIBE filter, LABEL labels */
 	unsigned sr_flags;	    /* DESCRIBE: DESCRIBE_ALL */
 	uint64_t sr_gen;	    /* WATCH: in, the last seen; out, now */
+	enum svc_power sr_power;    /* POWER */
 
 	/* The answer: sr_rc 0, or -1 with sr_err. */
 	int sr_rc;

@@ -116,9 +116,9 @@ def journal_entry(epoch, seq, key, data):
     return b"IKE2 %d %d %d %08x %s\n%s\n" % (epoch, seq, len(data), crc, key, data)
 
 
-def journal_header(epoch):
-    e = b"%d" % epoch
-    slot = b"IKJH2 %s %08x\n" % (e, zlib.crc32(e) & 0xffffffff)
+def journal_header(epoch, start=1024):
+    f = b"%d %d" % (epoch, start)
+    slot = b"IKJH2 %s %08x\n" % (f, zlib.crc32(f) & 0xffffffff)
     return slot.ljust(512, b"\0")
 
 
