@@ -18,12 +18,8 @@
 #include "service/internal.h"
 #include "util/compat.h"
 #include "util/fsutil.h"
+#include "util/defaults.h"
 #include "util/log.h"
-
-#define MAT_BATCH 64	       /* records per write-out */
-#define MAT_RETRY_MIN_MS 500   /* after a failed write-out, */
-#define MAT_RETRY_MAX_MS 30000 /* doubling up to this */
-#define RESET_RETRY_MS 1000
 
 /* ---- the journal writer ------------------------------------------------ */
 

@@ -14,11 +14,8 @@
 
 #include "service/internal.h"
 #include "util/compat.h"
+#include "util/defaults.h"
 #include "util/log.h"
-
-#define DESTROY_RETRY_MIN_MS 1000
-#define DESTROY_RETRY_MAX_MS 300000
-#define SPAWN_RETRY_MS 1000
 
 /* Creates; destroys and other changes; address and readiness probes
  * (which may wait for a guest's tools): none waits behind another. */

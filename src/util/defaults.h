@@ -80,6 +80,15 @@
 #define SSH_PORT_MIN 24022	  /* loopback ports forwarded to guests */
 #define SSH_PORT_MAX 32767	  /* (below Linux's ephemeral range) */
 
+/* The service's retries and batches. */
+#define MAT_BATCH 64		    /* records written out at a time */
+#define MAT_RETRY_MIN_MS 500	    /* after a failed write-out, */
+#define MAT_RETRY_MAX_MS 30000	    /* doubling up to this */
+#define RESET_RETRY_MS 1000	    /* a journal entry or compaction */
+#define DESTROY_RETRY_MIN_MS 1000   /* a failed destroy, doubling */
+#define DESTROY_RETRY_MAX_MS 300000 /* up to 5 minutes */
+#define SPAWN_RETRY_MS 1000	    /* no thread for a job */
+
 /* Child processes. */
 #define PROC_MAX_OUTPUT (1024 * 1024)
 #define PROC_DEFAULT_TIMEOUT_MS 120000
