@@ -72,6 +72,9 @@
 #define PROC_TICK_MS 50		/* how often a waiting run looks at its token */
 #define PROC_DAEMON_GRACE_MS 200 /* output held open by a grandchild */
 
+/* VMware. */
+#define VMRUN_LIST_MAX 100000 /* VMs one `vmrun list` may count */
+
 /* Environment. */
 #define ENV_PLUGINS_DIR "INFRAKIT_PLUGINS_DIR"
 #define ENV_INFRAKIT_HOME "INFRAKIT_HOME"

@@ -607,6 +607,48 @@ class VMware(harness.PluginTest):
         self.assertRegex(p.log(), r"soft power-off failed .*VMware Tools "
                          r"are not running")
 
+    # -- h. a `vmrun list` that contradicts itself is not believed
+
+    def test_h_inconsistent_list(self):
+        make_template(self.lib, "alpine")
+        p = self.plugin()
+        ids = sorted(self.c.provision({"VMX": "alpine"}, tags={G: "h"})["ID"]
+                     for _ in range(2))
+        self.wait_running(ids)
+
+        def lists_since(mark):
+            return len([c for c in self.calls()[mark:]
+                        if c["argv"][2] == "list"])
+
+        # "Total running VMs: 2" and no path: read as "none runs", the
+        # group would replace both (issue 11 #6).
+        self.ctl_env(FAKE_VMRUN_LIST_LIE="nopaths")
+        mark = len(self.calls())
+        harness.wait_until(lambda: lists_since(mark) >= 6, 20,
+                           what="6 power refreshes")
+        self.assertEqual(self.c.ids({G: "h"}), ids)
+        for iid in ids:
+            self.assertEqual(self.props(iid)["PowerState"], "unknown")
+        complaint = "header says 2 running VMs but 0 paths follow"
+        self.assertEqual(p.log().count(complaint), 1, p.log()[-3000:])
+        # Another lie is another change: logged once more.
+        self.ctl_env(FAKE_VMRUN_LIST_LIE="count=7")
+        mark = len(self.calls())
+        harness.wait_until(lambda: lists_since(mark) >= 6, 20,
+                           what="6 power refreshes")
+        self.assertEqual(self.c.ids({G: "h"}), ids)
+        self.assertEqual(p.log().count(
+            "header says 7 running VMs but 2 paths follow"), 1)
+        self.assertEqual(p.log().count(complaint), 1)
+        # The truth again: believed again, and a real power-off is seen.
+        self.ctl_env()
+        self.wait_running(ids)
+        self.assertIn("vmrun list answers consistently again", p.log())
+        self.fake("-T", "ws", "stop", self.vmx(p, ids[0]), "hard")
+        harness.wait_until(lambda: self.c.ids({G: "h"}) == ids[1:], 10,
+                           what="powered-off VM unreported")
+        self.assertEqual(self.props(ids[0])["PowerState"], "off")
+
 
 if __name__ == "__main__":
     harness.main()
