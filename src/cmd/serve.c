@@ -54,7 +54,9 @@ serve_usage(FILE *f)
 	    "  --listen tcp://H:P   also serve TCP and write NAME.listen "
 	    "(loopback only\n"
 	    "                       unless --allow-remote: the protocol has "
-	    "no authentication)\n"
+	    "no\n"
+	    "                       authentication); P is 1 to %d, 0 = any "
+	    "free port\n"
 	    "  --allow-remote       allow a non-loopback --listen tcp:// "
 	    "address\n"
 	    "  --log 0..5           verbosity (InfraKit convention; 5 logs "
@@ -85,7 +87,7 @@ serve_usage(FILE *f)
 	    "(default 30s)\n"
 	    "Environment: INFRAKIT_PLUGINS_DIR, else INFRAKIT_HOME/plugins, "
 	    "else\n~/.infrakit/plugins holds the socket NAME and NAME.pid.\n",
-	    MAX_PARALLEL_DEFAULT);
+	    TCP_PORT_MAX, MAX_PARALLEL_DEFAULT);
 }
 
 enum {
@@ -161,7 +163,7 @@ parse_flags(int argc, char **argv, struct config *c)
 				return -1;
 			break;
 		case OPT_LISTEN:
-			if (cli_set_listen(c, optarg) == -1)
+			if (cli_set_listen(c, optarg, true) == -1)
 				return -1;
 			break;
 		case OPT_ALLOW_REMOTE:

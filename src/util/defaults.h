@@ -27,6 +27,7 @@
 #define HTTP_CONN_LIMIT 1024	     /* simultaneous connections */
 #define HTTP_THREADS_MAX 4	     /* libmicrohttpd threads: one per core */
 #define HTTP_LISTEN_BACKLOG 128
+#define TCP_PORT_MAX 65535 /* --listen tcp://HOST:PORT */
 
 /* Files. */
 #define PLUGINS_DIR_MODE 0700
