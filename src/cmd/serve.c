@@ -481,10 +481,19 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 			  "will fail until templates are there",
 		    c.c_vm_lib);
 
+		/* Close-on-exec from the start where the system can: threads
+		 * spawn long-lived children (QEMU), and one spawned between
+		 * pipe() and fcntl() would keep our ends open for its whole
+		 * life. */
+#ifdef HAVE_PIPE2
+	if (pipe2(sig_pipe, O_CLOEXEC) == -1)
+		fatal("pipe2");
+#else
 	if (pipe(sig_pipe) == -1)
 		fatal("pipe");
 	(void)fd_cloexec(sig_pipe[0]);
 	(void)fd_cloexec(sig_pipe[1]);
+#endif
 	(void)fd_nonblock(sig_pipe[1]);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
