@@ -76,6 +76,11 @@
 /* VMware. */
 #define VMRUN_LIST_MAX 100000 /* VMs one `vmrun list` may count */
 
+/* QEMU. */
+#define QMP_SOCK_PATH_MAX 100 /* under sun_path's size everywhere (104) */
+#define QMP_TMPDIR_MAX 40     /* a longer $TMPDIR: /tmp instead */
+#define QMP_RUNDIR_MODE 0700  /* <tmp>/ikvf-qmp-<euid>, exactly */
+
 /* Environment. */
 #define ENV_PLUGINS_DIR "INFRAKIT_PLUGINS_DIR"
 #define ENV_INFRAKIT_HOME "INFRAKIT_HOME"
