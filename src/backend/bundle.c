@@ -172,6 +172,151 @@ bundle_resolve(const char *vmx_path, const char *file, char *out, size_t outlen)
 	return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }
 
+/*
+ * Folds the absolute path in into out: empty and "." components dropped,
+ * ".." removing the one before it (at "/" it stays "/"), as the kernel
+ * walks a path without symbolic links. -1 when in is not absolute or out
+ * is too small.
+ */
+static int
+fold_path(const char *in, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	if (in[0] != '/' || outlen < 2)
+		return -1;
+	out[0] = '\0';
+	for (const char *p = in; *p != '\0';) {
+		size_t len;
+
+		while (*p == '/')
+			p++;
+		len = strcspn(p, "/");
+		if (len == 0)
+			break;
+		if (len == 1 && p[0] == '.') {
+			/* nothing */
+		} else if (len == 2 && p[0] == '.' && p[1] == '.') {
+			char *slash = strrchr(out, '/');
+
+			n = slash != NULL ? (size_t)(slash - out) : 0;
+			out[n] = '\0';
+		} else {
+			if (n + 1 + len >= outlen)
+				return -1;
+			out[n++] = '/';
+			memcpy(out + n, p, len);
+			n += len;
+			out[n] = '\0';
+		}
+		p += len;
+	}
+	if (n == 0)
+		(void)strlcpy(out, "/", outlen);
+	return 0;
+}
+
+/* Whether path lies inside the directory dir (both folded). */
+static bool
+path_under(const char *dir, const char *path)
+{
+	size_t n = strlen(dir);
+
+	if (n == 1 && dir[0] == '/')
+		return path[0] == '/' && path[1] != '\0';
+	return strncmp(path, dir, n) == 0 && path[n] == '/' &&
+	    path[n + 1] != '\0';
+}
+
+static int
+outside(const char *tvmx, const struct vmx_device *d, const char *dir,
+    const char *where, bool through_link, struct err *err)
+{
+	err_set(err, EIK_INVAL,
+	    "template %s: %s.fileName \"%s\" is outside the template's "
+	    "directory %s (%s%s): every instance would share that disk; move "
+	    "the disk into the bundle and refer to it by a relative name "
+	    "(only CD-ROM images, read-only media, may live elsewhere)",
+	    tvmx, d->vd_slot, d->vd_file, dir,
+	    through_link ? "through a symbolic link it is " : "it is ", where);
+	return -1;
+}
+
+int
+bundle_check_disks(
+    const char *template_vmx, const struct vmx *v, struct err *err)
+{
+	char dir[PATH_BUF], rdir[PATH_BUF];
+	struct vmx_device *devs = NULL;
+	struct vmx *own = NULL;
+	const char *slash = strrchr(template_vmx, '/');
+	bool have_rdir;
+	long ndev;
+	int rc = -1;
+
+	if (template_vmx[0] != '/' || slash == NULL ||
+	    (size_t)(slash - template_vmx) >= sizeof(dir)) {
+		err_set(err, EIK_INVAL, "template path %s is not absolute",
+		    template_vmx);
+		return -1;
+	}
+	memcpy(dir, template_vmx, (size_t)(slash - template_vmx));
+	dir[slash - template_vmx] = '\0';
+	if (dir[0] == '\0')
+		(void)strlcpy(dir, "/", sizeof(dir));
+	if (fold_path(dir, rdir, sizeof(rdir)) == -1) {
+		err_set(err, EIK_INVAL, "template path %s is too long",
+		    template_vmx);
+		return -1;
+	}
+	(void)strlcpy(dir, rdir, sizeof(dir));
+	have_rdir = realpath(dir, rdir) != NULL;
+	if (v == NULL) {
+		if (vmx_load(template_vmx, &own, err) == -1)
+			return -1;
+		v = own;
+	}
+	ndev = bundle_devices(v, &devs);
+	if (ndev < 0) {
+		err_set(err, EIK_INTERNAL, "out of memory");
+		goto out;
+	}
+	for (long i = 0; i < ndev; i++) {
+		char abs[PATH_BUF], folded[PATH_BUF], real[PATH_BUF];
+
+		/* Read-only media may be shared: only disks must stay in. */
+		if (!devs[i].vd_present || devs[i].vd_cdrom ||
+		    !devs[i].vd_image)
+			continue;
+		if (bundle_resolve(template_vmx, devs[i].vd_file, abs,
+			sizeof(abs)) == -1 ||
+		    fold_path(abs, folded, sizeof(folded)) == -1) {
+			err_set(err, EIK_INVAL,
+			    "template %s: %s.fileName is too long",
+			    template_vmx, devs[i].vd_slot);
+			goto out;
+		}
+		if (!path_under(dir, folded)) {
+			(void)outside(
+			    template_vmx, &devs[i], dir, folded, false, err);
+			goto out;
+		}
+		/* A symbolic link out of the bundle escapes it as well (the
+		 * name as the kernel walks it: "link/.." follows link). */
+		if (have_rdir && realpath(abs, real) != NULL &&
+		    !path_under(rdir, real)) {
+			(void)outside(
+			    template_vmx, &devs[i], dir, real, true, err);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(devs);
+	vmx_free(own);
+	return rc;
+}
+
 /* ---- copying ---------------------------------------------------------- */
 
 static bool
@@ -231,25 +376,10 @@ bundle_copy(const char *template_vmx, const char *dir, const char *id, bool cow,
 		err_set(err, EIK_INTERNAL, "out of memory");
 		goto out;
 	}
-	/* A disk outside the bundle would be shared by every instance. */
-	for (long i = 0; i < ndev; i++) {
-		char abs[PATH_BUF];
-
-		if (!devs[i].vd_present || devs[i].vd_cdrom ||
-		    !devs[i].vd_image || devs[i].vd_file[0] != '/')
-			continue;
-		if (bundle_resolve(
-			template_vmx, devs[i].vd_file, abs, sizeof(abs)) == 0 &&
-		    (strncmp(abs, src_dir, strlen(src_dir)) != 0 ||
-			abs[strlen(src_dir)] != '/')) {
-			err_set(err, EIK_INVAL,
-			    "template %s: disk %s (%s) is outside the template's "
-			    "directory, so copies would share it; move it into "
-			    "the bundle and refer to it by a relative name",
-			    template_vmx, devs[i].vd_slot, devs[i].vd_file);
-			goto out;
-		}
-	}
+	/* A disk outside the bundle would be shared by every instance
+	 * (validate refuses it already; the copy must not rely on that). */
+	if (bundle_check_disks(template_vmx, v, err) == -1)
+		goto out;
 	d = opendir(src_dir);
 	if (d == NULL) {
 		err_set(

@@ -45,6 +45,20 @@ long bundle_devices(const struct vmx *v, struct vmx_device **out);
 int bundle_resolve(
     const char *vmx_path, const char *file, char *out, size_t outlen);
 
+/*
+ * Checks that every disk of the template at template_vmx (a present device
+ * backed by a file, not a CD-ROM) lies inside the template's directory:
+ * its fileName resolved against that directory with "." and ".." folded
+ * ("../shared.vmdk" escapes), absolute names included, and, when the file
+ * exists, with symbolic links resolved. Instances would otherwise all
+ * write one disk. CD-ROM images may live anywhere: instances share them
+ * as read-only media. v is the template parsed, or NULL to load it.
+ * Returns 0, or -1 with err (EIK_INVAL) naming the template, the key, the
+ * path and the fix.
+ */
+int bundle_check_disks(
+    const char *template_vmx, const struct vmx *v, struct err *err);
+
 /* What bundle_copy did, for logs and benchmarks. */
 struct copy_stats {
 	uint64_t cs_bytes;

@@ -1141,6 +1141,64 @@ test_guest_ip(void **state)
 	check_golden("guest-ip");
 }
 
+/* Validate refuses a template whose disk escapes its bundle (issue 11
+ * #8), before any vmrun runs; CD-ROM images outside are fine. */
+static void
+test_validate_disks(void **state)
+{
+	struct fx *f = *state;
+	struct inst_props props;
+	char text[2 * PATH_BUF];
+	struct err err;
+	size_t calls;
+
+	open_backend(f, CLONE_AUTO);
+	calls = D.d_log.b_len;
+	memset(&props, 0, sizeof(props));
+	props.p_guest_init = GUEST_INIT_AUTO;
+	err_clear(&err);
+	if (backend_vmware_ops.validate(f->f_ctx, &props, f->f_tmpl, &err) ==
+	    -1)
+		fail_msg("%s", err.msg);
+	(void)snprintf(text, sizeof(text),
+	    "%s"
+	    "scsi0:1.present = \"TRUE\"\n"
+	    "scsi0:1.fileName = \"../shared.vmdk\"\n",
+	    TEMPLATE_VMX);
+	write_text(f->f_tmpl, text);
+	err_clear(&err);
+	assert_int_equal(
+	    backend_vmware_ops.validate(f->f_ctx, &props, f->f_tmpl, &err), -1);
+	assert_int_equal(err.code, EIK_INVAL);
+	assert_non_null(strstr(err.msg,
+	    "scsi0:1.fileName \"../shared.vmdk\" is outside the template's "
+	    "directory"));
+	(void)snprintf(text, sizeof(text),
+	    "%s"
+	    "scsi0:1.present = \"TRUE\"\n"
+	    "scsi0:1.fileName = \"%s/shared.vmdk\"\n",
+	    TEMPLATE_VMX, f->f_lib);
+	write_text(f->f_tmpl, text);
+	err_clear(&err);
+	assert_int_equal(
+	    backend_vmware_ops.validate(f->f_ctx, &props, f->f_tmpl, &err), -1);
+	assert_non_null(strstr(err.msg, "scsi0:1.fileName"));
+	/* An ISO outside: read-only media, allowed. */
+	(void)snprintf(text, sizeof(text),
+	    "%s"
+	    "sata0:1.present = \"TRUE\"\n"
+	    "sata0:1.deviceType = \"cdrom-image\"\n"
+	    "sata0:1.fileName = \"../../iso/install.iso\"\n",
+	    TEMPLATE_VMX);
+	write_text(f->f_tmpl, text);
+	err_clear(&err);
+	if (backend_vmware_ops.validate(f->f_ctx, &props, f->f_tmpl, &err) ==
+	    -1)
+		fail_msg("%s", err.msg);
+	/* Validate runs no vmrun. */
+	assert_int_equal(D.d_log.b_len, calls);
+}
+
 int
 main(void)
 {
@@ -1171,6 +1229,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_power, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guest_ip, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_validate_disks, setup, teardown),
 	};
 
 	log_init(LOG_LVL_QUIET, "test_vmrun");

@@ -269,6 +269,11 @@ qe_validate(
 		err_prefix(err, "template");
 		return -1;
 	}
+	/* The overlays' backing disks are read only, but a disk outside the
+	 * bundle would still be every instance's (and the template must be
+	 * one self-contained bundle for both backends). */
+	if (bundle_check_disks(tmpl, v, err) == -1)
+		goto out;
 	n = bundle_devices(v, &d);
 	for (long i = 0; i < n; i++) {
 		char abs[PATH_BUF];

@@ -163,6 +163,11 @@ vw_validate(void *ctx, const struct inst_props *props, const char *tmpl,
 		vmx_free(v);
 		return -1;
 	}
+	/* Its disks inside its bundle: else every instance writes one. */
+	if (bundle_check_disks(tmpl, v, err) == -1) {
+		vmx_free(v);
+		return -1;
+	}
 	vmx_free(v);
 	return 0;
 }
