@@ -22,6 +22,8 @@
 #include "util/fsutil.h"
 #include "backend/leases.h"
 #include "guest/seediso.h"
+#include "model/tags.h"
+#include "util/log.h"
 #include "vmx/vmx.h"
 
 /* ---- devices ---------------------------------------------------------- */
@@ -536,9 +538,40 @@ seed_slot(struct vmx *v, const struct vmx_device *devs, long n, char *slot,
 	return -1;
 }
 
+/* The guestinfo keys guest_init writes. */
+static const char *const guestinfo_keys[] = { "guestinfo.metadata",
+	"guestinfo.metadata.encoding", "guestinfo.userdata",
+	"guestinfo.userdata.encoding" };
+
+/*
+ * The size in bytes v would have on disk, in *size; -1 when out of
+ * memory.
+ */
+static int
+emitted_size(const struct vmx *v, size_t *size, struct err *err)
+{
+	char *text = vmx_emit(v, size);
+
+	if (text == NULL) {
+		err_set(err, EIK_INTERNAL, "out of memory");
+		return -1;
+	}
+	free(text);
+	return 0;
+}
+
+/*
+ * Guest initialisation per GuestInit: guestinfo keys and/or the seed
+ * CD-ROM (the ISO itself is written into bi_dir only when bi_dir is set).
+ * With BUNDLE_VMX_LIMIT, guestinfo keys that would make the .vmx larger
+ * than VMware takes (BUNDLE_VMX_BUDGET) are dropped for GuestInit auto (the
+ * seed ISO carries the same documents; *dropped is set to the size they
+ * would have made) and refused for GuestInit guestinfo.
+ */
 static int
 guest_init(struct vmx *v, const struct bk_inst *bi,
-    const struct vmx_device *devs, long ndev, struct err *err)
+    const struct vmx_device *devs, long ndev, unsigned flags, size_t *dropped,
+    struct err *err)
 {
 	const struct inst_spec *s = bi->bi_spec;
 	enum guest_init how = s->s_props.p_guest_init;
@@ -546,6 +579,7 @@ guest_init(struct vmx *v, const struct bk_inst *bi,
 	struct buf ud, md, enc;
 	int rc = -1;
 
+	*dropped = 0;
 	if (how == GUEST_INIT_NONE)
 		return 0;
 	memset(&in, 0, sizeof(in));
@@ -582,9 +616,11 @@ guest_init(struct vmx *v, const struct bk_inst *bi,
 		};
 		char iso[PATH_BUF], slot[24], key[64];
 
-		if (path_join(iso, sizeof(iso), bi->bi_dir, BUNDLE_SEED_ISO) ==
-			-1 ||
-		    seediso_write(iso, BUNDLE_SEED_LABEL, files, 2, err) == -1)
+		if (bi->bi_dir != NULL &&
+		    (path_join(iso, sizeof(iso), bi->bi_dir, BUNDLE_SEED_ISO) ==
+			    -1 ||
+			seediso_write(iso, BUNDLE_SEED_LABEL, files, 2, err) ==
+			    -1))
 			goto out;
 		if (seed_slot(v, devs, ndev, slot, sizeof(slot)) == -1) {
 			err_set(err, EIK_INVAL,
@@ -612,6 +648,32 @@ guest_init(struct vmx *v, const struct bk_inst *bi,
 		if (vset(v, key, "TRUE", err) == -1)
 			goto out;
 	}
+	if ((flags & BUNDLE_VMX_LIMIT) &&
+	    (how == GUEST_INIT_AUTO || how == GUEST_INIT_GUESTINFO)) {
+		size_t size;
+
+		if (emitted_size(v, &size, err) == -1)
+			goto out;
+		if (size > BUNDLE_VMX_BUDGET && how == GUEST_INIT_GUESTINFO) {
+			err_set(err, EIK_INVAL,
+			    "Spec.Init: with Properties.GuestInit \"guestinfo\" "
+			    "the instance's .vmx would be %zu bytes, over the "
+			    "%d VMware takes (VMX_VMWARE_MAX_SIZE, less %d "
+			    "bytes for the keys it adds itself); use GuestInit "
+			    "\"auto\" or \"cidata\" (the seed ISO has no such "
+			    "limit), or a smaller Init or fewer "
+			    "SSHAuthorizedKeys",
+			    size, VMX_VMWARE_MAX_SIZE, VMX_VMWARE_HEADROOM);
+			goto out;
+		}
+		if (size > BUNDLE_VMX_BUDGET) {
+			for (size_t i = 0; i <
+			     sizeof(guestinfo_keys) / sizeof(guestinfo_keys[0]);
+			     i++)
+				(void)vmx_del(v, guestinfo_keys[i]);
+			*dropped = size;
+		}
+	}
 	rc = 0;
 out:
 	buf_free(&ud);
@@ -620,22 +682,22 @@ out:
 	return rc;
 }
 
-int
-bundle_configure(const struct bk_inst *bi, unsigned flags, struct err *err)
+/*
+ * Everything bundle_configure does to the .vmx, on v in memory. The seed
+ * ISO is written only when bi_dir is set.
+ */
+static int
+configure_vmx(struct vmx *v, const struct bk_inst *bi, unsigned flags,
+    size_t *dropped, struct err *err)
 {
 	const struct inst_props *p = &bi->bi_spec->s_props;
-	struct vmx *v = NULL;
 	struct vmx_device *devs = NULL;
 	char num[32];
 	long ndev;
 	int rc = -1;
 
-	if (vmx_load(bi->bi_vmx, &v, err) == -1)
-		return -1;
-	if (flags & BUNDLE_RESET_IDENTITY) {
-		remove_locks(bi->bi_dir);
+	if (flags & BUNDLE_RESET_IDENTITY)
 		reset_identity(v, bi->bi_id);
-	}
 	ndev = bundle_devices(v, &devs);
 	if (ndev < 0) {
 		err_set(err, EIK_INTERNAL, "out of memory");
@@ -660,14 +722,81 @@ bundle_configure(const struct bk_inst *bi, unsigned flags, struct err *err)
 			goto out;
 	} else
 		(void)vmx_del(v, "guestinfo.infrakit.logical-id");
-	if (guest_init(v, bi, devs, ndev, err) == -1)
-		goto out;
-	if (vmx_save(v, bi->bi_vmx, err) == -1)
+	if (guest_init(v, bi, devs, ndev, flags, dropped, err) == -1)
 		goto out;
 	rc = 0;
 out:
 	free(devs);
+	return rc;
+}
+
+int
+bundle_configure(const struct bk_inst *bi, unsigned flags, struct err *err)
+{
+	struct vmx *v = NULL;
+	size_t dropped = 0;
+	int rc = -1;
+
+	if (vmx_load(bi->bi_vmx, &v, err) == -1)
+		return -1;
+	if (flags & BUNDLE_RESET_IDENTITY)
+		remove_locks(bi->bi_dir);
+	if (configure_vmx(v, bi, flags, &dropped, err) == -1)
+		goto out;
+	if (vmx_save(v, bi->bi_vmx, err) == -1)
+		goto out;
+	if (dropped > 0)
+		log_info("%s: with its guestinfo keys the .vmx would be %zu "
+			 "bytes, over the %d VMware takes (less %d for its own "
+			 "keys): the Init reaches the guest through the seed "
+			 "ISO only",
+		    bi->bi_id, dropped, VMX_VMWARE_MAX_SIZE,
+		    VMX_VMWARE_HEADROOM);
+	rc = 0;
+out:
 	vmx_free(v);
+	return rc;
+}
+
+int
+bundle_check_vmx_size(
+    const char *template_vmx, const struct inst_spec *spec, struct err *err)
+{
+	char id[ID_MAX];
+	struct tags tags;
+	struct bk_inst bi;
+	struct vmx *v = NULL;
+	size_t dropped = 0;
+	int rc = -1;
+
+	if (spec->s_props.p_guest_init != GUEST_INIT_AUTO &&
+	    spec->s_props.p_guest_init != GUEST_INIT_GUESTINFO)
+		return 0;
+	/* The longest ID ours can be, the tags the instance will have
+	 * (Properties.Tags, then Spec.Tags winning), no seed ISO written. */
+	memset(id, 'x', sizeof(id) - 1);
+	memcpy(id, ID_PREFIX, sizeof(ID_PREFIX) - 1);
+	id[sizeof(id) - 1] = '\0';
+	memset(&tags, 0, sizeof(tags));
+	if (tags_copy(&tags, &spec->s_props.p_tags) == -1 ||
+	    tags_merge(&tags, &spec->s_tags) == -1) {
+		err_set(err, EIK_INTERNAL, "out of memory");
+		goto out;
+	}
+	memset(&bi, 0, sizeof(bi));
+	bi.bi_id = id;
+	bi.bi_vmx = template_vmx;
+	bi.bi_template = template_vmx;
+	bi.bi_spec = spec;
+	bi.bi_tags = &tags;
+	if (vmx_load(template_vmx, &v, err) == -1)
+		goto out;
+	rc = configure_vmx(v, &bi,
+	    BUNDLE_RESET_IDENTITY | BUNDLE_ABS_MEDIA | BUNDLE_VMX_LIMIT,
+	    &dropped, err);
+out:
+	vmx_free(v);
+	tags_free(&tags);
 	return rc;
 }
 

@@ -75,6 +75,16 @@
 
 /* VMware. */
 #define VMRUN_LIST_MAX 100000 /* VMs one `vmrun list` may count */
+/*
+ * The largest .vmx VMware takes: 1 MiB by default (its
+ * tools.setInfo.sizeLimit; vmware-tanzu/vm-operator#148, "the vmx file has a
+ * maximum size (by default) of 1MiB"; govmomi#2158, "the final vmx file is
+ * less than 1MB"), which is what guestinfo keys count against. Observed:
+ * 605 KB of Init made a 1.16 MB .vmx that VMware refused (issue 11 #12).
+ * spec/vmware.md does not document it.
+ */
+#define VMX_VMWARE_MAX_SIZE (1024 * 1024)
+#define VMX_VMWARE_HEADROOM (16 * 1024) /* for the keys VMware adds itself */
 
 /* QEMU. */
 #define QMP_SOCK_PATH_MAX 100 /* under sun_path's size everywhere (104) */

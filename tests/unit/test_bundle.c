@@ -778,6 +778,112 @@ test_check_disks(void **state)
 	assert_int_equal(bundle_check_disks(f->f_tvmx, NULL, &err), 0);
 }
 
+/* ---- the .vmx VMware is given (issue 11 #12) --------------------------- */
+
+/* SSH keys that gzip cannot shrink much: each key's text goes into the
+ * user-data once and the meta-data twice. */
+static void
+big_keys(struct fixture *f, size_t n, size_t len)
+{
+	static const char a[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint32_t x = 2463534242u;
+
+	f->f_spec.s_props.p_ssh_keys = calloc(n + 1, sizeof(char *));
+	assert_non_null(f->f_spec.s_props.p_ssh_keys);
+	for (size_t i = 0; i < n; i++) {
+		char *k = malloc(len + 1);
+
+		assert_non_null(k);
+		memcpy(k, "ssh-rsa ", 8);
+		for (size_t j = 8; j < len; j++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			k[j] = a[x % 64];
+		}
+		k[len] = '\0';
+		f->f_spec.s_props.p_ssh_keys[i] = k;
+	}
+	f->f_spec.s_props.p_n_ssh_keys = n;
+}
+
+static size_t
+file_size(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return (size_t)st.st_size;
+}
+
+static void
+test_vmx_size_limit(void **state)
+{
+	struct fixture *f = *state;
+	struct err err;
+	struct vmx *v;
+
+	/* Small: the keys fit; checked and written as always. */
+	f->f_spec.s_props.p_guest_init = GUEST_INIT_GUESTINFO;
+	err_clear(&err);
+	if (bundle_check_vmx_size(f->f_tvmx, &f->f_spec, &err) == -1)
+		fail_msg("%s", err.msg);
+	put(f->f_idir, ID ".vmx", template_vmx);
+	configure(f, BUNDLE_VMX_LIMIT);
+	v = instance_vmx(f);
+	assert_non_null(vmx_get(v, "guestinfo.userdata"));
+	vmx_free(v);
+
+	/* 450 KB of keys: about 1.3 MB of guestinfo. */
+	big_keys(f, 30, 15000);
+	/* GuestInit guestinfo: refused before anything is written... */
+	err_clear(&err);
+	assert_int_equal(
+	    bundle_check_vmx_size(f->f_tvmx, &f->f_spec, &err), -1);
+	assert_int_equal(err.code, EIK_INVAL);
+	if (strstr(err.msg,
+		"Spec.Init: with Properties.GuestInit "
+		"\"guestinfo\" the instance's .vmx would be ") != err.msg ||
+	    strstr(err.msg, "over the 1048576 VMware takes") == NULL ||
+	    strstr(err.msg, "use GuestInit \"auto\" or \"cidata\"") == NULL)
+		fail_msg("%s", err.msg);
+	/* ... and by bundle_configure itself, which leaves the .vmx be. */
+	put(f->f_idir, ID ".vmx", template_vmx);
+	assert_int_equal(
+	    bundle_configure(&f->f_bi, BUNDLE_VMX_LIMIT, &err), -1);
+	assert_non_null(strstr(err.msg, "over the 1048576 VMware takes"));
+	assert_int_equal(file_size(f->f_ivmx), strlen(template_vmx));
+
+	/* GuestInit auto: no error; the seed ISO alone carries the Init. */
+	f->f_spec.s_props.p_guest_init = GUEST_INIT_AUTO;
+	err_clear(&err);
+	if (bundle_check_vmx_size(f->f_tvmx, &f->f_spec, &err) == -1)
+		fail_msg("%s", err.msg);
+	configure(
+	    f, BUNDLE_RESET_IDENTITY | BUNDLE_ABS_MEDIA | BUNDLE_VMX_LIMIT);
+	assert_true(file_size(f->f_ivmx) <= BUNDLE_VMX_BUDGET);
+	v = instance_vmx(f);
+	assert_key(v, "guestinfo.userdata", NULL);
+	assert_key(v, "guestinfo.userdata.encoding", NULL);
+	assert_key(v, "guestinfo.metadata", NULL);
+	assert_key(v, "guestinfo.metadata.encoding", NULL);
+	assert_key(v, "guestinfo.infrakit.id", ID);
+	assert_key(v, "ide1:1.fileName", BUNDLE_SEED_ISO);
+	vmx_free(v);
+	{
+		char iso[PATH_BUF];
+
+		assert_int_equal(
+		    path_join(iso, sizeof(iso), f->f_idir, BUNDLE_SEED_ISO), 0);
+		assert_true(file_size(iso) > 450000);
+	}
+	/* Without BUNDLE_VMX_LIMIT (QEMU reads no .vmx limit): as asked. */
+	put(f->f_idir, ID ".vmx", template_vmx);
+	configure(f, 0);
+	assert_true(file_size(f->f_ivmx) > VMX_VMWARE_MAX_SIZE);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -797,6 +903,7 @@ main(void)
 		T(test_seed_slot_reused),
 		T(test_mac),
 		T(test_check_disks),
+		T(test_vmx_size_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1199,6 +1199,82 @@ test_validate_disks(void **state)
 	assert_int_equal(D.d_log.b_len, calls);
 }
 
+/* The .vmx that Init and SSH keys make must fit VMware's limit: decided
+ * by validate_spec before Provision answers (issue 11 #12). */
+static void
+test_validate_spec_size(void **state)
+{
+	static const char a[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	struct fx *f = *state;
+	struct inst in;
+	char *keys[31];
+	uint32_t x = 88172645u;
+	struct err err;
+
+	open_backend(f, CLONE_COPY);
+	inst_init(f, &in, "i-big0001");
+	assert_non_null(backend_vmware_ops.validate_spec);
+	for (size_t i = 0; i < 30; i++) {
+		keys[i] = malloc(15001);
+		assert_non_null(keys[i]);
+		memcpy(keys[i], "ssh-rsa ", 8);
+		for (size_t j = 8; j < 15000; j++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			keys[i][j] = a[x % 64];
+		}
+		keys[i][15000] = '\0';
+	}
+	keys[30] = NULL;
+	/* Small: fine either way. */
+	in.i_spec.s_props.p_guest_init = GUEST_INIT_GUESTINFO;
+	err_clear(&err);
+	if (backend_vmware_ops.validate_spec(
+		f->f_ctx, &in.i_spec, f->f_tmpl, &err) == -1)
+		fail_msg("%s", err.msg);
+	in.i_spec.s_props.p_ssh_keys = keys;
+	in.i_spec.s_props.p_n_ssh_keys = 30;
+	/* guestinfo only: refused, naming the field and the way out. */
+	err_clear(&err);
+	assert_int_equal(backend_vmware_ops.validate_spec(
+			     f->f_ctx, &in.i_spec, f->f_tmpl, &err),
+	    -1);
+	assert_int_equal(err.code, EIK_INVAL);
+	assert_non_null(strstr(err.msg,
+	    "Spec.Init: with Properties.GuestInit "
+	    "\"guestinfo\" the instance's .vmx"));
+	assert_non_null(strstr(err.msg, "use GuestInit \"auto\""));
+	/* ... also by Validate (Properties alone: an empty Init). */
+	err_clear(&err);
+	assert_int_equal(backend_vmware_ops.validate(
+			     f->f_ctx, &in.i_spec.s_props, f->f_tmpl, &err),
+	    -1);
+	assert_non_null(strstr(err.msg, "over the 1048576 VMware takes"));
+	/* auto: accepted, and made with the seed ISO alone. */
+	in.i_spec.s_props.p_guest_init = GUEST_INIT_AUTO;
+	err_clear(&err);
+	if (backend_vmware_ops.validate_spec(
+		f->f_ctx, &in.i_spec, f->f_tmpl, &err) == -1)
+		fail_msg("%s", err.msg);
+	create_ok(f, &in);
+	assert_vmx(in.i_vmx, "guestinfo.userdata", NULL);
+	assert_vmx(in.i_vmx, "guestinfo.metadata", NULL);
+	assert_vmx(in.i_vmx, "guestinfo.infrakit.id", in.i_id);
+	assert_vmx(in.i_vmx, "ide1:1.fileName", "seed.iso");
+	{
+		struct stat st;
+
+		assert_int_equal(stat(in.i_vmx, &st), 0);
+		assert_true(st.st_size <= VMX_VMWARE_MAX_SIZE);
+	}
+	in.i_spec.s_props.p_ssh_keys = NULL;
+	in.i_spec.s_props.p_n_ssh_keys = 0;
+	for (size_t i = 0; i < 30; i++)
+		free(keys[i]);
+}
+
 int
 main(void)
 {
@@ -1231,6 +1307,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_guest_ip, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_validate_disks, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_validate_spec_size, setup, teardown),
 	};
 
 	log_init(LOG_LVL_QUIET, "test_vmrun");

@@ -141,15 +141,18 @@ vw_close(void *ctx)
 	free(vw);
 }
 
+/*
+ * The template checks: it parses, has no key twice (VMware refuses such
+ * files), keeps its disks inside its bundle, and with spec, the .vmx the
+ * instance would get fits VMware's limit.
+ */
 static int
-vw_validate(void *ctx, const struct inst_props *props, const char *tmpl,
-    struct err *err)
+check_template(const char *tmpl, const struct inst_spec *spec, struct err *err)
 {
 	struct vmx *v = NULL;
 	const char *dup;
+	int rc = -1;
 
-	(void)ctx;
-	(void)props;
 	if (vmx_load(tmpl, &v, err) == -1) {
 		err_prefix(err, "template");
 		return -1;
@@ -160,16 +163,37 @@ vw_validate(void *ctx, const struct inst_props *props, const char *tmpl,
 		    "template %s has the key \"%s\" twice; VMware refuses such "
 		    "files: remove one of them",
 		    tmpl, dup);
-		vmx_free(v);
-		return -1;
+		goto out;
 	}
-	/* Its disks inside its bundle: else every instance writes one. */
-	if (bundle_check_disks(tmpl, v, err) == -1) {
-		vmx_free(v);
-		return -1;
-	}
+	if (bundle_check_disks(tmpl, v, err) == -1 ||
+	    bundle_check_vmx_size(tmpl, spec, err) == -1)
+		goto out;
+	rc = 0;
+out:
 	vmx_free(v);
-	return 0;
+	return rc;
+}
+
+static int
+vw_validate(void *ctx, const struct inst_props *props, const char *tmpl,
+    struct err *err)
+{
+	struct inst_spec spec;
+
+	(void)ctx;
+	/* Properties alone: the .vmx with an empty Init must fit. */
+	memset(&spec, 0, sizeof(spec));
+	spec.s_props = *props; /* borrowed, not freed */
+	spec.s_init = (char *)"";
+	return check_template(tmpl, &spec, err);
+}
+
+static int
+vw_validate_spec(
+    void *ctx, const struct inst_spec *spec, const char *tmpl, struct err *err)
+{
+	(void)ctx;
+	return check_template(tmpl, spec, err);
 }
 
 static int
@@ -337,8 +361,8 @@ vw_create(void *ctx, const struct bk_inst *bi, struct err *err)
 	    bi->bi_id, st.cs_files, (unsigned long long)st.cs_bytes,
 	    st.cs_cloned);
 configure:
-	return bundle_configure(
-	    bi, BUNDLE_RESET_IDENTITY | BUNDLE_ABS_MEDIA, err);
+	return bundle_configure(bi,
+	    BUNDLE_RESET_IDENTITY | BUNDLE_ABS_MEDIA | BUNDLE_VMX_LIMIT, err);
 }
 
 /* Whether `vmrun list` shows vmx (after realpath). */
@@ -684,6 +708,7 @@ const struct backend_ops backend_vmware_ops = {
 	.open = vw_open,
 	.close = vw_close,
 	.validate = vw_validate,
+	.validate_spec = vw_validate_spec,
 	.create = vw_create,
 	.start = vw_start,
 	.stop = vw_stop,
