@@ -769,8 +769,9 @@ bundle_check_vmx_size(
 	size_t dropped = 0;
 	int rc = -1;
 
-	if (spec->s_props.p_guest_init != GUEST_INIT_AUTO &&
-	    spec->s_props.p_guest_init != GUEST_INIT_GUESTINFO)
+	/* Only "guestinfo" can be refused; "auto" falls back to the seed ISO
+	 * when the instance is made (and Provision stays fast). */
+	if (spec->s_props.p_guest_init != GUEST_INIT_GUESTINFO)
 		return 0;
 	/* The longest ID ours can be, the tags the instance will have
 	 * (Properties.Tags, then Spec.Tags winning), no seed ISO written. */

@@ -115,7 +115,8 @@ int bundle_configure(const struct bk_inst *bi, unsigned flags, struct err *err);
  * BUNDLE_VMX_LIMIT would decide for an instance of spec from the template
  * (the .vmx VMware would be given, for the longest instance ID): -1 with
  * bundle_configure's error when GuestInit "guestinfo" would not fit; 0
- * otherwise (GuestInit auto then falls back to the seed ISO alone).
+ * otherwise, at once for any other GuestInit (auto falls back to the seed
+ * ISO alone when the instance is made).
  */
 int bundle_check_vmx_size(
     const char *template_vmx, const struct inst_spec *spec, struct err *err);
