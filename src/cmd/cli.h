@@ -6,6 +6,7 @@
 #ifndef CLI_H
 #define CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "backend/backend.h"
@@ -25,9 +26,10 @@ int client_main(int argc, char **argv);
 void cli_usage(FILE *f);
 void serve_usage(FILE *f);
 
-/* --listen VALUE: a unix socket path (or unix://PATH), or tcp://HOST:PORT.
+/* --listen VALUE: a unix socket path (or unix://PATH), or tcp://HOST:PORT
+ * with PORT from 1 to TCP_PORT_MAX (or 0, any free port, when serving).
  * 0, or -1 with a message printed. */
-int cli_set_listen(struct config *c, const char *arg);
+int cli_set_listen(struct config *c, const char *arg, bool serving);
 
 /* Fills c->c_socket from --listen or <plugins dir>/<name>. 0 or -1. */
 int cli_resolve_socket(struct config *c);
