@@ -16,6 +16,21 @@
 /* How much of a bad line an error message shows. */
 #define VMX_SHOW_MAX 60
 
+/*
+ * One line being lexed: a cursor that the lex_* helpers advance, and the
+ * key once lex_key has read it. The whole line and its number are kept for
+ * error messages.
+ */
+struct lex {
+	const char *x_text; /* the line, without its ending */
+	size_t x_len;
+	size_t x_lineno;
+	const char *x_p; /* next byte to read */
+	const char *x_end;
+	const char *x_key; /* the key as spelled, not NUL-terminated */
+	const char *x_key_end;
+};
+
 static int
 is_blank(int c)
 {
@@ -98,6 +113,153 @@ show(const char *s, size_t n, char *out, size_t size)
 	return out;
 }
 
+/* The line being lexed, as an error message shows it. */
+static const char *
+lex_show(const struct lex *x, char *out, size_t size)
+{
+	return show(x->x_text, x->x_len, out, size);
+}
+
+/* The length of the key, as printf's "%.*s" takes it. */
+static int
+lex_klen(const struct lex *x)
+{
+	return (int)(x->x_key_end - x->x_key);
+}
+
+static void
+lex_blanks(struct lex *x)
+{
+	while (x->x_p < x->x_end && is_blank((unsigned char)*x->x_p))
+		x->x_p++;
+}
+
+/*
+ * Reads the key at the cursor (the first non-blank byte of the line, which
+ * is not '#') and checks what ends it: a blank, '=' or the end of the line.
+ */
+static int
+lex_key(struct lex *x, struct err *err)
+{
+	char shown[VMX_SHOW_MAX + 8];
+	unsigned char c;
+
+	if (!is_key_first((unsigned char)*x->x_p)) {
+		err_set(err, EIK_INVAL,
+		    "line %zu: expected key = \"value\", a comment (#) or a "
+		    "blank line; keys start with a letter or '.': %s",
+		    x->x_lineno, lex_show(x, shown, sizeof(shown)));
+		return -1;
+	}
+	x->x_key = x->x_p;
+	while (x->x_p < x->x_end && is_key_char((unsigned char)*x->x_p))
+		x->x_p++;
+	x->x_key_end = x->x_p;
+	if (x->x_p == x->x_end || is_blank((unsigned char)*x->x_p) ||
+	    *x->x_p == '=')
+		return 0;
+	c = (unsigned char)*x->x_p;
+	if (c >= 0x20 && c < 0x7f)
+		err_set(err, EIK_INVAL,
+		    "line %zu: character '%c' is not allowed in a key "
+		    "(letters, digits and _ : . - * only), or '=' is "
+		    "missing: %s",
+		    x->x_lineno, c, lex_show(x, shown, sizeof(shown)));
+	else
+		err_set(err, EIK_INVAL,
+		    "line %zu: byte 0x%02X is not allowed in a key "
+		    "(letters, digits and _ : . - * only): %s",
+		    x->x_lineno, c, lex_show(x, shown, sizeof(shown)));
+	return -1;
+}
+
+/*
+ * Reads the '=' after the key, with the blanks around it, and checks that
+ * a value follows: the cursor is left on its first byte.
+ */
+static int
+lex_equals(struct lex *x, struct err *err)
+{
+	char shown[VMX_SHOW_MAX + 8];
+
+	lex_blanks(x);
+	if (x->x_p == x->x_end || *x->x_p != '=') {
+		err_set(err, EIK_INVAL,
+		    "line %zu: expected '=' after key \"%.*s\"; write "
+		    "key = \"value\": %s",
+		    x->x_lineno, lex_klen(x), x->x_key,
+		    lex_show(x, shown, sizeof(shown)));
+		return -1;
+	}
+	x->x_p++;
+	lex_blanks(x);
+	if (x->x_p == x->x_end) {
+		err_set(err, EIK_INVAL,
+		    "line %zu: no value after '=' for key \"%.*s\"; write "
+		    "key = \"\" for an empty value: %s",
+		    x->x_lineno, lex_klen(x), x->x_key,
+		    lex_show(x, shown, sizeof(shown)));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Reads a value in double quotes (the cursor is on the opening quote) into
+ * [*val, *val_end), without the quotes and still escaped. After the closing
+ * quote come blanks, an optional ';', blanks and an optional comment, all
+ * kept verbatim; anything else is an error.
+ */
+static int
+lex_quoted(
+    struct lex *x, const char **val, const char **val_end, struct err *err)
+{
+	char shown[VMX_SHOW_MAX + 8];
+	const char *q;
+
+	*val = x->x_p + 1;
+	q = memchr(*val, '"', (size_t)(x->x_end - *val));
+	if (q == NULL) {
+		err_set(err, EIK_INVAL,
+		    "line %zu: unterminated quoted value for key "
+		    "\"%.*s\"; a value must close its '\"' on the same "
+		    "line (write a quote inside a value as |22): %s",
+		    x->x_lineno, lex_klen(x), x->x_key,
+		    lex_show(x, shown, sizeof(shown)));
+		return -1;
+	}
+	*val_end = q;
+	x->x_p = q + 1;
+	lex_blanks(x);
+	if (x->x_p < x->x_end && *x->x_p == ';')
+		x->x_p++;
+	lex_blanks(x);
+	if (x->x_p < x->x_end && *x->x_p != '#') {
+		err_set(err, EIK_INVAL,
+		    "line %zu: unexpected text after the closing quote "
+		    "of key \"%.*s\" (write a quote inside a value as "
+		    "|22): %s",
+		    x->x_lineno, lex_klen(x), x->x_key,
+		    lex_show(x, shown, sizeof(shown)));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Tolerated: an unquoted value runs from the cursor to the end of the line,
+ * trailing blanks excluded, and is kept as written.
+ */
+static void
+lex_unquoted(struct lex *x, const char **val, const char **val_end)
+{
+	*val = x->x_p;
+	*val_end = x->x_end;
+	while (*val_end > *val && is_blank((unsigned char)(*val_end)[-1]))
+		(*val_end)--;
+	x->x_p = x->x_end;
+}
+
 /*
  * Lexes one line: blank, comment, or key = value. Fills the entry fields of
  * l; on error fills err with a message naming line number lineno.
@@ -105,109 +267,32 @@ show(const char *s, size_t n, char *out, size_t size)
 static int
 parse_line(struct vmx_line *l, size_t lineno, struct err *err)
 {
-	const char *text = l->l_text, *end = text + l->l_len, *p = text;
-	const char *key, *key_end, *val, *val_end, *q;
-	char shown[VMX_SHOW_MAX + 8];
+	struct lex x;
+	const char *val, *val_end;
 
-	while (p < end && is_blank((unsigned char)*p))
-		p++;
-	if (p == end || *p == '#')
+	memset(&x, 0, sizeof(x));
+	x.x_text = l->l_text;
+	x.x_len = l->l_len;
+	x.x_lineno = lineno;
+	x.x_p = l->l_text;
+	x.x_end = l->l_text + l->l_len;
+	lex_blanks(&x);
+	if (x.x_p == x.x_end || *x.x_p == '#')
 		return 0;
-	if (!is_key_first((unsigned char)*p)) {
-		err_set(err, EIK_INVAL,
-		    "line %zu: expected key = \"value\", a comment (#) or a "
-		    "blank line; keys start with a letter or '.': %s",
-		    lineno, show(text, l->l_len, shown, sizeof(shown)));
+	if (lex_key(&x, err) == -1 || lex_equals(&x, err) == -1)
 		return -1;
-	}
-	key = p;
-	while (p < end && is_key_char((unsigned char)*p))
-		p++;
-	key_end = p;
-	if (p < end && !is_blank((unsigned char)*p) && *p != '=') {
-		unsigned char c = (unsigned char)*p;
-
-		if (c >= 0x20 && c < 0x7f)
-			err_set(err, EIK_INVAL,
-			    "line %zu: character '%c' is not allowed in a key "
-			    "(letters, digits and _ : . - * only), or '=' is "
-			    "missing: %s",
-			    lineno, c,
-			    show(text, l->l_len, shown, sizeof(shown)));
-		else
-			err_set(err, EIK_INVAL,
-			    "line %zu: byte 0x%02X is not allowed in a key "
-			    "(letters, digits and _ : . - * only): %s",
-			    lineno, c,
-			    show(text, l->l_len, shown, sizeof(shown)));
-		return -1;
-	}
-	while (p < end && is_blank((unsigned char)*p))
-		p++;
-	if (p == end || *p != '=') {
-		err_set(err, EIK_INVAL,
-		    "line %zu: expected '=' after key \"%.*s\"; write "
-		    "key = \"value\": %s",
-		    lineno, (int)(key_end - key), key,
-		    show(text, l->l_len, shown, sizeof(shown)));
-		return -1;
-	}
-	p++;
-	while (p < end && is_blank((unsigned char)*p))
-		p++;
-	if (p == end) {
-		err_set(err, EIK_INVAL,
-		    "line %zu: no value after '=' for key \"%.*s\"; write "
-		    "key = \"\" for an empty value: %s",
-		    lineno, (int)(key_end - key), key,
-		    show(text, l->l_len, shown, sizeof(shown)));
-		return -1;
-	}
-	if (*p == '"') {
-		val = p + 1;
-		q = memchr(val, '"', (size_t)(end - val));
-		if (q == NULL) {
-			err_set(err, EIK_INVAL,
-			    "line %zu: unterminated quoted value for key "
-			    "\"%.*s\"; a value must close its '\"' on the same "
-			    "line (write a quote inside a value as |22): %s",
-			    lineno, (int)(key_end - key), key,
-			    show(text, l->l_len, shown, sizeof(shown)));
+	if (*x.x_p == '"') {
+		if (lex_quoted(&x, &val, &val_end, err) == -1)
 			return -1;
-		}
-		val_end = q;
-		/* After the closing quote: blanks, an optional ';', blanks,
-		 * an optional comment. Kept verbatim. */
-		p = q + 1;
-		while (p < end && is_blank((unsigned char)*p))
-			p++;
-		if (p < end && *p == ';')
-			p++;
-		while (p < end && is_blank((unsigned char)*p))
-			p++;
-		if (p < end && *p != '#') {
-			err_set(err, EIK_INVAL,
-			    "line %zu: unexpected text after the closing quote "
-			    "of key \"%.*s\" (write a quote inside a value as "
-			    "|22): %s",
-			    lineno, (int)(key_end - key), key,
-			    show(text, l->l_len, shown, sizeof(shown)));
-			return -1;
-		}
 		l->l_quoted = 1;
 	} else {
-		/* Tolerated: an unquoted value runs to the end of the line,
-		 * trailing blanks excluded, and is kept as written. */
-		val = p;
-		val_end = end;
-		while (val_end > val && is_blank((unsigned char)val_end[-1]))
-			val_end--;
+		lex_unquoted(&x, &val, &val_end);
 		l->l_quoted = 0;
 	}
-	l->l_voff = (size_t)(val - text);
+	l->l_voff = (size_t)(val - l->l_text);
 	l->l_vlen = (size_t)(val_end - val);
-	if (vmx_line_set_kv(l, key, (size_t)(key_end - key), val, l->l_vlen,
-		l->l_quoted) == -1) {
+	if (vmx_line_set_kv(l, x.x_key, (size_t)(x.x_key_end - x.x_key), val,
+		l->l_vlen, l->l_quoted) == -1) {
 		err_set(err, EIK_INTERNAL, "line %zu: out of memory", lineno);
 		return -1;
 	}
