@@ -206,6 +206,19 @@ vmx_free(struct vmx *v)
 	free(v);
 }
 
+/* Returns the index of the first entry for key, or v->v_nlines if none. */
+static size_t
+find_entry(const struct vmx *v, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < v->v_nlines; i++)
+		if (v->v_lines[i].l_entry &&
+		    vmx_key_eq(v->v_lines[i].l_key, key))
+			break;
+	return i;
+}
+
 const char *
 vmx_get(const struct vmx *v, const char *key)
 {
@@ -213,11 +226,8 @@ vmx_get(const struct vmx *v, const char *key)
 
 	if (key == NULL)
 		return NULL;
-	for (i = 0; i < v->v_nlines; i++)
-		if (v->v_lines[i].l_entry &&
-		    vmx_key_eq(v->v_lines[i].l_key, key))
-			return v->v_lines[i].l_val;
-	return NULL;
+	i = find_entry(v, key);
+	return i < v->v_nlines ? v->v_lines[i].l_val : NULL;
 }
 
 /* The line ending for new lines: CRLF if most lines use it. */
@@ -271,72 +281,70 @@ remove_entries(struct vmx *v, size_t from,
 	return n;
 }
 
-int
-vmx_set(struct vmx *v, const char *key, const char *value)
+/*
+ * Replaces the value of entry line l by value, whose escaped form is esc,
+ * in place: [pre]["]esc["][post], with the quotes added when the value was
+ * unquoted. 0, or -1 (ENOMEM) with l unchanged.
+ */
+static int
+line_replace_value(struct vmx_line *l, const char *value, const char *esc)
 {
-	struct vmx_line *l, nl;
-	size_t i, klen, vlen, elen, pre, post, q, tlen;
-	char *esc = NULL, *text = NULL;
-	int eol, rc = -1;
+	size_t elen = strlen(esc), pre, post, q, tlen;
+	char *text;
+
+	q = l->l_quoted ? 0 : 1;
+	pre = l->l_voff;
+	post = l->l_len - l->l_voff - l->l_vlen;
+	tlen = pre + q + elen + q + post;
+	if ((text = malloc(tlen + 1)) == NULL)
+		return -1;
+	memcpy(text, l->l_text, pre);
+	if (q)
+		text[pre] = '"';
+	memcpy(text + pre + q, esc, elen);
+	if (q)
+		text[pre + q + elen] = '"';
+	memcpy(text + pre + q + elen + q, l->l_text + pre + l->l_vlen, post);
+	text[tlen] = '\0';
+	if (vmx_line_set_kv(
+		l, l->l_key, strlen(l->l_key), value, strlen(value), 0) == -1) {
+		free(text);
+		return -1;
+	}
+	free(l->l_own);
+	l->l_own = text;
+	l->l_text = text;
+	l->l_len = tlen;
+	l->l_voff = pre + q;
+	l->l_vlen = elen;
+	l->l_quoted = 1;
+	return 0;
+}
+
+/*
+ * Appends the line `key = "esc"` for value (esc is its escaped form), with
+ * the file's line ending; a last line that had none gets it first. 0, or -1
+ * (ENOMEM) with the lines unchanged.
+ */
+static int
+lines_append(struct vmx *v, const char *key, const char *value, const char *esc)
+{
+	struct vmx_line nl;
+	size_t klen = strlen(key), elen = strlen(esc), tlen;
+	char *text;
+	int eol;
 
 	memset(&nl, 0, sizeof(nl));
-	if (key == NULL || value == NULL || !vmx_read_key_valid(key) ||
-	    !utf8_valid(value, strlen(value)) ||
-	    (vmx_key_eq(key, ".encoding") && !vmx_utf8_name(value))) {
-		errno = EINVAL;
-		goto out;
-	}
-	klen = strlen(key);
-	vlen = strlen(value);
-	if ((esc = vmx_escape(value)) == NULL)
-		goto out;
-	elen = strlen(esc);
-	for (i = 0; i < v->v_nlines; i++)
-		if (v->v_lines[i].l_entry &&
-		    vmx_key_eq(v->v_lines[i].l_key, key))
-			break;
-	if (i < v->v_nlines) {
-		/* Replace in place: [pre]["]esc["][post]. */
-		l = &v->v_lines[i];
-		q = l->l_quoted ? 0 : 1;
-		pre = l->l_voff;
-		post = l->l_len - l->l_voff - l->l_vlen;
-		tlen = pre + q + elen + q + post;
-		if ((text = malloc(tlen + 1)) == NULL)
-			goto out;
-		memcpy(text, l->l_text, pre);
-		if (q)
-			text[pre] = '"';
-		memcpy(text + pre + q, esc, elen);
-		if (q)
-			text[pre + q + elen] = '"';
-		memcpy(text + pre + q + elen + q, l->l_text + pre + l->l_vlen,
-		    post);
-		text[tlen] = '\0';
-		if (vmx_line_set_kv(
-			l, l->l_key, strlen(l->l_key), value, vlen, 0) == -1)
-			goto out;
-		free(l->l_own);
-		l->l_own = text;
-		l->l_text = text;
-		l->l_len = tlen;
-		l->l_voff = pre + q;
-		l->l_vlen = elen;
-		l->l_quoted = 1;
-		text = NULL;
-		(void)remove_entries(v, i + 1, match_key, key);
-		rc = 0;
-		goto out;
-	}
-	/* Append `key = "esc"`. */
 	if (vmx_lines_grow(v) == -1)
-		goto out;
+		return -1;
 	tlen = klen + 4 + elen + 1;
 	if ((text = malloc(tlen + 1)) == NULL)
-		goto out;
+		return -1;
 	(void)snprintf(text, tlen + 1, "%s = \"%s\"", key, esc);
-	if (vmx_line_set_kv(&nl, key, klen, value, vlen, 0) == -1)
-		goto out;
+	if (vmx_line_set_kv(&nl, key, klen, value, strlen(value), 0) == -1) {
+		free(text);
+		return -1;
+	}
 	eol = file_eol(v);
 	if (v->v_nlines > 0 && v->v_lines[v->v_nlines - 1].l_eol == EOL_NONE)
 		v->v_lines[v->v_nlines - 1].l_eol = eol;
@@ -349,12 +357,29 @@ vmx_set(struct vmx *v, const char *key, const char *value)
 	nl.l_voff = klen + 4;
 	nl.l_vlen = elen;
 	v->v_lines[v->v_nlines++] = nl;
-	memset(&nl, 0, sizeof(nl));
-	text = NULL;
-	rc = 0;
-out:
-	line_free(&nl);
-	free(text);
+	return 0;
+}
+
+int
+vmx_set(struct vmx *v, const char *key, const char *value)
+{
+	char *esc;
+	size_t i;
+	int rc;
+
+	if (key == NULL || value == NULL || !vmx_read_key_valid(key) ||
+	    !utf8_valid(value, strlen(value)) ||
+	    (vmx_key_eq(key, ".encoding") && !vmx_utf8_name(value))) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((esc = vmx_escape(value)) == NULL)
+		return -1;
+	i = find_entry(v, key);
+	if (i == v->v_nlines)
+		rc = lines_append(v, key, value, esc);
+	else if ((rc = line_replace_value(&v->v_lines[i], value, esc)) == 0)
+		(void)remove_entries(v, i + 1, match_key, key);
 	free(esc);
 	return rc;
 }
