@@ -397,29 +397,14 @@ check_keys(const struct ci_input *in, struct err *err)
 	return 0;
 }
 
-int
-ci_user_data(const struct ci_input *in, struct buf *out, struct err *err)
+/* Copies len bytes of init into norm with CRLF normalised to LF; a lone CR
+ * stays. */
+static int
+ud_normalise(const char *init, size_t len, struct buf *norm, struct err *err)
 {
-	const char *init = in->ci_init != NULL ? in->ci_init : "";
-	size_t len = strlen(init);
-	struct buf norm;     /* Init with CRLF normalised */
-	struct buf parts[2]; /* the keys' cloud-config, the user-data */
-	struct ci_wr w, wn, wk, wu;
-	const char *type, *p, *end;
-	char boundary[64];
-	unsigned long bn;
-	enum ud_kind kind;
-	int rc = -1;
+	struct ci_wr wn = { norm, 0 };
+	const char *p, *end;
 
-	buf_init(&norm, CI_BUF_MAX);
-	buf_init(&parts[0], CI_BUF_MAX);
-	buf_init(&parts[1], CI_BUF_MAX);
-	if (ci_check_init(init, len, err) == -1 || check_keys(in, err) == -1)
-		goto out;
-
-	/* Init with CRLF normalised to LF; a lone CR stays. */
-	wn.w_b = &norm;
-	wn.w_errno = 0;
 	for (p = init, end = init + len; p < end;) {
 		const char *cr = memchr(p, '\r', (size_t)(end - p));
 
@@ -435,49 +420,76 @@ ci_user_data(const struct ci_input *in, struct buf *out, struct err *err)
 			p = cr + 1;
 		}
 	}
-	if (ci_wr_done(&wn, "user-data", err) == -1)
-		goto out;
+	return ci_wr_done(&wn, "user-data", err);
+}
 
-	/* The user-data proper. */
-	kind = ud_classify(buf_str(&norm), norm.b_len, &type);
-	wu.w_b = &parts[1];
-	wu.w_errno = 0;
-	if (kind == UD_BLANK) {
+/*
+ * Chooses the form of the user-data proper for the normalised Init norm
+ * and writes it into body: a blank Init becomes an empty cloud-config,
+ * shell lines get "#!/bin/sh" (and a last LF), a marked or MIME Init stays
+ * as it is. *kind gets what norm is, *type its MIME type.
+ */
+static int
+ud_form(const struct buf *norm, struct buf *body, enum ud_kind *kind,
+    const char **type, struct err *err)
+{
+	struct ci_wr wu = { body, 0 };
+
+	*kind = ud_classify(buf_str(norm), norm->b_len, type);
+	if (*kind == UD_BLANK) {
 		ci_wr_str(&wu, "#cloud-config\n{}\n");
-	} else if (kind == UD_PLAIN) {
+	} else if (*kind == UD_PLAIN) {
 		ci_wr_str(&wu, "#!/bin/sh\n");
-		ci_wr_add(&wu, buf_str(&norm), norm.b_len);
-		if (norm.b_data[norm.b_len - 1] != '\n')
+		ci_wr_add(&wu, buf_str(norm), norm->b_len);
+		if (norm->b_data[norm->b_len - 1] != '\n')
 			ci_wr_str(&wu, "\n");
 	} else
-		ci_wr_add(&wu, buf_str(&norm), norm.b_len);
-	if (ci_wr_done(&wu, "user-data", err) == -1)
-		goto out;
+		ci_wr_add(&wu, buf_str(norm), norm->b_len);
+	return ci_wr_done(&wu, "user-data", err);
+}
 
-	buf_reset(out);
-	w.w_b = out;
-	w.w_errno = 0;
-	if (in->ci_n_ssh_keys == 0 || kind == UD_MIME) {
-		ci_wr_add(&w, buf_str(&parts[1]), parts[1].b_len);
-		rc = ci_wr_done(&w, "user-data", err);
-		goto out;
-	}
+/* Without keys, or for a MIME Init: the user-data proper is the document. */
+static int
+ud_single(const struct buf *body, struct buf *out, struct err *err)
+{
+	struct ci_wr w = { out, 0 };
 
-	/* With keys: multipart/mixed, keys first, then the user-data. */
-	wk.w_b = &parts[0];
-	wk.w_errno = 0;
+	ci_wr_add(&w, buf_str(body), body->b_len);
+	return ci_wr_done(&w, "user-data", err);
+}
+
+/* Writes the cloud-config that installs the SSH keys into cfg. */
+static int
+ud_keys_part(const struct ci_input *in, struct buf *cfg, struct err *err)
+{
+	struct ci_wr wk = { cfg, 0 };
+
 	ci_wr_str(&wk, "#cloud-config\nssh_authorized_keys:\n");
 	for (size_t i = 0; i < in->ci_n_ssh_keys; i++) {
 		ci_wr_str(&wk, "  - ");
 		wr_json(&wk, in->ci_ssh_keys[i]);
 		ci_wr_str(&wk, "\n");
 	}
-	if (ci_wr_done(&wk, "user-data", err) == -1 ||
-	    pick_boundary(parts, 2, &bn, err) == -1)
-		goto out;
+	return ci_wr_done(&wk, "user-data", err);
+}
+
+/*
+ * With keys: writes into out a multipart/mixed document of parts[0] (the
+ * keys' cloud-config) and then parts[1] (the user-data proper, of MIME type
+ * type), with a boundary that occurs in neither.
+ */
+static int
+ud_multipart(const struct buf parts[2], const char *type, struct buf *out,
+    struct err *err)
+{
+	struct ci_wr w = { out, 0 };
+	char boundary[64];
+	unsigned long bn;
+
+	if (pick_boundary(parts, 2, &bn, err) == -1)
+		return -1;
 	(void)snprintf(boundary, sizeof(boundary), "%s%lu%s", BOUNDARY_PREFIX,
 	    bn, BOUNDARY_SUFFIX);
-
 	ci_wr_str(&w, "Content-Type: multipart/mixed; boundary=\"");
 	ci_wr_str(&w, boundary);
 	ci_wr_str(&w, "\"\nMIME-Version: 1.0\n\n");
@@ -490,7 +502,32 @@ ci_user_data(const struct ci_input *in, struct buf *out, struct err *err)
 	ci_wr_str(&w, "\n--");
 	ci_wr_str(&w, boundary);
 	ci_wr_str(&w, "--\n");
-	rc = ci_wr_done(&w, "user-data", err);
+	return ci_wr_done(&w, "user-data", err);
+}
+
+int
+ci_user_data(const struct ci_input *in, struct buf *out, struct err *err)
+{
+	const char *init = in->ci_init != NULL ? in->ci_init : "";
+	size_t len = strlen(init);
+	struct buf norm;     /* Init with CRLF normalised */
+	struct buf parts[2]; /* the keys' cloud-config, the user-data */
+	const char *type;
+	enum ud_kind kind;
+	int rc = -1;
+
+	buf_init(&norm, CI_BUF_MAX);
+	buf_init(&parts[0], CI_BUF_MAX);
+	buf_init(&parts[1], CI_BUF_MAX);
+	if (ci_check_init(init, len, err) == -1 || check_keys(in, err) == -1 ||
+	    ud_normalise(init, len, &norm, err) == -1 ||
+	    ud_form(&norm, &parts[1], &kind, &type, err) == -1)
+		goto out;
+	buf_reset(out);
+	if (in->ci_n_ssh_keys == 0 || kind == UD_MIME)
+		rc = ud_single(&parts[1], out, err);
+	else if (ud_keys_part(in, &parts[0], err) == 0)
+		rc = ud_multipart(parts, type, out, err);
 out:
 	buf_free(&norm);
 	buf_free(&parts[0]);
