@@ -17,6 +17,7 @@
 #include "util/buf.h"
 #include "backend/bundle.h"
 #include "guest/cloudinit.h"
+#include "guest/guestinfo.h"
 #include "util/compat.h"
 #include "util/err.h"
 #include "util/fsutil.h"
