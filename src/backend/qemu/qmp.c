@@ -328,3 +328,33 @@ qmp_status(const char *path, char *status, size_t len, int64_t deadline,
 	free(ret);
 	return rc;
 }
+
+int
+qmp_vnc(
+    const char *path, char *addr, size_t len, int64_t deadline, struct err *err)
+{
+	char *ret = NULL;
+	json_t *v;
+	const char *host, *service;
+	int rc = -1, n;
+
+	if (qmp_call(path, "query-vnc", NULL, &ret, deadline, err) == -1)
+		return -1;
+	v = json_loads(ret, 0, NULL);
+	host = json_string_value(json_object_get(v, "host"));
+	service = json_string_value(json_object_get(v, "service"));
+	if (!json_is_true(json_object_get(v, "enabled")) || host == NULL ||
+	    service == NULL)
+		err_set(err, EIK_NOTFOUND, "QMP %s: VNC is not enabled", path);
+	else if ((n = snprintf(addr, len,
+		      strchr(host, ':') != NULL ? "[%s]:%s" : "%s:%s", host,
+		      service)) < 0 ||
+	    (size_t)n >= len)
+		err_set(
+		    err, EIK_INTERNAL, "QMP %s: VNC address too long", path);
+	else
+		rc = 0;
+	json_decref(v);
+	free(ret);
+	return rc;
+}

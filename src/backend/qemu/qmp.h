@@ -27,4 +27,9 @@ int qmp_call(const char *path, const char *command, const char *args_json,
 int qmp_status(const char *path, char *status, size_t len, int64_t deadline,
     struct err *err);
 
+/* query-vnc: the VNC server's "HOST:PORT" into addr. EIK_NOTFOUND when
+ * VNC is off; otherwise 0 or -1 as qmp_call. */
+int qmp_vnc(const char *path, char *addr, size_t len, int64_t deadline,
+    struct err *err);
+
 #endif /* QMP_H */
