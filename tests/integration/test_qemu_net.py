@@ -16,10 +16,14 @@ User mode (the default), one scenario:
   4. a marker written over SSH to /dev/sda; Machine.Stop then
      Machine.Start: a new QEMU on the same disk, the same port, Ready
      again, and the marker reads back over SSH;
-  5. another instance with Clone "full" (a standalone qcow2) destroyed
-     right after its QEMU started, before the guest listens to the power
-     button: QEMU exits within the soft power-off budget (the button is
-     pressed again), not after it.
+  5. another instance with Clone "full" (a standalone qcow2) and LaunchGUI
+     on this headless plugin (no DISPLAY): VNC on 127.0.0.1, its address
+     logged and in vnc.address, an RFB banner there; destroyed right after
+     its QEMU started, before the guest listens to the power button: QEMU
+     exits within the soft power-off budget (the button is pressed again),
+     not after it.
+Open errors (no VM): --qemu /bad/path and bad --qemu-network values stop
+the plugin with a message naming the path or the bridge and the fix.
 Bridge mode (root only, else skipped with the reason): a network
 namespace with a bridge, an address and dnsmasq on it (lease file in the
 test's directory); the plugin runs inside it with --qemu-network
@@ -60,6 +64,14 @@ def log(msg):
 def run(argv, timeout=60, **kw):
     return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           universal_newlines=True, timeout=timeout, **kw)
+
+
+def read_text(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
 
 
 def make_disk_template(lib):
@@ -130,9 +142,11 @@ class Net(harness.PluginTest):
     def plugin(self, args=(), cls=harness.Plugin):
         lib = os.path.join(self.base, "lib")
         make_disk_template(lib)
+        # A host without a window system, whatever runs the test.
         p = cls(self.base, binary=harness.PLUGIN_BIN, backend="qemu", vm_lib=lib,
                 vm_dir=os.path.join(self.base, "vms"), poll=POLL,
-                args=["--stop-timeout", "%ds" % STOP_TIMEOUT] + list(args))
+                args=["--stop-timeout", "%ds" % STOP_TIMEOUT] + list(args),
+                env={"DISPLAY": "", "WAYLAND_DISPLAY": ""})
         self.plugins_started.append(p)
         self.p = p
         return p
@@ -310,11 +324,19 @@ class UserMode(Net):
         self.assertEqual(len(re.findall(r"(?m)^instance-id: %s$" % iid, self.serial(iid))), 2)
 
         # 5. An early destroy of a full clone: within the soft budget.
-        iid2, _ = self.provision("tiny-net-b", "true", {"Clone": "full"})
+        iid2, _ = self.provision("tiny-net-b", "true", {"Clone": "full", "LaunchGUI": True})
         pidf = os.path.join(self.p.bundle(iid2), "qemu.pid")
         pid3 = harness.wait_until(lambda: tq.read_pid(pidf), timeout=60, interval=0.05,
                                   what="second QEMU started")
         self.assertIsNone(self.disk_backing(iid2, "disk-ide-0-0.qcow2"))
+        vncf = os.path.join(self.p.bundle(iid2), "vnc.address")
+        addr = harness.wait_until(lambda: read_text(vncf), timeout=30, interval=0.05,
+                                  what="vnc.address")
+        self.assertRegex(addr, r"^127\.0\.0\.1:59\d\d\n$")
+        self.assertIn("instance %s: LaunchGUI, but no window system here (no DISPLAY): its "
+                      "screen is on VNC at %s" % (iid2, addr.strip()), self.p.log())
+        with socket.create_connection(("127.0.0.1", int(addr.split(":")[1])), timeout=10) as v:
+            self.assertEqual(v.recv(12)[:4], b"RFB ")
         t0 = time.monotonic()
         self.c.destroy(iid2)
         harness.wait_until(lambda: not tq.alive(pid3), timeout=STOP_TIMEOUT + 30,
@@ -325,6 +347,31 @@ class UserMode(Net):
         self.assertNotIn("instance %s: soft power-off failed" % iid2, self.p.log())
         log("user mode: Provision -> Ready %.1f s; Machine.Start -> Ready %.1f s; "
             "scenario %.0f s" % (t_ready, t_restart, time.monotonic() - t_all))
+
+
+class OpenErrors(Net):
+    """Unusable --qemu and --qemu-network values: the plugin does not start,
+    and says why."""
+
+    def test_open_errors(self):
+        cases = [
+            (["--qemu", "/bad/path"], "--backend qemu: qemu-system-x86_64 not found at "
+             "/bad/path: No such file or directory (--qemu names the qemu-system-x86_64 "
+             "program itself)"),
+            (["--qemu-network", "tap"], "--backend qemu: --qemu-network tap: use user or "
+             "bridge=NAME[,leases=FILE][,helper=PATH]"),
+            (["--qemu-network", "bridge=ikvfnone0"], "--backend qemu: --qemu-network "
+             "bridge=ikvfnone0: there is no network interface ikvfnone0: create the bridge"),
+            (["--qemu-network", "bridge=lo"], "--backend qemu: --qemu-network bridge=lo: lo "
+             "is not a bridge"),
+        ]
+        for i, (args, want) in enumerate(cases):
+            p = harness.Plugin(os.path.join(self.base, str(i)), binary=harness.PLUGIN_BIN,
+                               backend="qemu", args=args)
+            rc = p.start(expect_fail=True)
+            self.assertNotEqual(rc, 0, p.log())
+            self.assertIn(want, p.log())
+            p.check_log_clean()
 
 
 class NsPlugin(harness.Plugin):
