@@ -18,10 +18,15 @@ struct err;
 
 /* Plugin-wide settings a backend may use. */
 struct backend_conf {
-	const char *bc_vm_dir;	  /* absolute */
-	const char *bc_vm_lib;	  /* absolute */
-	const char *bc_vmrun;	  /* --vmrun, or NULL to search */
-	const char *bc_qemu;	  /* --qemu, or NULL to search */
+	const char *bc_vm_dir; /* absolute */
+	const char *bc_vm_lib; /* absolute */
+	const char *bc_vmrun;  /* --vmrun, or NULL to search */
+	const char *bc_qemu;   /* --qemu, or NULL to search */
+	/* --qemu-network: "user" (or NULL: user-mode networking with a
+	 * loopback port forwarded to each guest's SSH) or
+	 * "bridge=NAME[,leases=FILE][,helper=PATH]" (a tap on the host
+	 * bridge NAME, the guest's address from its DHCP server's leases). */
+	const char *bc_qemu_network;
 	enum clone_mode bc_clone; /* --clone */
 	bool bc_quiet;		  /* probing for --backend auto */
 };

@@ -9,32 +9,22 @@
  * other word a statement that is skipped up to its ';' or its block.
  */
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "util/compat.h"
 #include "util/err.h"
 #include "backend/leases.h"
+#include "backend/leases_int.h"
 
-/* The longest word kept; longer ones are read over and come back empty. */
-#define LEASES_WORD_MAX 64
 /* Arguments kept per ISC statement after its keyword. */
 #define LEASES_ARGS_MAX 4
-/* ISC "ends never". */
-#define LEASES_NEVER INT64_MAX
 
 enum tok { T_EOF, T_WORD, T_STRING, T_LBRACE, T_RBRACE, T_SEMI };
 
 struct lex {
 	const char *lx_p;
 	const char *lx_end;
-};
-
-/* One complete entry, as the parsers hand it over. */
-struct lease {
-	char le_ip[LEASES_WORD_MAX];
-	char le_mac[LEASES_WORD_MAX]; /* as written; normalised when compared */
-	int64_t le_ends;	      /* 0 when the entry has none */
-	bool le_bound; /* false for an ISC binding state not active */
 };
 
 static bool
@@ -203,8 +193,9 @@ leases_norm_mac(const char *in, char *out, size_t outlen)
 }
 
 /* Parses n bytes at s as a decimal number in [min, max]. */
-static bool
-field_uint(const char *s, size_t n, uint64_t min, uint64_t max, uint64_t *out)
+bool
+leases_field_uint(
+    const char *s, size_t n, uint64_t min, uint64_t max, uint64_t *out)
 {
 	char buf[24];
 	const char *errstr;
@@ -234,7 +225,7 @@ three_fields(const char *s, char sep, const uint64_t lim[3][2], uint64_t v[3])
 			q++;
 		if ((i < 2) != (*q == sep))
 			return false;
-		if (!field_uint(
+		if (!leases_field_uint(
 			p, (size_t)(q - p), lim[i][0], lim[i][1], &v[i]))
 			return false;
 		p = *q == sep ? q + 1 : q;
@@ -275,7 +266,7 @@ isc_time(char args[][LEASES_WORD_MAX], int nargs, int64_t *out)
 		return true;
 	}
 	if (nargs >= 2 && strcmp(args[0], "epoch") == 0) {
-		if (!field_uint(
+		if (!leases_field_uint(
 			args[1], strlen(args[1]), 0, INT64_MAX / 2, &secs))
 			return false;
 		*out = (int64_t)secs;
@@ -435,8 +426,8 @@ apple_entry(struct lex *lx, struct lease *le)
 }
 
 /* True when s is a dotted quad of decimal numbers 0-255. */
-static bool
-ipv4_valid(const char *s)
+bool
+leases_ipv4_valid(const char *s)
 {
 	const char *p = s;
 	int i;
@@ -447,7 +438,8 @@ ipv4_valid(const char *s)
 
 		while (*q >= '0' && *q <= '9')
 			q++;
-		if (q - p > 3 || !field_uint(p, (size_t)(q - p), 0, 255, &v))
+		if (q - p > 3 ||
+		    !leases_field_uint(p, (size_t)(q - p), 0, 255, &v))
 			return false;
 		if (i < 3 && *q != '.')
 			return false;
@@ -456,17 +448,45 @@ ipv4_valid(const char *s)
 	return *p == '\0';
 }
 
-int
-leases_find(const char *text, size_t len, const char *mac, int64_t now,
-    char *ip, size_t iplen, struct err *err)
+/* Takes le into sel when it beats the best so far: valid beats expired;
+ * then the later end; then the later entry, since lease files are
+ * appended to. */
+void
+leases_pick(struct leases_pick *sel, const struct lease *le, int64_t now)
 {
-	struct lex lx;
-	struct lease le, best;
-	char want[LEASES_MAC_LEN], got[LEASES_MAC_LEN];
-	char w[LEASES_WORD_MAX];
-	bool found = false, best_valid = false;
+	bool valid = le->le_bound && le->le_ends > now;
 
-	if (leases_norm_mac(mac, want, sizeof(want)) == -1) {
+	if (!sel->pk_found || (valid && !sel->pk_valid) ||
+	    (valid == sel->pk_valid && le->le_ends >= sel->pk_best.le_ends)) {
+		sel->pk_best = *le;
+		sel->pk_valid = valid;
+		sel->pk_found = true;
+	}
+}
+
+/* The answer of a lookup: the address picked, or why there is none. */
+int
+leases_picked(const struct leases_pick *sel, const char *want, char *ip,
+    size_t iplen, struct err *err)
+{
+	if (!sel->pk_found) {
+		err_set(err, EIK_NOTFOUND, "no DHCP lease for %s", want);
+		return -1;
+	}
+	if (strlcpy(ip, sel->pk_best.le_ip, iplen) >= iplen) {
+		err_set(
+		    err, EIK_INVAL, "leases_find: address buffer too small");
+		return -1;
+	}
+	return 0;
+}
+
+/* Checks the arguments of a lookup; want gets the normalised MAC. */
+int
+leases_find_args(
+    const char *mac, char *want, char *ip, size_t iplen, struct err *err)
+{
+	if (leases_norm_mac(mac, want, LEASES_MAC_LEN) == -1) {
 		err_set(err, EIK_INVAL, "not a MAC address: \"%s\"",
 		    mac != NULL ? mac : "(null)");
 		return -1;
@@ -476,12 +496,27 @@ leases_find(const char *text, size_t len, const char *mac, int64_t now,
 		    err, EIK_INVAL, "leases_find: address buffer too small");
 		return -1;
 	}
-	memset(&best, 0, sizeof(best));
+	return 0;
+}
+
+int
+leases_find(const char *text, size_t len, const char *mac, int64_t now,
+    char *ip, size_t iplen, struct err *err)
+{
+	struct lex lx;
+	struct lease le;
+	struct leases_pick sel;
+	char want[LEASES_MAC_LEN], got[LEASES_MAC_LEN];
+	char w[LEASES_WORD_MAX];
+
+	if (leases_find_args(mac, want, ip, iplen, err) == -1)
+		return -1;
+	memset(&sel, 0, sizeof(sel));
 	lx.lx_p = text != NULL ? text : "";
 	lx.lx_end = text != NULL ? text + len : lx.lx_p;
 	for (;;) {
 		enum tok t = lex_next(&lx, w, sizeof(w));
-		bool complete, valid;
+		bool complete;
 
 		if (t == T_EOF)
 			break;
@@ -494,30 +529,13 @@ leases_find(const char *text, size_t len, const char *mac, int64_t now,
 				skip_statement(&lx);
 			continue;
 		}
-		if (!complete || !ipv4_valid(le.le_ip) ||
+		if (!complete || !leases_ipv4_valid(le.le_ip) ||
 		    leases_norm_mac(le.le_mac, got, sizeof(got)) == -1 ||
 		    strcmp(got, want) != 0)
 			continue;
-		valid = le.le_bound && le.le_ends > now;
-		/* Valid beats expired; then the later end; then the later
-		 * entry, since lease files are appended to. */
-		if (!found || (valid && !best_valid) ||
-		    (valid == best_valid && le.le_ends >= best.le_ends)) {
-			best = le;
-			best_valid = valid;
-			found = true;
-		}
+		leases_pick(&sel, &le, now);
 	}
-	if (!found) {
-		err_set(err, EIK_NOTFOUND, "no DHCP lease for %s", want);
-		return -1;
-	}
-	if (strlcpy(ip, best.le_ip, iplen) >= iplen) {
-		err_set(
-		    err, EIK_INVAL, "leases_find: address buffer too small");
-		return -1;
-	}
-	return 0;
+	return leases_picked(&sel, want, ip, iplen, err);
 }
 
 const char *const *

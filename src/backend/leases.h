@@ -35,6 +35,8 @@ struct err;
 #define LEASES_MAC_LEN 18
 /* Room for a dotted IPv4 address, "255.255.255.255" and its NUL. */
 #define LEASES_IP_LEN 16
+/* Room for one lease file's path. */
+#define LEASES_PATH_LEN 256
 
 /*
  * Finds the IPv4 address leased to mac in len bytes of text (need not be
@@ -56,6 +58,38 @@ struct err;
  */
 int leases_find(const char *text, size_t len, const char *mac, int64_t now,
     char *ip, size_t iplen, struct err *err);
+
+/*
+ * The same lookup in the files of a dnsmasq DHCP server (the QEMU
+ * backend's bridge mode), in either of its two forms, told apart by the
+ * first byte that is not blank ('[' is JSON):
+ *
+ * - dnsmasq's own lease file (--dhcp-leasefile, e.g.
+ *   /var/lib/misc/dnsmasq.leases), one lease a line:
+ *	1700000000 52:54:00:12:34:56 192.168.122.45 myhost 01:52:54:00:12:34:56
+ *   <expiry, unix seconds, 0 = never> <MAC> <IPv4> <hostname> <client-id>;
+ *   the DHCPv6 lines ("duid ...", and leases whose second field is an
+ *   IAID and third an IPv6 address) do not match any MAC and are skipped;
+ * - libvirt's /var/lib/libvirt/dnsmasq/<bridge>.status, a JSON array of
+ *   objects with "ip-address", "mac-address" and "expiry-time" (a number;
+ *   a missing one counts as never), other members ignored.
+ *
+ * The choice among several leases, the arguments and the return value are
+ * those of leases_find. Lines or objects cut short are ignored.
+ */
+int leases_find_dnsmasq(const char *text, size_t len, const char *mac,
+    int64_t now, char *ip, size_t iplen, struct err *err);
+
+/*
+ * The dnsmasq lease files worth reading for host bridge br, most likely
+ * first, written into paths (max entries):
+ * libvirt's status file of br, then plain dnsmasq's default lease files
+ * (Debian /var/lib/misc/dnsmasq.leases, Fedora /var/lib/dnsmasq/
+ * dnsmasq.leases, BSD /var/db/dnsmasq.leases). Returns how many were
+ * written (at most max).
+ */
+size_t leases_dnsmasq_paths(
+    const char *br, char paths[][LEASES_PATH_LEN], size_t max);
 
 /*
  * Writes mac as "xx:xx:xx:xx:xx:xx" in lower case into out (outlen ≥

@@ -22,9 +22,10 @@ struct config {
 	int c_log; /* 0..5 */
 	char c_vm_dir[PATH_BUF];
 	char c_vm_lib[PATH_BUF];
-	char c_backend[16];	/* vmware|qemu|auto|... */
-	char c_vmrun[PATH_BUF]; /* --vmrun */
-	char c_qemu[PATH_BUF];	/* --qemu */
+	char c_backend[16];		   /* vmware|qemu|auto|... */
+	char c_vmrun[PATH_BUF];		   /* --vmrun */
+	char c_qemu[PATH_BUF];		   /* --qemu */
+	char c_qemu_network[3 * PATH_BUF]; /* --qemu-network, "" = user */
 	enum clone_mode c_clone;
 	unsigned c_max_parallel;
 	unsigned c_poll_ms;

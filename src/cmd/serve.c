@@ -76,6 +76,12 @@ serve_usage(FILE *f)
 	    "Workstation, PATH)\n"
 	    "  --qemu PATH          qemu-system-x86_64 to use (default: "
 	    "search PATH)\n"
+	    "  --qemu-network N     user (default: each guest's SSH on a "
+	    "loopback port) or\n"
+	    "                       bridge=NAME[,leases=FILE][,helper=PATH]: "
+	    "a tap on a host\n"
+	    "                       bridge, the guest's IP from its DHCP "
+	    "leases\n"
 	    "  --clone MODE         auto, linked, full or copy (default "
 	    "auto)\n"
 	    "  --max-parallel N     background VM operations at once "
@@ -101,6 +107,7 @@ enum {
 	OPT_BACKEND,
 	OPT_VMRUN,
 	OPT_QEMU,
+	OPT_QEMU_NETWORK,
 	OPT_CLONE,
 	OPT_MAX_PARALLEL,
 	OPT_POLL,
@@ -119,6 +126,7 @@ static const struct option serve_opts[] = { { "name", required_argument, NULL,
 	{ "backend", required_argument, NULL, OPT_BACKEND },
 	{ "vmrun", required_argument, NULL, OPT_VMRUN },
 	{ "qemu", required_argument, NULL, OPT_QEMU },
+	{ "qemu-network", required_argument, NULL, OPT_QEMU_NETWORK },
 	{ "clone", required_argument, NULL, OPT_CLONE },
 	{ "max-parallel", required_argument, NULL, OPT_MAX_PARALLEL },
 	{ "poll-interval", required_argument, NULL, OPT_POLL },
@@ -206,6 +214,14 @@ parse_flags(int argc, char **argv, struct config *c)
 			if (set_path(c->c_qemu, sizeof(c->c_qemu), optarg,
 				"--qemu") == -1)
 				return -1;
+			break;
+		case OPT_QEMU_NETWORK:
+			if (strlcpy(c->c_qemu_network, optarg,
+				sizeof(c->c_qemu_network)) >=
+			    sizeof(c->c_qemu_network)) {
+				fprintf(stderr, "--qemu-network: too long\n");
+				return -1;
+			}
 			break;
 		case OPT_CLONE: {
 			int m = clone_mode_parse(optarg);
@@ -327,6 +343,8 @@ open_backends(const struct config *c, const struct backend_ops *const *extra,
 	bc.bc_vm_lib = c->c_vm_lib;
 	bc.bc_vmrun = c->c_vmrun[0] != '\0' ? c->c_vmrun : NULL;
 	bc.bc_qemu = c->c_qemu[0] != '\0' ? c->c_qemu : NULL;
+	bc.bc_qemu_network =
+	    c->c_qemu_network[0] != '\0' ? c->c_qemu_network : NULL;
 	bc.bc_clone = c->c_clone;
 	*n = 0;
 	if (!is_auto) {

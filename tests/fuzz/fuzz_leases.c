@@ -1,5 +1,6 @@
 /*
- * Fuzz target: the DHCP lease parser (ISC dhcpd and Apple bootpd files).
+ * Fuzz target: the DHCP lease parsers (ISC dhcpd, Apple bootpd, dnsmasq and
+ * libvirt files).
  */
 #include "fuzz_common.h"
 #include "backend/leases.h"
@@ -15,6 +16,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    1800000000, ip, sizeof(ip), NULL);
 	(void)leases_find(
 	    (const char *)data, size, "1:2:3:4:5:6", 0, ip, sizeof(ip), NULL);
+	(void)leases_find_dnsmasq((const char *)data, size, "52:54:00:12:34:56",
+	    1700000000, ip, sizeof(ip), NULL);
 	memcpy(small, data, n);
 	small[n] = '\0';
 	(void)leases_norm_mac(small, mac, sizeof(mac));

@@ -421,8 +421,12 @@ class QemuBackend(QemuCase):
         for iid, pid in live.items():
             self.assertTrue(alive(pid), "QEMU of %s died with the plugin" % iid)
         self.start_plugin_()
-        harness.wait_until(lambda: sorted(self.described()) == running, timeout=15,
-                           what="the same 3 reported after the restart")
+        # Power is unknown until the first refresh after the restart lands
+        # (the service skips instances whose address probe is in flight).
+        harness.wait_until(lambda: sorted(self.described()) == running and
+                           all(p.get("PowerState") == "running"
+                               for p in self.described().values()), timeout=15,
+                           what="the same 3 reported, running, after the restart")
         self.check_described_running(running)
         # No QEMU started or restarted: the same PIDs, nothing new, also a
         # few refreshes later.

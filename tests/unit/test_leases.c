@@ -1,6 +1,7 @@
 /*
- * Unit tests for leases.c: MAC normalisation and lease lookup in ISC dhcpd
- * (VMware vmnet) and Apple bootpd lease files, including broken input.
+ * Unit tests for leases.c and leases_dnsmasq.c: MAC normalisation and lease
+ * lookup in ISC dhcpd (VMware vmnet), Apple bootpd, dnsmasq and libvirt
+ * lease files, including broken input.
  * Every lookup runs on an exact-size heap copy of the text, so that a read
  * past the end shows up under ASan and valgrind.
  */
@@ -451,6 +452,187 @@ test_random_junk(void **state)
 	}
 }
 
+/* ---- dnsmasq and libvirt ---------------------------------------------- */
+
+/* 2023-11-14 22:13:20 UTC */
+#define NOW_NOV23 INT64_C(1700000000)
+
+/* leases_find_dnsmasq on a heap copy of text; ip as in expect_ip. */
+static int
+find_dn(
+    const char *text, const char *mac, int64_t now, char *ip, struct err *err)
+{
+	size_t len = strlen(text);
+	char *copy = malloc(len > 0 ? len : 1);
+	int rc;
+
+	assert_non_null(copy);
+	memcpy(copy, text, len);
+	rc = leases_find_dnsmasq(copy, len, mac, now, ip, LEASES_IP_LEN, err);
+	free(copy);
+	return rc;
+}
+
+static void
+expect_dn(const char *text, const char *mac, int64_t now, const char *want)
+{
+	char ip[LEASES_IP_LEN];
+	struct err err = { 0 };
+
+	if (want == NULL) {
+		assert_int_equal(find_dn(text, mac, now, ip, &err), -1);
+		assert_int_equal(err.code, EIK_NOTFOUND);
+		return;
+	}
+	if (find_dn(text, mac, now, ip, &err) != 0)
+		fail_msg("%s: %s", mac, err.msg);
+	assert_string_equal(ip, want);
+}
+
+/* A dnsmasq --dhcp-leasefile with a DHCPv6 part, as dnsmasq 2.90 writes
+ * it, plus an expired and a newer lease for one MAC and an infinite one. */
+static const char dnsmasq_leases[] =
+    "1700003600 52:54:00:12:34:56 10.99.0.20 tiny-a "
+    "01:52:54:00:12:34:56\n"
+    "1699990000 52:54:00:12:34:56 10.99.0.19 tiny-a *\n"
+    "1700007200 52:54:00:ab:cd:ef 10.99.0.30 * *\r\n"
+    "0 52:54:00:00:00:01 10.99.0.40 forever *\n"
+    "1699000000 52:54:00:00:00:02 10.99.0.50 old *\n"
+    "duid 00:01:00:01:2c:9d:11:22:52:54:00:12:34:56\n"
+    "1700003600 1234567 fd00::20 tiny-a 00:01:00:01:2c:9d\n"
+    "junk\n"
+    "1700003600 52:54:00:00:00:03 not-an-ip x *\n"
+    "1700003600 52:54:00:00:00:04 10.99.0.60";
+
+static void
+test_dnsmasq(void **state)
+{
+	(void)state;
+	expect_dn(dnsmasq_leases, "52:54:00:12:34:56", NOW_NOV23, "10.99.0.20");
+	expect_dn(dnsmasq_leases, "52-54-00-12-34-56", NOW_NOV23, "10.99.0.20");
+	expect_dn(dnsmasq_leases, "52:54:00:AB:CD:EF", NOW_NOV23, "10.99.0.30");
+	/* 0: never expires. */
+	expect_dn(
+	    dnsmasq_leases, "52:54:00:00:00:01", INT64_MAX - 1, "10.99.0.40");
+	/* Only an expired lease: still the answer (the guest may renew). */
+	expect_dn(dnsmasq_leases, "52:54:00:00:00:02", NOW_NOV23, "10.99.0.50");
+	/* All expired: the one that ended last. */
+	expect_dn(dnsmasq_leases, "52:54:00:12:34:56", NOW_NOV23 + 86400,
+	    "10.99.0.20");
+	/* No IPv4 address; a last line without its newline. */
+	expect_dn(dnsmasq_leases, "52:54:00:00:00:03", NOW_NOV23, NULL);
+	expect_dn(dnsmasq_leases, "52:54:00:00:00:04", NOW_NOV23, NULL);
+	expect_dn(dnsmasq_leases, "52:54:00:99:99:99", NOW_NOV23, NULL);
+	expect_dn("", "52:54:00:12:34:56", NOW_NOV23, NULL);
+	/* An ISC file is not read as dnsmasq's. */
+	expect_dn(isc_leases, "00:0c:29:ab:cd:ef", NOW_MAY13, NULL);
+}
+
+/* libvirt's /var/lib/libvirt/dnsmasq/virbr0.status, with extras. */
+static const char libvirt_status[] =
+    "[\n"
+    "  {\n"
+    "    \"ip-address\": \"192.168.122.45\",\n"
+    "    \"mac-address\": \"52:54:00:12:34:56\",\n"
+    "    \"hostname\": \"tiny-a\",\n"
+    "    \"client-id\": \"01:52:54:00:12:34:56\",\n"
+    "    \"expiry-time\": 1700003600\n"
+    "  },\n"
+    "  {\n"
+    "    \"hostname\": \"a \\\"quoted\\\" } name\",\n"
+    "    \"extra\": { \"ip-address\": \"1.2.3.4\", \"x\": [1, 2] },\n"
+    "    \"mac-address\": \"52:54:00:AB:CD:EF\",\n"
+    "    \"ip-address\": \"192.168.122.46\"\n"
+    "  },\n"
+    "  {\n"
+    "    \"ip-address\": \"192.168.122.44\",\n"
+    "    \"mac-address\": \"52:54:00:12:34:56\",\n"
+    "    \"expiry-time\": 1699990000\n"
+    "  },\n"
+    "  { \"ip-address\": \"fd00::5\", \"mac-address\": "
+    "\"52:54:00:00:00:05\" },\n"
+    "  { \"ip-address\": \"192.168.122.47\", \"mac-address\": "
+    "\"52:54:00:00:00:06\"";
+
+static void
+test_libvirt(void **state)
+{
+	(void)state;
+	expect_dn(
+	    libvirt_status, "52:54:00:12:34:56", NOW_NOV23, "192.168.122.45");
+	expect_dn(libvirt_status, "52:54:00:12:34:56", NOW_NOV23 + 86400,
+	    "192.168.122.45");
+	/* No expiry-time: never; members inside a member are not its own. */
+	expect_dn(libvirt_status, "52:54:00:ab:cd:ef", INT64_MAX - 1,
+	    "192.168.122.46");
+	expect_dn(libvirt_status, "52:54:00:00:00:05", NOW_NOV23, NULL);
+	/* Cut short. */
+	expect_dn(libvirt_status, "52:54:00:00:00:06", NOW_NOV23, NULL);
+	expect_dn("[]", "52:54:00:12:34:56", NOW_NOV23, NULL);
+	expect_dn("  [ ", "52:54:00:12:34:56", NOW_NOV23, NULL);
+	expect_dn("[{\"mac-address\":\"52:54:00:12:34:56\",\"ip-address\":"
+		  "\"10.0.0.1\"}]",
+	    "52:54:00:12:34:56", NOW_NOV23, "10.0.0.1");
+}
+
+/* Every prefix of both fixtures, on exact-size copies: no read past the
+ * end, and bad arguments are refused. */
+static void
+test_dnsmasq_prefixes(void **state)
+{
+	const char *texts[] = { dnsmasq_leases, libvirt_status };
+	char ip[LEASES_IP_LEN];
+	struct err err = { 0 };
+
+	(void)state;
+	for (size_t t = 0; t < 2; t++) {
+		size_t len = strlen(texts[t]);
+
+		for (size_t n = 0; n <= len; n++) {
+			char *copy = malloc(n > 0 ? n : 1);
+
+			assert_non_null(copy);
+			memcpy(copy, texts[t], n);
+			(void)leases_find_dnsmasq(copy, n, "52:54:00:12:34:56",
+			    NOW_NOV23, ip, sizeof(ip), NULL);
+			free(copy);
+		}
+	}
+	assert_int_equal(
+	    leases_find_dnsmasq(dnsmasq_leases, strlen(dnsmasq_leases), "nope",
+		0, ip, sizeof(ip), &err),
+	    -1);
+	assert_int_equal(err.code, EIK_INVAL);
+	assert_int_equal(
+	    leases_find_dnsmasq(dnsmasq_leases, strlen(dnsmasq_leases),
+		"52:54:00:12:34:56", 0, ip, 8, &err),
+	    -1);
+	assert_int_equal(leases_find_dnsmasq(NULL, 0, "52:54:00:12:34:56", 0,
+			     ip, sizeof(ip), &err),
+	    -1);
+	assert_int_equal(err.code, EIK_NOTFOUND);
+}
+
+static void
+test_dnsmasq_paths(void **state)
+{
+	char p[8][LEASES_PATH_LEN];
+	char longname[LEASES_PATH_LEN];
+
+	(void)state;
+	assert_int_equal(leases_dnsmasq_paths("virbr0", p, 8), 4);
+	assert_string_equal(p[0], "/var/lib/libvirt/dnsmasq/virbr0.status");
+	assert_string_equal(p[1], "/var/lib/misc/dnsmasq.leases");
+	assert_string_equal(p[2], "/var/lib/dnsmasq/dnsmasq.leases");
+	assert_string_equal(p[3], "/var/db/dnsmasq.leases");
+	assert_int_equal(leases_dnsmasq_paths("virbr0", p, 2), 2);
+	assert_int_equal(leases_dnsmasq_paths(NULL, p, 8), 3);
+	assert_string_equal(p[0], "/var/lib/misc/dnsmasq.leases");
+	memset(longname, 'b', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(leases_dnsmasq_paths(longname, p, 8), 3);
+}
+
 static void
 test_default_paths(void **state)
 {
@@ -489,6 +671,10 @@ main(void)
 		cmocka_unit_test(test_every_prefix),
 		cmocka_unit_test(test_random_junk),
 		cmocka_unit_test(test_default_paths),
+		cmocka_unit_test(test_dnsmasq),
+		cmocka_unit_test(test_libvirt),
+		cmocka_unit_test(test_dnsmasq_prefixes),
+		cmocka_unit_test(test_dnsmasq_paths),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,9 +1,11 @@
 /*
  * Unit tests: qemu_argv.c — whole QEMU command lines for templates with
- * IDE, SATA, SCSI (lsi, pvscsi), NVMe disks, CD-ROMs, NICs and LaunchGUI,
- * compared with the transcripts in tests/data/qemu/; the helpers one by one.
- * The private QMP socket directory (qmp_sock_path) and the QEMU backend's
- * power query against a fake QMP server planted there.
+ * IDE, SATA, SCSI (lsi, pvscsi), NVMe disks, CD-ROMs, NICs (user mode with
+ * and without a forwarded SSH port, a host bridge), the console chardev and
+ * LaunchGUI (window, VNC), compared with the transcripts in
+ * tests/data/qemu/; the helpers one by one.
+ * The private socket directory (qemu_qmp_path, qemu_console_path) and the
+ * QEMU backend's power query against a fake QMP server planted there.
  */
 #include "cm_compat.h"
 
@@ -22,6 +24,7 @@
 
 #include "backend/backend.h"
 #include "backend/bundle.h"
+#include "backend/qemu/qemu.h"
 #include "backend/qemu/qemu_argv.h"
 #include "backend/qemu/qmp.h"
 #include "util/log.h"
@@ -60,7 +63,7 @@ load_vmx(const char *name)
 
 /* Instance i-<id> in the bundle /vms/i-<id>. */
 struct vm_paths {
-	char vp_id[64], vp_dir[128], vp_vmx[192], vp_qmp[192];
+	char vp_id[64], vp_dir[128], vp_vmx[192], vp_qmp[192], vp_con[192];
 };
 
 static void
@@ -72,12 +75,15 @@ vm_for(
 	(void)snprintf(
 	    p->vp_vmx, sizeof(p->vp_vmx), "%s/%s.vmx", p->vp_dir, p->vp_id);
 	(void)snprintf(p->vp_qmp, sizeof(p->vp_qmp), "%s/qmp.sock", p->vp_dir);
+	(void)snprintf(
+	    p->vp_con, sizeof(p->vp_con), "%s/console.sock", p->vp_dir);
 	memset(vm, 0, sizeof(*vm));
 	vm->qv_bin = QEMU_BIN;
 	vm->qv_id = p->vp_id;
 	vm->qv_dir = p->vp_dir;
 	vm->qv_vmx = p->vp_vmx;
 	vm->qv_qmp = p->vp_qmp;
+	vm->qv_console = p->vp_con;
 	vm->qv_kvm = kvm;
 	vm->qv_gui = gui;
 }
@@ -97,15 +103,21 @@ transcript(const struct qemu_argv *a, struct buf *out)
 static const struct golden {
 	const char *g_case; /* NAME.argv */
 	const char *g_vmx;  /* its .vmx */
-	bool g_kvm, g_gui;
+	bool g_kvm, g_gui, g_vnc;
+	unsigned g_port;      /* forwarded to the guest's SSH, or 0 */
+	const char *g_bridge; /* bridge mode, or NULL */
 } goldens[] = {
-	{ "ide", "ide.vmx", false, false },
-	{ "ide-kvm", "ide.vmx", true, false },
-	{ "sata", "sata.vmx", false, false },
-	{ "scsi-lsi", "scsi-lsi.vmx", false, false },
-	{ "scsi-pvscsi", "scsi-pvscsi.vmx", false, false },
-	{ "nvme", "nvme.vmx", false, false },
-	{ "gui", "gui.vmx", false, true },
+	{ "ide", "ide.vmx", false, false, false, 0, NULL },
+	{ "ide-kvm", "ide.vmx", true, false, false, 0, NULL },
+	{ "sata", "sata.vmx", false, false, false, 0, NULL },
+	{ "scsi-lsi", "scsi-lsi.vmx", false, false, false, 0, NULL },
+	{ "scsi-pvscsi", "scsi-pvscsi.vmx", false, false, false, 0, NULL },
+	{ "nvme", "nvme.vmx", false, false, false, 0, NULL },
+	{ "gui", "gui.vmx", false, true, false, 0, NULL },
+	{ "gui-vnc", "gui.vmx", false, true, true, 0, NULL },
+	{ "hostfwd", "ide.vmx", false, false, false, 24022, NULL },
+	{ "hostfwd-static-mac", "sata.vmx", false, false, false, 32767, NULL },
+	{ "bridge", "ide.vmx", false, false, false, 24022, "virbr0" },
 };
 
 static void
@@ -124,12 +136,26 @@ check_golden(const struct golden *g)
 	(void)snprintf(
 	    name, sizeof(name), "%.*s", (int)(strlen(g->g_vmx) - 4), g->g_vmx);
 	vm_for(&vm, &p, name, g->g_kvm, g->g_gui);
+	vm.qv_vnc = g->g_vnc;
+	vm.qv_ssh_port = g->g_port;
+	if (g->g_bridge != NULL) {
+		/* The port is ignored in bridge mode. */
+		vm.qv_bridge = g->g_bridge;
+		vm.qv_helper = "/usr/lib/qemu/qemu-bridge-helper";
+	}
 	qemu_argv_init(&a);
 	if (qemu_argv_build(&a, &vm, v, &err) == -1)
 		fail_msg("%s: %s", g->g_case, err.msg);
 	transcript(&a, &got);
 	(void)snprintf(name, sizeof(name), "%s.argv", g->g_case);
 	data_path(path, sizeof(path), name);
+	if (getenv("QEMU_ARGV_RECORD") != NULL) {
+		/* Writes the transcript instead (see tests/data/qemu/README).
+		 */
+		assert_int_equal(atomic_write_file(path, buf_str(&got),
+				     got.b_len, 0644, &err),
+		    0);
+	}
 	if (read_file_max(path, 1 << 20, &want, &len, &err) == -1)
 		fail_msg("%s", err.msg);
 	if (len != got.b_len || memcmp(want, buf_str(&got), len) != 0)
@@ -240,6 +266,28 @@ test_parts(void **state)
 	vmx_free(v);
 }
 
+/* Paths inside QEMU option lists have their commas doubled. */
+static void
+test_option_commas(void **state)
+{
+	struct qemu_argv a;
+	struct qemu_vm vm;
+	struct vm_paths p;
+
+	(void)state;
+	vm_for(&vm, &p, "x", false, false);
+	vm.qv_dir = "/vms,a/i-x";
+	vm.qv_console = "/vms,a/i-x/console.sock";
+	qemu_argv_init(&a);
+	qemu_argv_serial(&a, &vm);
+	assert_int_equal(a.qa_n, 4);
+	assert_string_equal(a.qa_v[1],
+	    "socket,id=ser0,path=/vms,,a/i-x/console.sock,server=on,wait=off,"
+	    "logfile=/vms,,a/i-x/serial.log,logappend=on");
+	assert_string_equal(a.qa_v[3], "chardev:ser0");
+	qemu_argv_free(&a);
+}
+
 /* A CD-ROM is raw and read-only whatever its file is called. */
 static void
 test_media(void **state)
@@ -288,10 +336,8 @@ test_small_translations(void **state)
 
 /* ---- the private QMP socket directory (issue 11 #9) ------------------ */
 
-extern const struct backend_ops backend_qemu_ops;
-
 /* A temporary TMPDIR, a bundle whose path is too long for its own QMP
- * socket, and the private directory qmp_sock_path uses then. */
+ * socket, and the private directory qemu_qmp_path uses then. */
 struct qfx {
 	char q_t[PATH_BUF];   /* $TMPDIR, a real path */
 	char q_dir[PATH_BUF]; /* the bundle */
@@ -351,11 +397,17 @@ expect_refused(const struct qfx *f, const char *needle)
 
 	err_clear(&err);
 	assert_int_equal(
-	    qmp_sock_path(f->q_dir, "i-qmp", out, sizeof(out), &err), -1);
+	    qemu_qmp_path(f->q_dir, "i-qmp", out, sizeof(out), &err), -1);
 	if (strstr(err.msg, needle) == NULL ||
 	    strstr(err.msg, f->q_run) == NULL)
 		fail_msg(
 		    "\"%s\" lacks \"%s\" or the directory", err.msg, needle);
+	/* The console socket lives there too: as distrusted. */
+	err_clear(&err);
+	assert_int_equal(
+	    qemu_console_path(f->q_dir, "i-qmp", out, sizeof(out), &err), -1);
+	if (strstr(err.msg, needle) == NULL)
+		fail_msg("console: \"%s\" lacks \"%s\"", err.msg, needle);
 }
 
 static void
@@ -371,12 +423,12 @@ test_qmp_private_dir(void **state)
 	/* A short bundle path: the socket is in the bundle. */
 	err_clear(&err);
 	assert_int_equal(
-	    qmp_sock_path("/vms/i-1", "i-1", out, sizeof(out), &err), 0);
+	    qemu_qmp_path("/vms/i-1", "i-1", out, sizeof(out), &err), 0);
 	assert_string_equal(out, "/vms/i-1/qmp.sock");
 	assert_int_equal(lstat(f.q_run, &sb), -1);
 	/* Missing: made, 0700, ours. */
 	assert_int_equal(
-	    qmp_sock_path(f.q_dir, "i-qmp", out, sizeof(out), &err), 0);
+	    qemu_qmp_path(f.q_dir, "i-qmp", out, sizeof(out), &err), 0);
 	assert_string_equal(out, f.q_sock);
 	assert_int_equal(lstat(f.q_run, &sb), 0);
 	assert_true(S_ISDIR(sb.st_mode));
@@ -397,7 +449,7 @@ test_qmp_private_dir(void **state)
 		assert_int_equal(chown(f.q_run, 0, 0), 0);
 	}
 	assert_int_equal(
-	    qmp_sock_path(f.q_dir, "i-qmp", out, sizeof(out), &err), 0);
+	    qemu_qmp_path(f.q_dir, "i-qmp", out, sizeof(out), &err), 0);
 	/* A symbolic link, even to a private directory of ours. */
 	assert_int_equal(rmdir(f.q_run), 0);
 	assert_int_equal(path_join(other, sizeof(other), f.q_t, "mine"), 0);
@@ -615,6 +667,7 @@ main(void)
 		cmocka_unit_test(test_comma_refused),
 		cmocka_unit_test(test_too_long),
 		cmocka_unit_test(test_parts),
+		cmocka_unit_test(test_option_commas),
 		cmocka_unit_test(test_media),
 		cmocka_unit_test(test_small_translations),
 		cmocka_unit_test(test_qmp_private_dir),

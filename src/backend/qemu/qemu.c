@@ -3,12 +3,15 @@
  * qemu-system-x86_64 where VMware is absent (Linux servers, CI). A template
  * .vmx is translated into a QEMU machine: memsize, numvcpus, its disks (as
  * qcow2 overlays backed by the template's disks, so the template is never
- * written), CD-ROM images, one NIC on user-mode networking, the serial
- * console to serial.log in the bundle. Each VM is its own daemonised QEMU
- * with a pidfile and a QMP socket in its bundle; power state, pause, ACPI
- * power-off and quit go through QMP, so a restarted plugin re-attaches to
- * the VMs that kept running. The command line itself is built from the
- * .vmx by qemu_argv.c, one helper per device.
+ * written, or standalone copies for Clone full/copy), CD-ROM images, one
+ * NIC on user-mode networking with a loopback port forwarded to the
+ * guest's SSH or on a host bridge (qemu_net.c), the serial port on a unix
+ * socket in the bundle whose output QEMU also appends to serial.log there
+ * (qemu_log.c reads the guest's readiness from it). Each VM is its own
+ * daemonised QEMU with a pidfile and a QMP socket in its bundle; power
+ * state, pause, ACPI power-off and quit go through QMP, so a restarted
+ * plugin re-attaches to the VMs that kept running. The command line itself
+ * is built from the .vmx by qemu_argv.c, one helper per device.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -32,20 +35,28 @@
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/proc.h"
+#include "backend/qemu/qemu.h"
 #include "backend/qemu/qemu_argv.h"
+#include "backend/qemu/qemu_log.h"
+#include "backend/qemu/qemu_net.h"
 #include "backend/qemu/qmp.h"
 #include "vmx/vmx.h"
 
 #define QEMU_START_TIMEOUT_MS 60000
 #define QEMU_IMG_TIMEOUT_MS 120000
+#define QEMU_CONVERT_TIMEOUT_MS (30 * 60000) /* a full copy of a disk */
+#define QEMU_ACPI_REPEAT_MS 3000 /* power button pressed again after */
 #define QEMU_QUIT_WAIT_MS 10000
 #define QMP_TIMEOUT_MS 5000
 #define KVM_PROBE_MS 1500
+#define VNC_NAME "vnc.address" /* LaunchGUI on VNC: HOST:PORT */
 
 struct qemu {
 	char qe_bin[PATH_BUF];
 	char qe_img[PATH_BUF];
-	atomic_bool qe_kvm; /* KVM works here */
+	struct qemu_net qe_net;
+	enum clone_mode qe_clone; /* --clone */
+	atomic_bool qe_kvm;	  /* KVM works here */
 	pthread_mutex_t qe_probe_mu;
 	bool qe_probed; /* under qe_probe_mu */
 	/* Why the private QMP directory was last refused ("" when it was
@@ -54,66 +65,25 @@ struct qemu {
 	char qe_qmp_bad[ERR_MSG_MAX];
 };
 
-/* ---- paths ------------------------------------------------------------ */
-
-/* QEMU's PID from the pidfile, when that process is alive and is this
- * VM's (its command line names the bundle); else -1. */
-static pid_t
-qemu_pid(const char *dir)
-{
-	char path[PATH_BUF], *text = NULL;
-	const char *e;
-	size_t len;
-	pid_t pid;
-
-	if (path_join(path, sizeof(path), dir, QEMU_PID_NAME) == -1 ||
-	    read_file_max(path, 64, &text, &len, NULL) == -1)
-		return -1;
-	text[strcspn(text, "\r\n")] = '\0';
-	pid = (pid_t)parse_uint(text, 1, 0x7fffffff, &e);
-	free(text);
-	if (e != NULL || kill(pid, 0) == -1)
-		return -1;
-#if defined(__linux__)
-	{
-		char proc[64], *cmd = NULL, *stat = NULL;
-		bool ours = false;
-
-		/* A PID reused by something else, or a zombie, is not ours. */
-		(void)snprintf(proc, sizeof(proc), "/proc/%ld/stat", (long)pid);
-		if (read_file_max(proc, 4096, &stat, &len, NULL) == 0) {
-			const char *rp = strrchr(stat, ')');
-
-			if (rp != NULL && rp[1] == ' ' && rp[2] == 'Z') {
-				free(stat);
-				return -1;
-			}
-			free(stat);
-		}
-		(void)snprintf(
-		    proc, sizeof(proc), "/proc/%ld/cmdline", (long)pid);
-		if (read_file_max(proc, 1 << 20, &cmd, &len, NULL) == 0) {
-			for (size_t i = 0; i < len; i += strlen(cmd + i) + 1)
-				if (strstr(cmd + i, dir) != NULL)
-					ours = true;
-			free(cmd);
-		}
-		if (!ours)
-			return -1;
-	}
-#endif
-	return pid;
-}
-
 /* ---- open / validate -------------------------------------------------- */
 
+/* The tool at flag, else name in PATH; -1 with why (a flag's errno). */
 static int
-find_tool(const char *flag, const char *name, char *out, size_t len)
+find_tool(
+    const char *flag, const char *name, char *out, size_t len, const char **why)
 {
-	if (flag != NULL && flag[0] != '\0')
-		return access(flag, X_OK) == 0 && strlcpy(out, flag, len) < len
-		    ? 0
-		    : -1;
+	*why = "not in PATH";
+	if (flag != NULL && flag[0] != '\0') {
+		if (access(flag, X_OK) == -1) {
+			*why = strerror(errno);
+			return -1;
+		}
+		if (is_dir(flag)) {
+			*why = "a directory, not the program";
+			return -1;
+		}
+		return strlcpy(out, flag, len) < len ? 0 : -1;
+	}
 	return proc_find_in_path(name, out, len);
 }
 
@@ -181,19 +151,25 @@ static int
 qe_open(const struct backend_conf *conf, void **ctx, struct err *err)
 {
 	struct qemu *q = calloc(1, sizeof(*q));
+	const char *why;
+	char warn[1024];
 
 	if (q == NULL) {
 		err_set(err, EIK_INTERNAL, "out of memory");
 		return -1;
 	}
 	if (find_tool(conf->bc_qemu, "qemu-system-x86_64", q->qe_bin,
-		sizeof(q->qe_bin)) == -1) {
-		err_set(err, EIK_NOTFOUND,
-		    "qemu-system-x86_64 not found%s%s: install QEMU (Debian: "
-		    "apt-get install qemu-system-x86 qemu-utils) or point "
-		    "--qemu at it",
-		    conf->bc_qemu != NULL ? " at " : " in PATH",
-		    conf->bc_qemu != NULL ? conf->bc_qemu : "");
+		sizeof(q->qe_bin), &why) == -1) {
+		if (conf->bc_qemu != NULL)
+			err_set(err, EIK_NOTFOUND,
+			    "qemu-system-x86_64 not found at %s: %s (--qemu "
+			    "names the qemu-system-x86_64 program itself)",
+			    conf->bc_qemu, why);
+		else
+			err_set(err, EIK_NOTFOUND,
+			    "qemu-system-x86_64 not found in PATH: install "
+			    "QEMU (Debian: apt-get install qemu-system-x86 "
+			    "qemu-utils) or point --qemu at it");
 		free(q);
 		return -1;
 	}
@@ -215,9 +191,20 @@ qe_open(const struct backend_conf *conf, void **ctx, struct err *err)
 			}
 		}
 	}
+	if (qemu_net_parse(conf->bc_qemu_network, &q->qe_net, err) == -1 ||
+	    qemu_net_check(&q->qe_net, q->qe_bin, warn, sizeof(warn), err) ==
+		-1) {
+		free(q);
+		return -1;
+	}
+	if (warn[0] != '\0' && !conf->bc_quiet)
+		log_warnx("qemu: %s", warn);
+	q->qe_clone = conf->bc_clone;
 	(void)pthread_mutex_init(&q->qe_probe_mu, NULL);
 	(void)pthread_mutex_init(&q->qe_qmp_mu, NULL);
-	log_info("qemu: %s (%s)", q->qe_bin, q->qe_img);
+	log_info("qemu: %s (%s); network: %s%s", q->qe_bin, q->qe_img,
+	    q->qe_net.qn_bridge ? "bridge " : "user mode, SSH forwarded",
+	    q->qe_net.qn_br);
 	*ctx = q;
 	return 0;
 }
@@ -338,12 +325,39 @@ run_tool(
 	return rc;
 }
 
+/*
+ * One disk of the clone at ov from the template's base: a qcow2 overlay
+ * backed by it (linked, auto), or a standalone qcow2 copy (full, copy:
+ * the bundle then no longer needs the template).
+ */
+static int
+clone_disk(const struct qemu *q, enum clone_mode mode, const char *base,
+    const char *ov, int64_t deadline, struct err *err)
+{
+	const char *fmt = qemu_backing_format(base);
+
+	if (mode == CLONE_FULL || mode == CLONE_COPY) {
+		const char *argv[] = { q->qe_img, "convert", "-q", "-f", fmt,
+			"-O", "qcow2", base, ov, NULL };
+
+		return run_tool(argv, QEMU_CONVERT_TIMEOUT_MS, deadline, err);
+	} else {
+		const char *argv[] = { q->qe_img, "create", "-q", "-f", "qcow2",
+			"-F", fmt, "-b", base, ov, NULL };
+
+		return run_tool(argv, QEMU_IMG_TIMEOUT_MS, deadline, err);
+	}
+}
+
 static int
 qe_create(void *ctx, const struct bk_inst *bi, struct err *err)
 {
 	struct qemu *q = ctx;
 	struct vmx *v = NULL;
 	struct vmx_device *d = NULL;
+	enum clone_mode mode = bi->bi_spec->s_props.p_clone != CLONE_UNSET
+	    ? bi->bi_spec->s_props.p_clone
+	    : q->qe_clone;
 	long n;
 	int rc = -1;
 
@@ -354,11 +368,10 @@ qe_create(void *ctx, const struct bk_inst *bi, struct err *err)
 		err_set(err, EIK_INTERNAL, "out of memory");
 		goto out;
 	}
-	/* Each disk becomes a qcow2 overlay on the template's disk: a linked
-	 * clone by QEMU's own means. The template is only ever read. */
+	/* Each disk becomes a qcow2 overlay on the template's disk (a linked
+	 * clone by QEMU's own means) or a copy. The template is only read. */
 	for (long i = 0; i < n; i++) {
 		char base[PATH_BUF], ov[PATH_BUF], name[64], key[64];
-		const char *argv[10];
 
 		if (!d[i].vd_present || d[i].vd_cdrom || !d[i].vd_image)
 			continue;
@@ -373,26 +386,8 @@ qe_create(void *ctx, const struct bk_inst *bi, struct err *err)
 			err_set(err, EIK_INVAL, "path too long");
 			goto out;
 		}
-		argv[0] = q->qe_img;
-		argv[1] = "create";
-		argv[2] = "-q";
-		argv[3] = "-f";
-		argv[4] = "qcow2";
-		argv[5] = "-F";
-		argv[6] = qemu_backing_format(base);
-		argv[7] = "-b";
-		argv[8] = base;
-		argv[9] = NULL;
-		{
-			const char *full[12];
-
-			memcpy(full, argv, sizeof(argv));
-			full[9] = ov;
-			full[10] = NULL;
-			if (run_tool(full, QEMU_IMG_TIMEOUT_MS, bi->bi_deadline,
-				err) == -1)
-				goto out;
-		}
+		if (clone_disk(q, mode, base, ov, bi->bi_deadline, err) == -1)
+			goto out;
 		(void)snprintf(key, sizeof(key), "%s.fileName", d[i].vd_slot);
 		if (vmx_set(v, key, name) == -1) {
 			err_set(err, EIK_INTERNAL, "out of memory");
@@ -415,30 +410,80 @@ out:
  * The command line of bi's QEMU (qemu_argv.c) into a, with the QMP socket's
  * path in qmp. The KVM probe runs here, at the first start.
  */
+/* Whether a LaunchGUI window has nowhere to go here: then QEMU's screen
+ * is put on VNC, on loopback, explicitly. */
+static bool
+headless(void)
+{
+#if defined(__APPLE__)
+	return false;
+#else
+	const char *x = getenv("DISPLAY"), *w = getenv("WAYLAND_DISPLAY");
+
+	return (x == NULL || x[0] == '\0') && (w == NULL || w[0] == '\0');
+#endif
+}
+
 static int
 start_argv(struct qemu *q, const struct bk_inst *bi, struct qemu_argv *a,
     char *qmp, size_t qmplen, struct err *err)
 {
 	struct vmx *v = NULL;
 	struct qemu_vm vm;
+	char con[PATH_BUF];
 	int rc = -1;
 
 	if (vmx_load(bi->bi_vmx, &v, err) == -1)
 		return -1;
-	if (qmp_sock_path(bi->bi_dir, bi->bi_id, qmp, qmplen, err) == -1)
+	if (qemu_qmp_path(bi->bi_dir, bi->bi_id, qmp, qmplen, err) == -1 ||
+	    qemu_console_path(bi->bi_dir, bi->bi_id, con, sizeof(con), err) ==
+		-1)
 		goto out;
+	(void)unlink(con);
 	memset(&vm, 0, sizeof(vm));
 	vm.qv_bin = q->qe_bin;
 	vm.qv_id = bi->bi_id;
 	vm.qv_dir = bi->bi_dir;
 	vm.qv_vmx = bi->bi_vmx;
 	vm.qv_qmp = qmp;
+	vm.qv_console = con;
 	vm.qv_kvm = use_kvm(q);
 	vm.qv_gui = bi->bi_spec->s_props.p_launch_gui;
+	vm.qv_vnc = vm.qv_gui && headless();
+	if (q->qe_net.qn_bridge) {
+		vm.qv_bridge = q->qe_net.qn_br;
+		vm.qv_helper = q->qe_net.qn_helper;
+	} else
+		vm.qv_ssh_port = bi->bi_ssh_port;
 	rc = qemu_argv_build(a, &vm, v, err);
 out:
 	vmx_free(v);
 	return rc;
+}
+
+/*
+ * LaunchGUI on VNC (no window system here): says where, in the log and in
+ * the bundle's vnc.address, instead of QEMU's silence.
+ */
+static void
+vnc_note(const struct bk_inst *bi, const char *qmp)
+{
+	char addr[128], path[PATH_BUF];
+	struct err e;
+
+	err_clear(&e);
+	if (path_join(path, sizeof(path), bi->bi_dir, VNC_NAME) == -1)
+		return;
+	if (qmp_vnc(qmp, addr, sizeof(addr) - 1, mono_ms() + QMP_TIMEOUT_MS,
+		&e) == -1) {
+		(void)unlink(path);
+		return;
+	}
+	log_info("instance %s: LaunchGUI, but no window system here (no "
+		 "DISPLAY): its screen is on VNC at %s (written to %s)",
+	    bi->bi_id, addr, path);
+	(void)strlcat(addr, "\n", sizeof(addr));
+	(void)atomic_write_file(path, addr, strlen(addr), 0644, &e);
 }
 
 static int
@@ -451,7 +496,7 @@ qe_start(void *ctx, const struct bk_inst *bi, struct err *err)
 	int rc = -1;
 
 	/* A socket we cannot trust says nothing: never start then. */
-	if (qmp_sock_path(bi->bi_dir, bi->bi_id, qmp, sizeof(qmp), err) == -1)
+	if (qemu_qmp_path(bi->bi_dir, bi->bi_id, qmp, sizeof(qmp), err) == -1)
 		return -1;
 	/* Already running (a resumed start): resume it if paused. */
 	err_clear(&e);
@@ -462,7 +507,7 @@ qe_start(void *ctx, const struct bk_inst *bi, struct err *err)
 			    mono_ms() + QMP_TIMEOUT_MS, err);
 		return 0;
 	}
-	if (qemu_pid(bi->bi_dir) != -1) {
+	if (qemu_vm_pid(bi->bi_dir) != -1) {
 		/* Its QEMU lives but does not answer: never start a second
 		 * one on the same disks. */
 		err_set(err, EIK_BACKEND,
@@ -471,10 +516,20 @@ qe_start(void *ctx, const struct bk_inst *bi, struct err *err)
 		return -1;
 	}
 	qemu_argv_init(&a);
-	if (start_argv(q, bi, &a, qmp, sizeof(qmp), err) == -1)
+	if (start_argv(q, bi, &a, qmp, sizeof(qmp), err) == -1 ||
+	    qemu_log_mark(bi->bi_dir, err) == -1)
 		goto out;
 	(void)unlink(qmp);
 	rc = run_tool(a.qa_v, QEMU_START_TIMEOUT_MS, bi->bi_deadline, err);
+	if (rc == -1 && bi->bi_ssh_port != 0 &&
+	    strstr(err->msg, "forwarding") != NULL)
+		err_set(err, EIK_BUSY,
+		    "QEMU cannot forward 127.0.0.1:%u to the guest's SSH: "
+		    "another program holds that port; free it, or destroy "
+		    "the instance and provision a new one (%s)",
+		    bi->bi_ssh_port, err->msg);
+	if (rc == 0 && bi->bi_spec->s_props.p_launch_gui)
+		vnc_note(bi, qmp);
 out:
 	qemu_argv_free(&a);
 	return rc;
@@ -486,12 +541,46 @@ out:
 static int
 wait_gone(const char *dir, int64_t deadline)
 {
-	while (qemu_pid(dir) != -1) {
+	while (qemu_vm_pid(dir) != -1) {
 		if (mono_ms() >= deadline || proc_cancelled())
 			return -1;
 		sleep_ms(50);
 	}
 	return 0;
+}
+
+/*
+ * The ACPI power button, pressed again every QEMU_ACPI_REPEAT_MS until the
+ * guest is gone or bi's deadline: a guest early in its boot has nothing
+ * listening to the button yet and misses the first press.
+ */
+static int
+soft_stop(const struct bk_inst *bi, const char *qmp, struct err *err)
+{
+	int presses = 0;
+
+	for (;;) {
+		int64_t next = mono_ms() + QEMU_ACPI_REPEAT_MS;
+
+		if (qmp_call(qmp, "system_powerdown", NULL, NULL,
+			mono_ms() + QMP_TIMEOUT_MS, err) == -1) {
+			/* Gone between the presses: done. */
+			if (presses > 0 && qemu_vm_pid(bi->bi_dir) == -1)
+				return 0;
+			return -1;
+		}
+		presses++;
+		if (wait_gone(bi->bi_dir,
+			next < bi->bi_deadline ? next : bi->bi_deadline) == 0)
+			return 0;
+		if (mono_ms() >= bi->bi_deadline || proc_cancelled())
+			break;
+	}
+	err_set(err, EIK_TIMEOUT,
+	    "the guest did not power off after %d presses of the ACPI power "
+	    "button",
+	    presses);
+	return -1;
 }
 
 static int
@@ -504,9 +593,9 @@ qe_stop(void *ctx, const struct bk_inst *bi, bool hard, struct err *err)
 
 	(void)ctx;
 	err_clear(&pe);
-	have_qmp =
-	    qmp_sock_path(bi->bi_dir, bi->bi_id, qmp, sizeof(qmp), &pe) == 0;
-	pid = qemu_pid(bi->bi_dir);
+	have_qmp = qemu_qmp_path(bi->bi_dir, bi->bi_id, qmp, sizeof(qmp), &pe) ==
+	    0;
+	pid = qemu_vm_pid(bi->bi_dir);
 	if (pid == -1) {
 		if (have_qmp)
 			(void)unlink(qmp);
@@ -520,14 +609,7 @@ qe_stop(void *ctx, const struct bk_inst *bi, bool hard, struct err *err)
 				*err = pe;
 			return -1;
 		}
-		if (qmp_call(qmp, "system_powerdown", NULL, NULL,
-			mono_ms() + QMP_TIMEOUT_MS, err) == -1)
-			return -1;
-		if (wait_gone(bi->bi_dir, bi->bi_deadline) == 0)
-			return 0;
-		err_set(err, EIK_TIMEOUT,
-		    "the guest did not power off after the ACPI power button");
-		return -1;
+		return soft_stop(bi, qmp, err);
 	}
 	if (have_qmp) {
 		(void)qmp_call(
@@ -549,14 +631,14 @@ qe_stop(void *ctx, const struct bk_inst *bi, bool hard, struct err *err)
 static int
 qe_remove(void *ctx, const struct bk_inst *bi, struct err *err)
 {
-	char qmp[PATH_BUF];
-	struct err e;
+	char path[PATH_BUF];
 
 	(void)ctx;
 	(void)err;
-	err_clear(&e);
-	if (qmp_sock_path(bi->bi_dir, bi->bi_id, qmp, sizeof(qmp), &e) == 0)
-		(void)unlink(qmp);
+	if (qemu_qmp_path(bi->bi_dir, bi->bi_id, path, sizeof(path), NULL) == 0)
+		(void)unlink(path);
+	if (qemu_console_path(bi->bi_dir, bi->bi_id, path, sizeof(path), NULL) == 0)
+		(void)unlink(path);
 	return 0;
 }
 
@@ -593,13 +675,13 @@ qe_power(
 		if (dl > deadline)
 			dl = deadline;
 		err_clear(&e);
-		if (qmp_sock_path(
+		if (qemu_qmp_path(
 			p[i].bp_dir, p[i].bp_id, qmp, sizeof(qmp), &e) == -1) {
 			/* Its socket cannot be trusted: a VM that runs is
 			 * unknown (reported), never what a planted socket
 			 * says. */
 			note_qmp(q, e.msg);
-			p[i].bp_state = qemu_pid(p[i].bp_dir) == -1
+			p[i].bp_state = qemu_vm_pid(p[i].bp_dir) == -1
 			    ? POWER_OFF
 			    : POWER_UNKNOWN;
 			continue;
@@ -610,7 +692,7 @@ qe_power(
 			/* No QEMU behind the socket: off. A QEMU that does
 			 * not answer in time: unknown (never assume off). */
 			p[i].bp_state = e.code == EIK_TIMEOUT ? POWER_UNKNOWN
-			    : qemu_pid(p[i].bp_dir) == -1     ? POWER_OFF
+			    : qemu_vm_pid(p[i].bp_dir) == -1  ? POWER_OFF
 							      : POWER_UNKNOWN;
 			continue;
 		}
@@ -636,6 +718,42 @@ qe_power(
 	return 0;
 }
 
+/* ---- the guest's network and readiness ---------------------------------- */
+
+static bool
+qe_wants_ssh_port(void *ctx)
+{
+	const struct qemu *q = ctx;
+
+	return !q->qe_net.qn_bridge;
+}
+
+/* The MAC always (the instance's, from its .vmx); the IP in bridge mode,
+ * from the bridge's DHCP leases (user mode has none the host can reach). */
+static int
+qe_guest_ip(void *ctx, const struct bk_inst *bi, char *ip, size_t iplen,
+    char *mac, size_t maclen, struct err *err)
+{
+	const struct qemu *q = ctx;
+	struct vmx *v = NULL;
+
+	ip[0] = '\0';
+	if (vmx_load(bi->bi_vmx, &v, err) == -1)
+		return -1;
+	qemu_vm_mac(v, bi->bi_id, mac, maclen);
+	vmx_free(v);
+	if (!q->qe_net.qn_bridge)
+		return 0;
+	return qemu_net_lease(&q->qe_net, mac, ip, iplen, err);
+}
+
+static int
+qe_guest_ready(void *ctx, const struct bk_inst *bi)
+{
+	(void)ctx;
+	return qemu_log_state(bi->bi_dir);
+}
+
 const struct backend_ops backend_qemu_ops = {
 	.name = "qemu",
 	.open = qe_open,
@@ -646,4 +764,7 @@ const struct backend_ops backend_qemu_ops = {
 	.stop = qe_stop,
 	.remove = qe_remove,
 	.power = qe_power,
+	.guest_ip = qe_guest_ip,
+	.wants_ssh_port = qe_wants_ssh_port,
+	.guest_ready = qe_guest_ready,
 };

@@ -88,6 +88,16 @@ qemu_instance_mac(const char *id, char *out, size_t len)
 	    (h >> 8) & 0xff, h & 0xff);
 }
 
+void
+qemu_vm_mac(const struct vmx *v, const char *id, char *out, size_t len)
+{
+	const char *s = vmx_get(v, "ethernet0.address");
+
+	if (s != NULL && s[0] != '\0' && strlcpy(out, s, len) < len)
+		return;
+	qemu_instance_mac(id, out, len);
+}
+
 const char *
 qemu_nic_model(const char *dev)
 {
@@ -101,6 +111,26 @@ qemu_nic_model(const char *dev)
 }
 
 /* ---- machine, memory, display, console -------------------------------- */
+
+/* s as a value in a QEMU option list: each ',' doubled. Empty when it does
+ * not fit (QEMU then refuses the option: never a wrong path). */
+static const char *
+opt_value(const char *s, char *out, size_t len)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++) {
+		if (n + 3 > len) {
+			out[0] = '\0';
+			return out;
+		}
+		out[n++] = *s;
+		if (*s == ',')
+			out[n++] = ',';
+	}
+	out[n] = '\0';
+	return out;
+}
 
 void
 qemu_argv_machine(struct qemu_argv *a, const struct qemu_vm *vm)
@@ -140,6 +170,14 @@ qemu_argv_display(struct qemu_argv *a, const struct qemu_vm *vm)
 	if (vm->qv_gui) {
 		qemu_argv_add(a, "-vga");
 		qemu_argv_add(a, "std");
+		if (vm->qv_vnc) {
+			/* Explicit, instead of QEMU's silent fallback to VNC
+			 * on "localhost" when it finds no window system. */
+			qemu_argv_add(a, "-display");
+			qemu_argv_add(a, "none");
+			qemu_argv_add(a, "-vnc");
+			qemu_argv_addf(a, "127.0.0.1:0,to=%d", QEMU_VNC_LAST);
+		}
 	} else {
 		qemu_argv_add(a, "-display");
 		qemu_argv_add(a, "none");
@@ -149,8 +187,16 @@ qemu_argv_display(struct qemu_argv *a, const struct qemu_vm *vm)
 void
 qemu_argv_serial(struct qemu_argv *a, const struct qemu_vm *vm)
 {
+	char con[2 * PATH_BUF], dir[2 * PATH_BUF];
+
+	qemu_argv_add(a, "-chardev");
+	qemu_argv_addf(a,
+	    "socket,id=ser0,path=%s,server=on,wait=off,"
+	    "logfile=%s/" QEMU_SERIAL_NAME ",logappend=on",
+	    opt_value(vm->qv_console, con, sizeof(con)),
+	    opt_value(vm->qv_dir, dir, sizeof(dir)));
 	qemu_argv_add(a, "-serial");
-	qemu_argv_addf(a, "file:%s/" QEMU_SERIAL_NAME, vm->qv_dir);
+	qemu_argv_add(a, "chardev:ser0");
 }
 
 /* ---- storage ---------------------------------------------------------- */
@@ -308,18 +354,24 @@ qemu_argv_nic(
     struct qemu_argv *a, const struct qemu_vm *vm, const struct vmx *v)
 {
 	const char *s = vmx_get(v, "ethernet0.present");
-	char mac[32];
+	const char *model = qemu_nic_model(vmx_get(v, "ethernet0.virtualDev"));
+	char mac[32], helper[2 * PATH_BUF];
 
 	if (s == NULL || strcasecmp(s, "TRUE") != 0)
 		return;
-	s = vmx_get(v, "ethernet0.address");
-	if (s != NULL && s[0] != '\0')
-		(void)strlcpy(mac, s, sizeof(mac));
-	else
-		qemu_instance_mac(vm->qv_id, mac, sizeof(mac));
+	qemu_vm_mac(v, vm->qv_id, mac, sizeof(mac));
 	qemu_argv_add(a, "-nic");
-	qemu_argv_addf(a, "user,model=%s,mac=%s",
-	    qemu_nic_model(vmx_get(v, "ethernet0.virtualDev")), mac);
+	if (vm->qv_bridge != NULL)
+		qemu_argv_addf(a, "bridge,br=%s,helper=%s,model=%s,mac=%s",
+		    vm->qv_bridge,
+		    opt_value(vm->qv_helper, helper, sizeof(helper)), model,
+		    mac);
+	else if (vm->qv_ssh_port != 0)
+		qemu_argv_addf(a,
+		    "user,model=%s,mac=%s,hostfwd=tcp:127.0.0.1:%u-:22", model,
+		    mac, vm->qv_ssh_port);
+	else
+		qemu_argv_addf(a, "user,model=%s,mac=%s", model, mac);
 }
 
 void

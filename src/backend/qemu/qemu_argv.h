@@ -19,7 +19,11 @@ struct vmx_device;
 
 #define QEMU_ARGV_MAX 128	 /* arguments, the terminating NULL included */
 #define QEMU_PID_NAME "qemu.pid" /* in the bundle */
-#define QEMU_SERIAL_NAME "serial.log" /* in the bundle */
+#define QEMU_SERIAL_NAME "serial.log"	 /* in the bundle */
+#define QEMU_CONSOLE_NAME "console.sock" /* the serial port, in the bundle */
+/* LaunchGUI without a display: VNC on loopback, the first free display
+ * from 0 (port 5900) to QEMU_VNC_LAST (port 5900 + QEMU_VNC_LAST). */
+#define QEMU_VNC_LAST 99
 
 /* A command line being built. Too many arguments or no memory sets
  * qa_oom (sticky, as libvirt's virCommand); qemu_argv_build reports it. */
@@ -32,13 +36,21 @@ struct qemu_argv {
 
 /* What the command line depends on besides the .vmx. All borrowed. */
 struct qemu_vm {
-	const char *qv_bin; /* qemu-system-x86_64, absolute */
-	const char *qv_id;  /* instance ID: -name, the generated MAC */
-	const char *qv_dir; /* the bundle: serial.log, qemu.pid */
-	const char *qv_vmx; /* the .vmx's path: relative image names */
-	const char *qv_qmp; /* the QMP socket's path */
-	bool qv_kvm;	    /* -accel kvm, else tcg */
-	bool qv_gui;	    /* Properties.LaunchGUI: a VGA window */
+	const char *qv_bin;	/* qemu-system-x86_64, absolute */
+	const char *qv_id;	/* instance ID: -name, the generated MAC */
+	const char *qv_dir;	/* the bundle: serial.log, qemu.pid */
+	const char *qv_vmx;	/* the .vmx's path: relative image names */
+	const char *qv_qmp;	/* the QMP socket's path */
+	const char *qv_console; /* the serial port's unix socket */
+	bool qv_kvm;		/* -accel kvm, else tcg */
+	bool qv_gui;		/* Properties.LaunchGUI: a VGA display */
+	bool qv_vnc;		/* ... on VNC (no window system here) */
+	/* Networking: user mode (qv_bridge NULL), where qv_ssh_port (when
+	 * not 0) is forwarded from 127.0.0.1 to the guest's port 22, or a tap
+	 * on the host bridge qv_bridge made by the helper qv_helper. */
+	unsigned qv_ssh_port;
+	const char *qv_bridge;
+	const char *qv_helper;
 };
 
 void qemu_argv_init(struct qemu_argv *a);
@@ -57,9 +69,12 @@ void qemu_argv_machine(struct qemu_argv *a, const struct qemu_vm *vm);
 void qemu_argv_memory(struct qemu_argv *a, const struct vmx *v);
 /* -no-user-config -nodefaults: only the devices asked for */
 void qemu_argv_nodefaults(struct qemu_argv *a);
-/* -display none, or -vga std with LaunchGUI */
+/* -display none, or -vga std with LaunchGUI (and, with qv_vnc,
+ * -display none -vnc 127.0.0.1:0,to=QEMU_VNC_LAST) */
 void qemu_argv_display(struct qemu_argv *a, const struct qemu_vm *vm);
-/* -serial file:DIR/serial.log */
+/* -chardev socket,id=ser0,path=CONSOLE,server=on,wait=off,
+ * logfile=DIR/serial.log,logappend=on -serial chardev:ser0: a client may
+ * attach to the console while the log keeps everything, across starts */
 void qemu_argv_serial(struct qemu_argv *a, const struct qemu_vm *vm);
 /*
  * Every present, image-backed device of v through the helpers below, in
@@ -69,7 +84,9 @@ void qemu_argv_serial(struct qemu_argv *a, const struct qemu_vm *vm);
  */
 int qemu_argv_disks(struct qemu_argv *a, const struct qemu_vm *vm,
     const struct vmx *v, struct err *err);
-/* -nic user,model=...,mac=... for ethernet0 when present */
+/* For ethernet0 when present: -nic user,model=...,mac=...[,hostfwd=
+ * tcp:127.0.0.1:PORT-:22], or -nic bridge,br=NAME,helper=...,model=...,
+ * mac=... */
 void qemu_argv_nic(
     struct qemu_argv *a, const struct qemu_vm *vm, const struct vmx *v);
 /* -boot order=dc when bios.bootOrder starts with cdrom, else order=cd */
@@ -127,6 +144,8 @@ const char *qemu_backing_format(const char *path);
 /* A MAC for the instance, stable across restarts: QEMU's prefix and three
  * bytes of the ID's hash. */
 void qemu_instance_mac(const char *id, char *out, size_t len);
+/* The MAC of v's ethernet0: its ethernet0.address, else the instance's. */
+void qemu_vm_mac(const struct vmx *v, const char *id, char *out, size_t len);
 /* QEMU's NIC model for ethernet0.virtualDev: e1000e, vmxnet3, else e1000. */
 const char *qemu_nic_model(const char *dev);
 
