@@ -323,21 +323,20 @@ test_socket_paths(void **state)
 	char out[PATH_BUF], dir[300];
 
 	(void)state;
-	assert_int_equal(
-	    qemu_console_path(
-		"/vms/i-1/i-1.vmwarevm", "i-1", out, sizeof(out), NULL),
+	assert_int_equal(qemu_console_path("/vms/i-1/i-1.vmwarevm", "i-1", out,
+			     sizeof(out), NULL),
 	    0);
 	assert_string_equal(out, "/vms/i-1/i-1.vmwarevm/console.sock");
-	assert_int_equal(
-	    qemu_qmp_path(
-		"/vms/i-1/i-1.vmwarevm", "i-1", out, sizeof(out), NULL),
+	assert_int_equal(qemu_qmp_path("/vms/i-1/i-1.vmwarevm", "i-1", out,
+			     sizeof(out), NULL),
 	    0);
 	assert_string_equal(out, "/vms/i-1/i-1.vmwarevm/qmp.sock");
 	/* Too long for a sockaddr_un: the private runtime directory. */
 	memset(dir, 'd', sizeof(dir) - 1);
 	dir[0] = '/';
 	dir[sizeof(dir) - 1] = '\0';
-	assert_int_equal(qemu_console_path(dir, "i-2", out, sizeof(out), NULL), 0);
+	assert_int_equal(
+	    qemu_console_path(dir, "i-2", out, sizeof(out), NULL), 0);
 	assert_non_null(strstr(out, "/ikvf-qmp-"));
 	assert_true(strlen(out) < 100);
 	assert_string_equal(out + strlen(out) - 17, "/i-2.console.sock");

@@ -593,8 +593,8 @@ qe_stop(void *ctx, const struct bk_inst *bi, bool hard, struct err *err)
 
 	(void)ctx;
 	err_clear(&pe);
-	have_qmp = qemu_qmp_path(bi->bi_dir, bi->bi_id, qmp, sizeof(qmp), &pe) ==
-	    0;
+	have_qmp =
+	    qemu_qmp_path(bi->bi_dir, bi->bi_id, qmp, sizeof(qmp), &pe) == 0;
 	pid = qemu_vm_pid(bi->bi_dir);
 	if (pid == -1) {
 		if (have_qmp)
@@ -637,7 +637,8 @@ qe_remove(void *ctx, const struct bk_inst *bi, struct err *err)
 	(void)err;
 	if (qemu_qmp_path(bi->bi_dir, bi->bi_id, path, sizeof(path), NULL) == 0)
 		(void)unlink(path);
-	if (qemu_console_path(bi->bi_dir, bi->bi_id, path, sizeof(path), NULL) == 0)
+	if (qemu_console_path(
+		bi->bi_dir, bi->bi_id, path, sizeof(path), NULL) == 0)
 		(void)unlink(path);
 	return 0;
 }

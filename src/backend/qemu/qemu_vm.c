@@ -40,8 +40,8 @@ private_dir(const char *base, bool create, struct err *err)
 		if (errno == ENOENT && !create)
 			return 0; /* nothing there to trust or distrust */
 		if (errno != ENOENT) {
-			err_set(err, EIK_IO, "socket directory %s: %s",
-			    base, strerror(errno));
+			err_set(err, EIK_IO, "socket directory %s: %s", base,
+			    strerror(errno));
 			return -1;
 		}
 		if (mkdir(base, QMP_RUNDIR_MODE) == -1 && errno != EEXIST) {
@@ -51,8 +51,8 @@ private_dir(const char *base, bool create, struct err *err)
 			return -1;
 		}
 		if (lstat(base, &sb) == -1) {
-			err_set(err, EIK_IO, "socket directory %s: %s",
-			    base, strerror(errno));
+			err_set(err, EIK_IO, "socket directory %s: %s", base,
+			    strerror(errno));
 			return -1;
 		}
 	}
@@ -135,8 +135,8 @@ int
 qemu_console_path(
     const char *dir, const char *id, char *out, size_t len, struct err *err)
 {
-	return sock_path(dir, id, QEMU_CONSOLE_NAME, ".console.sock", false,
-	    out, len, err);
+	return sock_path(
+	    dir, id, QEMU_CONSOLE_NAME, ".console.sock", false, out, len, err);
 }
 
 pid_t
