@@ -89,6 +89,7 @@ struct inst {
 	bool in_queued;	    /* in a run queue */
 	bool in_cleanup;    /* a failed one with files left (recovery) */
 	bool in_need_ip;
+	bool in_need_start; /* SVC_START asked; JOB_START to run */
 	unsigned in_ip_tries;
 	unsigned in_retries;
 	int64_t in_not_before; /* mono ms; 0: no timer */
@@ -100,6 +101,7 @@ enum job_kind {
 	JOB_CLEANUP,	/* finish a rollback a crash interrupted */
 	JOB_IP,		/* find the guest's address */
 	JOB_POWER,	/* one power query for many instances */
+	JOB_START,	/* power on a created VM that is off (SVC_START) */
 };
 
 /* What a worker needs, copied; and what it found. */

@@ -257,6 +257,15 @@ step_ip(struct job *j)
 }
 
 static void
+step_start(struct job *j)
+{
+	struct bk_inst bi;
+
+	bi_fill(j, false, &bi);
+	j->j_rc = j->j_bk->be_ops->start(j->j_bk->be_ctx, &bi, &j->j_err);
+}
+
+static void
 step_power(struct job *j)
 {
 	j->j_rc = j->j_bk->be_ops->power(j->j_bk->be_ctx, j->j_power,
@@ -289,6 +298,9 @@ job_main(void *arg)
 		break;
 	case JOB_POWER:
 		step_power(j);
+		break;
+	case JOB_START:
+		step_start(j);
 		break;
 	}
 	j->j_cancelled = proc_cancelled();

@@ -416,6 +416,43 @@ do_label(struct service *sv, struct svc_req *r)
 	}
 }
 
+/* SVC_START: power on a created instance's VM in place. */
+static void
+do_start(struct service *sv, struct svc_req *r)
+{
+	struct inst *in = index_get(sv, r->sr_id);
+	struct err err;
+
+	err_clear(&err);
+	if (resolve_type(sv, r->sr_type, &err) == NULL) {
+		svc_req_answer(r, -1, &err);
+		return;
+	}
+	if (in == NULL || in->in_tomb || in->in_rec.r_state != ST_RUNNING) {
+		answer_err(r, EIK_NOTFOUND,
+		    "instance %s cannot be started: %s; only an instance that "
+		    "was created (state running) and whose VM is off can be",
+		    r->sr_id,
+		    in == NULL || in->in_tomb
+			? "there is no such instance"
+			: inst_state_name(in->in_rec.r_state));
+		return;
+	}
+	if (in->in_bk->be_ops->start == NULL) {
+		answer_err(r, EIK_BACKEND,
+		    "instance %s: the %s backend cannot start VMs", r->sr_id,
+		    in->in_bk->be_ops->name);
+		return;
+	}
+	if (in->in_power != POWER_RUNNING && !in->in_need_start) {
+		log_info("instance %s: start requested (power %s)", r->sr_id,
+		    power_state_name(in->in_power));
+		in->in_need_start = true;
+		work_kick(sv, in);
+	}
+	svc_req_answer(r, 0, NULL);
+}
+
 /* Whether InfraKit sees the instance. */
 static bool
 is_reported(const struct inst *in)
@@ -571,6 +608,9 @@ req_handle(struct service *sv, struct svc_req *r)
 		break;
 	case SVC_WATCH:
 		do_watch(sv, r);
+		break;
+	case SVC_START:
+		do_start(sv, r);
 		break;
 	default:
 		answer_err(r, EIK_INTERNAL, "unknown service request %d",

@@ -47,6 +47,8 @@ needed(const struct inst *in, int64_t now)
 	case ST_FAILED:
 		return in->in_cleanup ? JOB_CLEANUP : 0;
 	case ST_RUNNING:
+		if (in->in_need_start)
+			return JOB_START;
 		return in->in_need_ip ? JOB_IP : 0;
 	}
 	return 0;
@@ -253,6 +255,24 @@ on_ip(struct service *sv, struct inst *in, struct job *j)
 }
 
 static void
+on_start(struct service *sv, struct inst *in, struct job *j)
+{
+	in->in_need_start = false;
+	if (in->in_rec.r_state != ST_RUNNING || j->j_cancelled)
+		return;
+	if (j->j_rc == 0) {
+		log_info("instance %s: started again", j->j_id);
+		in->in_power = POWER_RUNNING;
+		set_str(&in->in_rec.r_error, NULL);
+	} else {
+		log_error(
+		    "instance %s: start failed: %s", j->j_id, j->j_err.msg);
+		set_str(&in->in_rec.r_error, j->j_err.msg);
+	}
+	durable_note(sv, in);
+}
+
+static void
 on_power(struct service *sv, struct job *j)
 {
 	for (size_t i = 0; i < sv->sv_nbk; i++)
@@ -313,6 +333,9 @@ work_on_job(struct service *sv, struct job *j)
 		break;
 	case JOB_IP:
 		on_ip(sv, in, j);
+		break;
+	case JOB_START:
+		on_start(sv, in, j);
 		break;
 	case JOB_POWER:
 		break;
