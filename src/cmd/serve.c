@@ -23,7 +23,9 @@
 #include "util/compat.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "group/gctl.h"
 #include "http/httpd.h"
+#include "rpc/rpc.h"
 #include "service/service.h"
 #include "util/log.h"
 #include "version.h"
@@ -78,11 +80,22 @@ serve_usage(FILE *f)
 	    "  --max-parallel N     background VM operations at once "
 	    "(default %d)\n"
 	    "  --poll-interval D    power-state refresh, e.g. 5s, 500ms "
-	    "(default 5s)\n"
+	    "(default 1s): a VM\n"
+	    "                       stopped behind the plugin's back is "
+	    "seen (and its group\n"
+	    "                       reacts) within this time\n"
 	    "  --op-timeout D       deadline of one backend operation "
 	    "(default 30m)\n"
 	    "  --stop-timeout D     soft power-off budget before a hard one "
 	    "(default 30s)\n"
+	    "  --group-hash-tag E   the config-hash tag the built-in group "
+	    "controller writes:\n"
+	    "                       master (infrakit.config.hash, default) or "
+	    "v0.5\n"
+	    "                       (infrakit.config_sha, InfraKit v0.5 and "
+	    "master before\n"
+	    "                       2018-01-18); v0.1 for v0.1-v0.4 "
+	    "(base64url)\n"
 	    "Environment: INFRAKIT_PLUGINS_DIR, else INFRAKIT_HOME/plugins, "
 	    "else\n~/.infrakit/plugins holds the socket NAME and NAME.pid.\n",
 	    MAX_PARALLEL_DEFAULT);
@@ -103,6 +116,7 @@ enum {
 	OPT_POLL,
 	OPT_OP_TIMEOUT,
 	OPT_STOP_TIMEOUT,
+	OPT_GROUP_HASH_TAG,
 	OPT_HELP
 };
 
@@ -121,6 +135,7 @@ static const struct option serve_opts[] = { { "name", required_argument, NULL,
 	{ "poll-interval", required_argument, NULL, OPT_POLL },
 	{ "op-timeout", required_argument, NULL, OPT_OP_TIMEOUT },
 	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
+	{ "group-hash-tag", required_argument, NULL, OPT_GROUP_HASH_TAG },
 	{ "help", no_argument, NULL, OPT_HELP }, { NULL, 0, NULL, 0 } };
 
 static int
@@ -251,6 +266,15 @@ parse_flags(int argc, char **argv, struct config *c)
 			if (set_duration(&c->c_stop_soft_ms, optarg,
 				"--stop-timeout") == -1)
 				return -1;
+			break;
+		case OPT_GROUP_HASH_TAG:
+			if ((c->c_group_era = ghash_era_parse(optarg)) < 0) {
+				fprintf(stderr,
+				    "--group-hash-tag %s: use master, v0.5, "
+				    "v0.1 or v0.1-go1.6\n",
+				    optarg);
+				return -1;
+			}
 			break;
 		case OPT_HELP:
 		case 'h':
@@ -438,6 +462,9 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 	size_t nbk = 0;
 	struct service_conf sc;
 	struct service *sv = NULL;
+	struct gctl_conf gcc;
+	struct gctl *gc = NULL;
+	struct rpc_front front;
 	struct httpd *h = NULL, *ht = NULL;
 	struct sigaction sa;
 	struct stat sock_st;
@@ -510,6 +537,20 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 		log_error("%s", err.msg);
 		goto out;
 	}
+	/* The group controller: a client of the service, started after it
+	 * and stopped before it. */
+	memset(&gcc, 0, sizeof(gcc));
+	gcc.gc_vm_dir = c.c_vm_dir;
+	gcc.gc_svc = service_svc(sv);
+	gcc.gc_plugin = c.c_name;
+	gcc.gc_era = (enum ghash_era)c.c_group_era;
+	gcc.gc_poll_ms = c.c_poll_ms;
+	gc = gctl_open(&gcc, &err);
+	if (gc == NULL) {
+		log_error("group controller: %s", err.msg);
+		goto out;
+	}
+	rpc_front_init(&front, service_svc(sv), gc);
 
 	fd = httpd_listen_unix(c.c_socket, &err);
 	if (fd == -1) {
@@ -549,7 +590,7 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 				  "anyone who can reach it can create and "
 				  "destroy VMs",
 			    bound);
-		ht = httpd_start(tfd, service_svc(sv), &err);
+		ht = httpd_start(tfd, &front.rf_svc, &err);
 		if (ht == NULL) {
 			log_error("%s", err.msg);
 			goto out;
@@ -564,7 +605,7 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 		log_info("listening on %s (%s)", url, listenfile);
 	}
 	/* Last: once the socket answers, NAME.listen is in place too. */
-	h = httpd_start(fd, service_svc(sv), &err);
+	h = httpd_start(fd, &front.rf_svc, &err);
 	if (h == NULL) {
 		log_error("%s", err.msg);
 		goto out;
@@ -590,16 +631,20 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 	}
 	rc = 0;
 out:
-	/* Stop accepting first; then the service answers what it took and
-	 * parks its work; only then can the HTTP server stop (no connection
-	 * may still wait for an answer) and the service be freed. */
+	/* Stop accepting first; then the group controller answers what it
+	 * took (its own requests to the service still get answers), then the
+	 * service answers what it took and parks its work; only then can the
+	 * HTTP server stop (no connection may still wait for an answer) and
+	 * both be freed. */
 	httpd_quiesce(ht);
 	httpd_quiesce(h);
 	if (have_sock)
 		remove_socket(c.c_socket, &sock_st);
+	gctl_stop(gc);
 	service_stop(sv);
 	httpd_stop(ht);
 	httpd_stop(h);
+	gctl_close(gc);
 	service_close(sv);
 	for (size_t i = 0; i < nbk; i++)
 		if (bks[i].be_ops->close != NULL)
