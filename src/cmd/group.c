@@ -155,6 +155,17 @@ do_commit(const struct gopts *o, char **argv)
 	return 0;
 }
 
+/* Group.InspectGroups: every group with its status. */
+static json_t *
+call_inspect(const struct gopts *o, struct err *err)
+{
+	json_t *p = json_object();
+	json_t *res = client_call(&o->go_conf, "Group.InspectGroups", p, err);
+
+	json_decref(p);
+	return res;
+}
+
 static json_t *
 call_id(
     const struct gopts *o, const char *method, const char *id, struct err *err)
@@ -175,8 +186,7 @@ do_ls(const struct gopts *o, char **argv)
 
 	(void)argv;
 	err_clear(&err);
-	res = client_call(
-	    &o->go_conf, "Group.InspectGroups", json_object(), &err);
+	res = call_inspect(o, &err);
 	if (res == NULL)
 		return client_fail(&err);
 	if (o->go_json)
@@ -336,8 +346,7 @@ do_inspect(const struct gopts *o, char **argv)
 	size_t i;
 
 	err_clear(&err);
-	res = client_call(
-	    &o->go_conf, "Group.InspectGroups", json_object(), &err);
+	res = call_inspect(o, &err);
 	if (res == NULL)
 		return client_fail(&err);
 	groups = json_object_get(res, "Groups");
@@ -436,15 +445,17 @@ static const struct option gopts_long[] = { { "name", required_argument, NULL,
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, GOPT_HELP }, { NULL, 0, NULL, 0 } };
 
-/* Flags into o; 0, 1 (help printed) or -1 (usage error printed). */
+/* Flags into o, wherever they are (the operands move to the end); 0, or
+ * -1 with a usage error printed. */
 static int
-parse(int argc, char **argv, const struct gverb *v, struct gopts *o)
+parse(int argc, char **argv, struct gopts *o, bool *help)
 {
 	int ch;
 
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":q", gopts_long, NULL)) != -1) {
+	*help = false;
+	while ((ch = getopt_long(argc, argv, ":qh", gopts_long, NULL)) != -1) {
 		switch (ch) {
 		case GOPT_NAME:
 			if (cli_set_name(&o->go_conf, optarg) == -1)
@@ -469,16 +480,16 @@ parse(int argc, char **argv, const struct gverb *v, struct gopts *o)
 		case 'q':
 			o->go_quiet = true;
 			break;
+		case 'h':
 		case GOPT_HELP:
-			verb_usage(stdout, v);
-			return 1;
+			*help = true;
+			break;
 		case ':':
 			fprintf(stderr, "%s needs a value\n", argv[optind - 1]);
 			return -1;
 		default:
-			fprintf(stderr,
-			    "group %s: unknown flag %s (see --help)\n",
-			    v->v_name, argv[optind - 1]);
+			fprintf(stderr, "group: unknown flag %s (see --help)\n",
+			    argv[optind - 1]);
 			return -1;
 		}
 	}
@@ -491,36 +502,39 @@ group_main(int argc, char **argv)
 	const struct gverb *v = NULL;
 	struct gopts o;
 	struct err err;
-	int rc;
+	bool help;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
-		group_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
-	}
-	for (size_t i = 0; i < N_VERBS; i++)
-		if (strcmp(verbs[i].v_name, argv[1]) == 0)
-			v = &verbs[i];
-	if (v == NULL) {
-		fprintf(stderr, "group: unknown verb \"%s\"\n\n", argv[1]);
-		group_usage(stderr);
-		return 2;
-	}
 	memset(&o, 0, sizeof(o));
 	err_clear(&err);
 	if (config_defaults(&o.go_conf, &err) == -1) {
 		fprintf(stderr, "%s\n", err.msg);
 		return 2;
 	}
-	if ((rc = parse(argc - 1, argv + 1, v, &o)) != 0)
-		return rc == 1 ? 0 : 2;
+	if (parse(argc, argv, &o, &help) == -1)
+		return 2;
+	argc -= optind;
+	argv += optind;
+	if (argc == 0 || strcmp(argv[0], "help") == 0) {
+		group_usage(argc == 0 && !help ? stderr : stdout);
+		return argc == 0 && !help ? 2 : 0;
+	}
+	for (size_t i = 0; i < N_VERBS; i++)
+		if (strcmp(verbs[i].v_name, argv[0]) == 0)
+			v = &verbs[i];
+	if (v == NULL) {
+		fprintf(stderr, "group: unknown verb \"%s\"\n\n", argv[0]);
+		group_usage(stderr);
+		return 2;
+	}
+	if (help) {
+		verb_usage(stdout, v);
+		return 0;
+	}
 	if (cli_resolve_socket(&o.go_conf) == -1)
 		return 2;
-	argc -= 1 + optind;
-	argv += 1 + optind;
-	if (v->v_nargs >= 0 && argc != v->v_nargs) {
+	if (v->v_nargs >= 0 && argc - 1 != v->v_nargs) {
 		verb_usage(stderr, v);
 		return 2;
 	}
-	return v->v_run(&o, argv);
+	return v->v_run(&o, argv + 1);
 }

@@ -96,6 +96,12 @@ serve_usage(FILE *f)
 	    "master before\n"
 	    "                       2018-01-18); v0.1 for v0.1-v0.4 "
 	    "(base64url)\n"
+	    "  --group-restart-wait D  a group with RestartPolicy \"restart\": "
+	    "how long a\n"
+	    "                       restarted member may take to run again "
+	    "before the next\n"
+	    "                       try (2 tries, then it is replaced; default "
+	    "15s)\n"
 	    "Environment: INFRAKIT_PLUGINS_DIR, else INFRAKIT_HOME/plugins, "
 	    "else\n~/.infrakit/plugins holds the socket NAME and NAME.pid.\n",
 	    MAX_PARALLEL_DEFAULT);
@@ -117,6 +123,7 @@ enum {
 	OPT_OP_TIMEOUT,
 	OPT_STOP_TIMEOUT,
 	OPT_GROUP_HASH_TAG,
+	OPT_GROUP_RESTART_WAIT,
 	OPT_HELP
 };
 
@@ -136,6 +143,8 @@ static const struct option serve_opts[] = { { "name", required_argument, NULL,
 	{ "op-timeout", required_argument, NULL, OPT_OP_TIMEOUT },
 	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
 	{ "group-hash-tag", required_argument, NULL, OPT_GROUP_HASH_TAG },
+	{ "group-restart-wait", required_argument, NULL,
+	    OPT_GROUP_RESTART_WAIT },
 	{ "help", no_argument, NULL, OPT_HELP }, { NULL, 0, NULL, 0 } };
 
 static int
@@ -273,6 +282,16 @@ parse_flags(int argc, char **argv, struct config *c)
 				    "--group-hash-tag %s: use master, v0.5, "
 				    "v0.1 or v0.1-go1.6\n",
 				    optarg);
+				return -1;
+			}
+			break;
+		case OPT_GROUP_RESTART_WAIT:
+			if (set_duration(&c->c_group_restart_wait_ms, optarg,
+				"--group-restart-wait") == -1)
+				return -1;
+			if (c->c_group_restart_wait_ms == 0) {
+				fprintf(stderr,
+				    "--group-restart-wait must be > 0\n");
 				return -1;
 			}
 			break;
@@ -545,6 +564,7 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 	gcc.gc_plugin = c.c_name;
 	gcc.gc_era = (enum ghash_era)c.c_group_era;
 	gcc.gc_poll_ms = c.c_poll_ms;
+	gcc.gc_restart_wait_ms = c.c_group_restart_wait_ms;
 	gc = gctl_open(&gcc, &err);
 	if (gc == NULL) {
 		log_error("group controller: %s", err.msg);

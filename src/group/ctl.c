@@ -488,6 +488,8 @@ gctl_open(const struct gctl_conf *conf, struct err *err)
 		return NULL;
 	}
 	c->c_conf = *conf;
+	if (c->c_conf.gc_restart_wait_ms == 0)
+		c->c_conf.gc_restart_wait_ms = POLICY_RESTART_WAIT_DEFAULT_MS;
 	c->c_bell.bl_fd[0] = c->c_bell.bl_fd[1] = -1;
 	c->c_hash_tag = ghash_tag(conf->gc_era);
 	c->c_next_resync = mono_ms() + GCTL_RESYNC_MS;

@@ -53,6 +53,9 @@ struct gctl_conf {
 	const char *gc_plugin;
 	enum ghash_era gc_era; /* which InfraKit's hash tag and encoding */
 	unsigned gc_poll_ms; /* the service's power refresh (Updating.Count) */
+	/* RestartPolicy "restart": how long a started member may take to
+	 * run again before the next try (0: the default). */
+	unsigned gc_restart_wait_ms;
 };
 
 enum gctl_op {

@@ -20,11 +20,12 @@ policy_create_cap(const struct group_spec *g, unsigned failures, size_t running,
 }
 
 enum policy_restart_do
-policy_restart(const struct policy_restart *r, int64_t now, int64_t *at)
+policy_restart(const struct policy_restart *r, int64_t now, int64_t wait_ms,
+    int64_t *at)
 {
 	*at = 0;
-	if (r->pr_tries > 0 && now - r->pr_last_ms < POLICY_RESTART_WAIT_MS) {
-		*at = r->pr_last_ms + POLICY_RESTART_WAIT_MS;
+	if (r->pr_tries > 0 && now - r->pr_last_ms < wait_ms) {
+		*at = r->pr_last_ms + wait_ms;
 		return POLICY_RESTART_WAIT;
 	}
 	return r->pr_tries >= POLICY_RESTART_TRIES ? POLICY_RESTART_REPLACE

@@ -9,8 +9,9 @@
  *   at most MaxFailures times, however large the group; a config that
  *   works is created at full speed (the service's --max-parallel).
  * - Restarts (Recovery.RestartPolicy "restart"): a stopped member is
- *   started again in place, up to POLICY_RESTART_TRIES times
- *   POLICY_RESTART_WAIT_MS apart; then it is replaced like InfraKit does.
+ *   started again in place, up to POLICY_RESTART_TRIES times, each given
+ *   a wait (serve --group-restart-wait) to run again; then it is replaced
+ *   like InfraKit does.
  * - When the next look is due without an event: a rolling update waiting
  *   for a new member to have run Updating.Duration / Count.
  * - The one-line "what the controller is doing now" of `group describe`.
@@ -25,7 +26,7 @@
 #include "group/plan.h"
 
 #define POLICY_RESTART_TRIES 2
-#define POLICY_RESTART_WAIT_MS 15000
+#define POLICY_RESTART_WAIT_DEFAULT_MS 15000 /* serve --group-restart-wait */
 #define POLICY_DOING_MAX 384
 #define POLICY_NO_CAP SIZE_MAX
 
@@ -50,10 +51,10 @@ enum policy_restart_do {
 	POLICY_RESTART_REPLACE /* the tries are spent: replace it */
 };
 
-/* What to do with a stopped member now; *at (WAIT) is when to look
- * again. */
-enum policy_restart_do policy_restart(
-    const struct policy_restart *r, int64_t now, int64_t *at);
+/* What to do with a stopped member now, each start given wait_ms to
+ * bring it up; *at (WAIT) is when to look again. */
+enum policy_restart_do policy_restart(const struct policy_restart *r,
+    int64_t now, int64_t wait_ms, int64_t *at);
 
 /* The earliest mono ms after now at which a running member of in's
  * target hash has run long enough for a roll to count it (plan_settle_ms),

@@ -64,22 +64,47 @@ rec_members(const struct gctl *c, const struct inst_list *l, size_t *n)
 
 /* ---- what the controller remembers of members --------------------------- */
 
-static struct gmem *
-gmem_get(struct group *g, const char *id)
+/* Where id is in g_mem, or would be: *found says which. */
+static size_t
+gmem_pos(const struct group *g, const char *id, bool *found)
 {
 	size_t lo = 0, hi = g->g_nmem;
 
+	*found = false;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 		int c = strcmp(g->g_mem[mid].gm_id, id);
 
-		if (c == 0)
-			return &g->g_mem[mid];
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
 		if (c < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+/* A stopped member whose restarts are spent (it is being replaced). */
+static bool
+given_up(const struct group *g, const char *id)
+{
+	bool found;
+	size_t i = gmem_pos(g, id, &found);
+
+	return found && g->g_mem[i].gm_restart.pr_tries > POLICY_RESTART_TRIES;
+}
+
+static struct gmem *
+gmem_get(struct group *g, const char *id)
+{
+	bool found;
+	size_t lo = gmem_pos(g, id, &found);
+
+	if (found)
+		return &g->g_mem[lo];
 	if (g->g_nmem == g->g_capmem) {
 		size_t cap = g->g_capmem == 0 ? 16 : 2 * g->g_capmem;
 		struct gmem *nv = realloc(g->g_mem, cap * sizeof(*nv));
@@ -203,7 +228,8 @@ note_members(
 /* RestartPolicy "restart": a stopped member whose restarts are spent is
  * replaced (shown to the planner as failed: not counted). */
 static void
-restart_budget(struct group *g, struct member *mv, size_t n, int64_t now)
+restart_budget(const struct gctl *c, struct group *g, struct member *mv,
+    size_t n, int64_t now)
 {
 	if (g->g_rec.gr_spec.g_restart != GSPEC_RESTART_RESTART)
 		return;
@@ -214,7 +240,8 @@ restart_budget(struct group *g, struct member *mv, size_t n, int64_t now)
 		if (mv[i].m_state != MEMBER_STOPPED ||
 		    (gm = gmem_get(g, mv[i].m_id)) == NULL)
 			continue;
-		if (policy_restart(&gm->gm_restart, now, &at) ==
+		if (policy_restart(&gm->gm_restart, now,
+			c->c_conf.gc_restart_wait_ms, &at) ==
 		    POLICY_RESTART_REPLACE) {
 			if (gm->gm_restart.pr_tries == POLICY_RESTART_TRIES) {
 				log_warnx("group '%s': %s did not start again "
@@ -322,13 +349,14 @@ act_restart(struct gctl *c, struct group *g, const char *id, int64_t now)
 
 	if (gm == NULL)
 		return false;
-	if (policy_restart(&gm->gm_restart, now, &at) != POLICY_RESTART_NOW) {
+	if (policy_restart(&gm->gm_restart, now, c->c_conf.gc_restart_wait_ms,
+		&at) != POLICY_RESTART_NOW) {
 		wake_at(g, at);
 		return false;
 	}
 	gm->gm_restart.pr_tries++;
 	gm->gm_restart.pr_last_ms = now;
-	wake_at(g, now + POLICY_RESTART_WAIT_MS);
+	wake_at(g, now + c->c_conf.gc_restart_wait_ms);
 	act_member(c, g, GOP_START, id);
 	return true;
 }
@@ -407,7 +435,7 @@ pass_managing(struct gctl *c, struct group *g)
 		return;
 	}
 	note_members(c, g, mv, n, now);
-	restart_budget(g, mv, n, now);
+	restart_budget(c, g, mv, n, now);
 	memset(&in, 0, sizeof(in));
 	in.pi_spec = &r->gr_spec;
 	in.pi_hash = g->g_hash;
@@ -613,7 +641,8 @@ status_counts(const struct gctl *c, const struct group *g,
 		if (m.m_state == MEMBER_RUNNING ||
 		    m.m_state == MEMBER_PROVISIONING ||
 		    (m.m_state == MEMBER_STOPPED &&
-			s->g_restart == GSPEC_RESTART_RESTART)) {
+			s->g_restart == GSPEC_RESTART_RESTART &&
+			!given_up(g, m.m_id))) {
 			counted++;
 			st->st_outdated += !cur;
 		}

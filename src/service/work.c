@@ -143,6 +143,8 @@ dispatch_class(struct service *sv, int c)
 		in->in_job = j;
 		sv->sv_running[c]++;
 	}
+	if (i == 0)
+		return; /* nothing taken (and the queue may be unallocated) */
 	memmove(sv->sv_runq[c], sv->sv_runq[c] + i,
 	    (sv->sv_runq_n[c] - i) * sizeof(sv->sv_runq[c][0]));
 	sv->sv_runq_n[c] -= i;
