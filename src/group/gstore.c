@@ -211,7 +211,10 @@ gstore_decode(
 	int rc = -1;
 
 	memset(&doc, 0, sizeof(doc));
-	if (gjson_parse(text, len, 0, &doc, err) == -1)
+	/* Go's leniency for the file as a whole: a spec committed in compat
+	 * mode may hold duplicate keys; the Spec is checked in its own mode
+	 * below. */
+	if (gjson_parse(text, len, GJSON_GO, &doc, err) == -1)
 		goto out;
 	root = &doc.d_root;
 	if (root->j_type != GJSON_OBJECT) {

@@ -20,8 +20,8 @@ policy_create_cap(const struct group_spec *g, unsigned failures, size_t running,
 }
 
 enum policy_restart_do
-policy_restart(const struct policy_restart *r, int64_t now, int64_t wait_ms,
-    int64_t *at)
+policy_restart(
+    const struct policy_restart *r, int64_t now, int64_t wait_ms, int64_t *at)
 {
 	*at = 0;
 	if (r->pr_tries > 0 && now - r->pr_last_ms < wait_ms) {

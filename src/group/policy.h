@@ -53,8 +53,8 @@ enum policy_restart_do {
 
 /* What to do with a stopped member now, each start given wait_ms to
  * bring it up; *at (WAIT) is when to look again. */
-enum policy_restart_do policy_restart(const struct policy_restart *r,
-    int64_t now, int64_t wait_ms, int64_t *at);
+enum policy_restart_do policy_restart(
+    const struct policy_restart *r, int64_t now, int64_t wait_ms, int64_t *at);
 
 /* The earliest mono ms after now at which a running member of in's
  * target hash has run long enough for a roll to count it (plan_settle_ms),

@@ -241,8 +241,8 @@ restart_budget(const struct gctl *c, struct group *g, struct member *mv,
 		    (gm = gmem_get(g, mv[i].m_id)) == NULL)
 			continue;
 		if (policy_restart(&gm->gm_restart, now,
-			c->c_conf.gc_restart_wait_ms, &at) ==
-		    POLICY_RESTART_REPLACE) {
+			c->c_conf.gc_restart_wait_ms,
+			&at) == POLICY_RESTART_REPLACE) {
 			if (gm->gm_restart.pr_tries == POLICY_RESTART_TRIES) {
 				log_warnx("group '%s': %s did not start again "
 					  "after %d tries; replacing it",
