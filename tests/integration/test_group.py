@@ -471,6 +471,18 @@ class InfraKitAPI(GroupTest):
         self.assertEqual(self.c.call("Group.FreeGroup", {"ID": "cattle"}),
                          {"ID": "cattle", "OK": True})
 
+    def test_examples_commit(self):
+        harness.make_template(self.p.vm_lib, "tiny")
+        harness.make_template(self.p.vm_lib, "alpine-3.4.4")
+        ex = os.path.join(harness.REPO_DIR, "examples")
+        names = sorted(n for n in os.listdir(ex) if n.endswith(".json"))
+        self.assertEqual(len(names), 4)
+        for n in names:
+            with self.subTest(example=n):
+                p = self.cli("commit", "--pretend", os.path.join(ex, n))
+                self.assertRegex(p.stdout, r"^Committing \S+ would involve: Managing \d+ "
+                                 r"instances\n")
+
     def test_cli_help(self):
         for verb in ("commit", "ls", "describe", "destroy", "free", "scale", "inspect"):
             p = self.cli(verb, "--help")
