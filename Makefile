@@ -3,7 +3,7 @@
 # orders the steps.
 
 BUILD      ?= build
-BIN        := $(BUILD)/infrakit-instance-vmware-fusion
+BIN        := $(BUILD)/src/infrakit-instance-vmware-fusion
 VM_DIR     ?= ./vms
 VM_LIB     ?= ./vmx
 RUN_FLAGS  ?= --log=4
@@ -13,7 +13,7 @@ ISO        ?=
 	vmx-alpine vmx-moby format clean
 
 all plugins: $(BUILD)/build.ninja
-	ninja -C $(BUILD) infrakit-instance-vmware-fusion
+	ninja -C $(BUILD) src/infrakit-instance-vmware-fusion
 
 $(BUILD)/build.ninja:
 	@scripts/deps.sh build

@@ -217,8 +217,11 @@ do_ls(const struct gopts *o, char **argv)
 static void
 print_status(const char *id, const json_t *st)
 {
-	printf("group %s: %s, %s of %lld\n", id, jget_str(st, "State"),
-	    jget_str(st, "Kind"), jget_int(st, "Target"));
+	bool pets = strcmp(jget_str(st, "Kind"), "pets") == 0;
+
+	printf("group %s: %s %s, %s %lld\n", id, jget_str(st, "State"),
+	    jget_str(st, "Kind"), pets ? "LogicalIDs" : "Size",
+	    jget_int(st, "Target"));
 	printf("  hash      %s=%s\n", jget_str(st, "HashTag"),
 	    jget_str(st, "Hash"));
 	printf("  members   %lld running, %lld provisioning, %lld stopped, "
