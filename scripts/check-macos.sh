@@ -274,7 +274,12 @@ EOF
                 b=$(basename "$f" .c)
                 case $f in
                 tests/unit/test_*.c)
-                    link_prog "$b" $(obj "$f") "$core" $libs -lcmocka ;;
+                    # As tests/meson.build: the tests that run the service
+                    # link the test backend too.
+                    extra=""
+                    ! grep -q backend_test_ops "$f" ||
+                        extra=$(obj tests/support/backend_test.c)
+                    link_prog "$b" $(obj "$f") $extra "$core" $libs -lcmocka ;;
                 tests/fuzz/fuzz_driver.c) ;;
                 tests/fuzz/fuzz_*.c)
                     link_prog "${b}_regress" $(obj "$f" tests/fuzz/fuzz_driver.c) "$core" $libs ;;
