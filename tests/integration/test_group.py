@@ -304,6 +304,21 @@ class Adoption(GroupTest):
         self.assertEqual([o for o in self.p.ops_log()[ops:] if o[0] != "power"], [])
         self.assertEqual(self.commit(spec(size=3))["Details"], "Committed cattle: Noop")
 
+    def test_bootstrap_member_is_labelled_and_adopted(self):
+        # An instance made by hand for adoption (spec §2.3): its hash tag
+        # says "bootstrap"; the group labels it with the real hash.
+        iid = self.c.provision({"VMX": "alpine"},
+                               tags={G: "cattle", H: "bootstrap", "tier": "web"})["ID"]
+        harness.wait_until(lambda: self.ops("start") == [iid], what="it runs")
+        self.commit(spec(size=2))
+        self.wait_steady(n=2)
+        st = self.status()["Status"]
+        ms = {d["ID"]: d for d in self.members()}
+        self.assertIn(iid, ms)
+        self.assertEqual(ms[iid]["Tags"][H], st["Hash"])
+        self.assertEqual(len(self.ops("create")), 2)
+        self.assertIn("adopting " + iid, self.p.log())
+
     def test_unknown_group(self):
         for m in ("Group.FreeGroup", "Group.DestroyGroup", "Group.DescribeGroup"):
             e = self.c.call(m, {"ID": "nope"}, want_error=True)
