@@ -8,9 +8,11 @@ VM_DIR     ?= ./vms
 VM_LIB     ?= ./vmx
 RUN_FLAGS  ?= --log=4
 ISO        ?=
+PREFIX     ?= /usr/local
+DESTDIR    ?=
 
-.PHONY: all plugins deps run test test-quick check-macos bench fuzz vmx-tiny \
-	vmx-alpine vmx-moby format clean
+.PHONY: all plugins install uninstall deps run test test-quick check-macos bench \
+	fuzz vmx-tiny vmx-alpine vmx-moby format clean
 
 all plugins: $(BUILD)/build.ninja
 	ninja -C $(BUILD) src/infrakit-instance-vmware-fusion
@@ -18,6 +20,16 @@ all plugins: $(BUILD)/build.ninja
 $(BUILD)/build.ninja:
 	@scripts/deps.sh build
 	meson setup $(BUILD) -Dtests=false
+
+# The program, its manual pages, the systemd user unit and the launchd agent
+# (README, "Install and run as a service"), under PREFIX; DESTDIR stages it.
+install:
+	@scripts/deps.sh build
+	@DESTDIR="$(DESTDIR)" scripts/install.sh $(BUILD) $(PREFIX)
+
+# What the last `make install` from $(BUILD) installed (meson's install log).
+uninstall:
+	ninja -C $(BUILD) uninstall
 
 deps:
 	@scripts/deps.sh test

@@ -26,7 +26,10 @@ if [ ! -f $B/build.ninja ]; then
 fi
 ninja -C $B >/dev/null || exit 1
 BENCH=$B/tests/bench
-TESTD=$B/tests/plugin-testd
+# BENCH_TESTD runs the same phases against another build of the plugin
+# (an older release, for a side-by-side table); BENCH_NO_COPY=1 skips the
+# copy-clone phase.
+TESTD=${BENCH_TESTD:-$B/tests/plugin-testd}
 T=$(mktemp -d /tmp/ikvf-bench-XXXXXX)
 PID=""
 cleanup() {
@@ -63,6 +66,14 @@ HS=$($BENCH handshake "$T/plugins/vmware-fusion" 8 5)
 D1K=$($BENCH describe "$T/plugins/vmware-fusion" 2000)
 stop_plugin
 
+# Peak memory while 1,000 instances are provisioned (every backend
+# operation instant): a fresh plugin, 1,000 Provisions from 50 clients.
+start_plugin "$T/vms-rss"
+PROV1K=$($BENCH provision "$T/plugins/vmware-fusion" 50 1000)
+sleep 2
+stop_plugin
+RSS1K=$HWM
+
 start_plugin "$T/vms10k"
 UP10K=$STARTUP
 D10K=$($BENCH describe "$T/plugins/vmware-fusion" 2000)
@@ -83,6 +94,9 @@ REPL=$($BENCH replace "$T/plugins/vmware-fusion" "$T/vms-group" 5)
 stop_plugin
 rm -f "$T/ctl/delay-create" "$T/ctl/delay-start"
 
+if [ -n "${BENCH_NO_COPY:-}" ]; then
+    CP="0 0"; COW="not measured: BENCH_NO_COPY"
+else
 echo "copy-clone of 1 GiB ..."
 head -c 1073741824 /dev/urandom >"$T/disk.vmdk"
 sync
@@ -101,6 +115,7 @@ if [ "$(id -u)" = 0 ] && command -v mkfs.xfs >/dev/null 2>&1; then
         COW="not measured: cannot loop-mount an XFS image here"
     fi
 fi
+fi
 FS=$(df -T "$T" | awk 'NR==2 {print $2}')
 
 echo
@@ -114,6 +129,7 @@ printf '| %-44s | %-28s |\n' "Describe p50 / p99, 10,000 instances" "$(echo $D10
 printf '| %-44s | %-28s |\n' "Provision RPC p50 / p99, 50 in flight" "$(echo $PROV | awk '{print $1" / "$2" ms"}')"
 printf '| %-44s | %-28s |\n' "start-up, 1,000 / 10,000 instances on disk" "$UP1K / $UP10K ms"
 printf '| %-44s | %-28s |\n' "peak RSS, 10,000 instances" "$((RSS / 1024)) MiB"
+printf '| %-44s | %-28s |\n' "peak RSS, 1,000 provisioned (50 clients)" "$((RSS1K / 1024)) MiB"
 printf '| %-44s | %-28s |\n' "copy-clone 1 GiB, streaming ($FS)" "$(echo $CP | awk '{print $1" ms, "$2" MiB/s"}')"
 case "$COW" in
 not*) printf '| %-44s | %-28s |\n' "copy-clone 1 GiB, copy-on-write" "$COW" ;;

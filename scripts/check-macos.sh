@@ -273,13 +273,11 @@ EOF
             for f in $test_files; do
                 b=$(basename "$f" .c)
                 case $f in
+                tests/unit/test_service.c|tests/unit/test_gctl.c)
+                    # Their extra source, as in tests/meson.build's list.
+                    link_prog "$b" $(obj "$f" tests/support/backend_test.c) "$core" $libs -lcmocka ;;
                 tests/unit/test_*.c)
-                    # As tests/meson.build: the tests that run the service
-                    # link the test backend too.
-                    extra=""
-                    ! grep -q backend_test_ops "$f" ||
-                        extra=$(obj tests/support/backend_test.c)
-                    link_prog "$b" $(obj "$f") $extra "$core" $libs -lcmocka ;;
+                    link_prog "$b" $(obj "$f") "$core" $libs -lcmocka ;;
                 tests/fuzz/fuzz_driver.c) ;;
                 tests/fuzz/fuzz_*.c)
                     link_prog "${b}_regress" $(obj "$f" tests/fuzz/fuzz_driver.c) "$core" $libs ;;

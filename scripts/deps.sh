@@ -4,7 +4,9 @@
 #   build  compiler, meson, ninja, pkg-config and the libraries
 #   run    build + QEMU and what `make vmx-tiny` needs (the qemu backend)
 #   test   run + cmocka, clang, valgrind, openssh-client (the whole suite;
-#          ssh and ssh-keygen for the tiny guest test)
+#          ssh and ssh-keygen for the tiny guest test), mandoc (the manual
+#          pages' lint) and ruby (loads the Homebrew formula in
+#          tests/integration/test_install.py)
 #   bench  test + xfsprogs (copy-on-write figures on a loop-mounted XFS)
 set -eu
 
@@ -13,7 +15,7 @@ cmds=""
 
 deb_build="gcc meson ninja-build pkg-config python3 git libmicrohttpd-dev libjansson-dev libarchive-dev zlib1g-dev"
 deb_run="qemu-system-x86 qemu-utils xorriso busybox-static isolinux syslinux-common cpio"
-deb_test="libcmocka-dev clang clang-format valgrind curl libclang-rt-dev openssh-client"
+deb_test="libcmocka-dev clang clang-format valgrind curl libclang-rt-dev openssh-client mandoc ruby"
 deb_bench="xfsprogs"
 # Wanted as commands, not as packages: a Node.js from elsewhere (NodeSource)
 # already brings npm, and Debian's npm package would conflict with it.

@@ -4,7 +4,9 @@
 #   scripts/run-tests.sh          gcc build + suite, clang ASan+UBSan build +
 #                                 suite, unit tests under valgrind, libFuzzer
 #                                 targets (FUZZ_SECONDS each, default 60),
-#                                 style checks, the macOS compile gate
+#                                 style checks, the manual pages, make
+#                                 install and the service files, the macOS
+#                                 compile gate
 #   scripts/run-tests.sh quick    the gcc build and its suite only
 set -u
 cd "$(dirname "$0")/.."
@@ -23,6 +25,23 @@ check() {
     else
         extra_fail=$((extra_fail + 1)); echo "FAILED: $name"
     fi
+}
+
+# A Python test file that meson does not run, counted like meson's
+# integration tests (one result per test case): its output goes into a
+# testlog line of its own for the summary below.
+run_py() {
+    name=$1; shift
+    mkdir -p build/meson-logs
+    out=$(python3 "$@" -v 2>&1)
+    st=$?
+    printf '%s\n' "$out"
+    printf '%s\n' "$out" | python3 -c '
+import json, sys
+print(json.dumps({"name": "infrakit-instance-vmware-fusion:integration / " + sys.argv[1],
+                  "result": "OK" if sys.argv[2] == "0" else "FAIL",
+                  "stdout": sys.stdin.read()}))' "$name" "$st" >"build/meson-logs/$name-py.json"
+    logs="$logs build/meson-logs/$name-py.json"
 }
 
 run_suite() {
@@ -83,6 +102,11 @@ if [ "$mode" != quick ]; then
     check "no banned calls" scripts/check-banned.sh
     check "clang-format" scripts/check-format.sh
     check "layers" scripts/check-layers.sh
+    # mandoc -Tlint, and the pages in step with --help (scripts/check-man.sh).
+    check "man pages" scripts/check-man.sh build/src/infrakit-instance-vmware-fusion
+
+    note "make install, the systemd unit, the launchd agent, the Homebrew formula"
+    run_py install tests/integration/test_install.py
 
     note "macOS compile gate (zig cc: aarch64-macos, x86_64-macos)"
     check "macos compile gate" scripts/check-macos.sh

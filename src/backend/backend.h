@@ -35,6 +35,7 @@ struct bk_inst {
 	const struct inst_spec *bi_spec;
 	const struct tags *bi_tags; /* effective tags */
 	int64_t bi_deadline;	    /* mono_ms() limit */
+	unsigned bi_ssh_port; /* host port forwarded to the guest's 22, or 0 */
 };
 
 enum power_state {
@@ -91,6 +92,17 @@ struct backend_ops {
 	/* Finds the guest's IP address (optional). */
 	int (*guest_ip)(void *ctx, const struct bk_inst *bi, char *ip,
 	    size_t iplen, char *mac, size_t maclen, struct err *err);
+
+	/* Whether instances need a loopback port forwarded to their SSH port
+	 * (QEMU user-mode networking); the service then picks one per
+	 * instance, records it and hands it over as bi_ssh_port (optional;
+	 * NULL: no). */
+	bool (*wants_ssh_port)(void *ctx);
+
+	/* Whether the guest says its initialisation finished: 1 yes, 0 not
+	 * yet, -1 the guest does not tell (optional). Readiness is then its
+	 * SSH port answering alone. */
+	int (*guest_ready)(void *ctx, const struct bk_inst *bi);
 };
 
 const char *power_state_name(enum power_state p);

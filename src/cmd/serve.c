@@ -27,6 +27,7 @@
 #include "http/httpd.h"
 #include "rpc/rpc.h"
 #include "service/service.h"
+#include "store/store.h"
 #include "util/log.h"
 #include "version.h"
 
@@ -170,6 +171,30 @@ set_duration(unsigned *dst, const char *arg, const char *flag)
 	return 0;
 }
 
+/* The group controller's flags. 0, or -1 with a message printed. */
+static int
+group_flag(int ch, const char *arg, struct config *c)
+{
+	if (ch == OPT_GROUP_HASH_TAG) {
+		if ((c->c_group_era = ghash_era_parse(arg)) < 0) {
+			fprintf(stderr,
+			    "--group-hash-tag %s: use master, v0.5, v0.1 or "
+			    "v0.1-go1.6\n",
+			    arg);
+			return -1;
+		}
+		return 0;
+	}
+	if (set_duration(
+		&c->c_group_restart_wait_ms, arg, "--group-restart-wait") == -1)
+		return -1;
+	if (c->c_group_restart_wait_ms == 0) {
+		fprintf(stderr, "--group-restart-wait must be > 0\n");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 parse_flags(int argc, char **argv, struct config *c)
 {
@@ -277,23 +302,9 @@ parse_flags(int argc, char **argv, struct config *c)
 				return -1;
 			break;
 		case OPT_GROUP_HASH_TAG:
-			if ((c->c_group_era = ghash_era_parse(optarg)) < 0) {
-				fprintf(stderr,
-				    "--group-hash-tag %s: use master, v0.5, "
-				    "v0.1 or v0.1-go1.6\n",
-				    optarg);
-				return -1;
-			}
-			break;
 		case OPT_GROUP_RESTART_WAIT:
-			if (set_duration(&c->c_group_restart_wait_ms, optarg,
-				"--group-restart-wait") == -1)
+			if (group_flag(ch, optarg, c) == -1)
 				return -1;
-			if (c->c_group_restart_wait_ms == 0) {
-				fprintf(stderr,
-				    "--group-restart-wait must be > 0\n");
-				return -1;
-			}
 			break;
 		case OPT_HELP:
 		case 'h':
@@ -472,6 +483,28 @@ remove_socket(const char *path, const struct stat *ours)
 		(void)unlink(path);
 }
 
+/* The built-in group controller on the service; NULL (logged) on
+ * failure. */
+static struct gctl *
+open_groups(const struct config *c, const struct svc *svc)
+{
+	struct gctl_conf gcc;
+	struct gctl *gc;
+	struct err err;
+
+	memset(&gcc, 0, sizeof(gcc));
+	gcc.gc_vm_dir = c->c_vm_dir;
+	gcc.gc_svc = svc;
+	gcc.gc_plugin = c->c_name;
+	gcc.gc_era = (enum ghash_era)c->c_group_era;
+	gcc.gc_poll_ms = c->c_poll_ms;
+	gcc.gc_restart_wait_ms = c->c_group_restart_wait_ms;
+	err_clear(&err);
+	if ((gc = gctl_open(&gcc, &err)) == NULL)
+		log_error("group controller: %s", err.msg);
+	return gc;
+}
+
 int
 serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 {
@@ -481,10 +514,11 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 	size_t nbk = 0;
 	struct service_conf sc;
 	struct service *sv = NULL;
-	struct gctl_conf gcc;
 	struct gctl *gc = NULL;
 	struct rpc_front front;
 	struct httpd *h = NULL, *ht = NULL;
+	struct httpd_opts ho_unix, ho_tcp;
+	struct conns *conns = NULL;
 	struct sigaction sa;
 	struct stat sock_st;
 	char pidfile[PATH_BUF], listenfile[PATH_BUF];
@@ -514,6 +548,14 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 	/* Refuse early, before touching anything, if the name is taken. */
 	if (httpd_socket_live(c.c_socket)) {
 		report_live(c.c_socket, pidfile);
+		return 1;
+	}
+	if (strlen(c.c_vm_dir) > STORE_DIR_MAX) {
+		log_error(
+		    "--vm-dir is %zu bytes long; at most %d (STORE_DIR_MAX) "
+		    "leave room for the paths the plugin makes below it: "
+		    "choose a shorter directory",
+		    strlen(c.c_vm_dir), STORE_DIR_MAX);
 		return 1;
 	}
 	if (mkdir_p(c.c_vm_dir, STATE_DIR_MODE, &err) == -1) {
@@ -558,18 +600,8 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 	}
 	/* The group controller: a client of the service, started after it
 	 * and stopped before it. */
-	memset(&gcc, 0, sizeof(gcc));
-	gcc.gc_vm_dir = c.c_vm_dir;
-	gcc.gc_svc = service_svc(sv);
-	gcc.gc_plugin = c.c_name;
-	gcc.gc_era = (enum ghash_era)c.c_group_era;
-	gcc.gc_poll_ms = c.c_poll_ms;
-	gcc.gc_restart_wait_ms = c.c_group_restart_wait_ms;
-	gc = gctl_open(&gcc, &err);
-	if (gc == NULL) {
-		log_error("group controller: %s", err.msg);
+	if ((gc = open_groups(&c, service_svc(sv))) == NULL)
 		goto out;
-	}
 	rpc_front_init(&front, service_svc(sv), gc);
 
 	fd = httpd_listen_unix(c.c_socket, &err);
@@ -587,6 +619,14 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 		goto out;
 	}
 	wrote_pid = true;
+	memset(&ho_unix, 0, sizeof(ho_unix));
+	conns = httpd_conns_new(httpd_conn_budget());
+	if (conns == NULL) {
+		log_error("out of memory");
+		(void)close(fd);
+		goto out;
+	}
+	ho_unix.ho_conns = conns;
 	if (c.c_tcp[0] != '\0') {
 		char host[256], bound[300], url[320];
 		char *colon;
@@ -610,7 +650,10 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 				  "anyone who can reach it can create and "
 				  "destroy VMs",
 			    bound);
-		ht = httpd_start(tfd, &front.rf_svc, &err);
+		ho_tcp = ho_unix;
+		ho_tcp.ho_tcp = true;
+		ho_tcp.ho_remote = c.c_allow_remote;
+		ht = httpd_start(tfd, &front.rf_svc, &ho_tcp, &err);
 		if (ht == NULL) {
 			log_error("%s", err.msg);
 			goto out;
@@ -625,7 +668,7 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 		log_info("listening on %s (%s)", url, listenfile);
 	}
 	/* Last: once the socket answers, NAME.listen is in place too. */
-	h = httpd_start(fd, &front.rf_svc, &err);
+	h = httpd_start(fd, &front.rf_svc, &ho_unix, &err);
 	if (h == NULL) {
 		log_error("%s", err.msg);
 		goto out;
@@ -664,6 +707,7 @@ out:
 	service_stop(sv);
 	httpd_stop(ht);
 	httpd_stop(h);
+	httpd_conns_free(conns);
 	gctl_close(gc);
 	service_close(sv);
 	for (size_t i = 0; i < nbk; i++)

@@ -12,9 +12,11 @@
  * Stopping: gctl_stop posts GCTL_STOP. The controller closes its inbox
  * (later submits are answered "shutting down" inline), refuses what waits,
  * lets the request in progress finish, starts nothing new and waits for
- * every service request it has out. The watch is the exception: the
- * service answers it only when something changes, so the controller
- * orphans it (o_state) and the callback frees it whenever it comes.
+ * every service request it has out. The watch and restarts are the
+ * exceptions: the service answers the watch only when something changes
+ * and a start only when the VM has started (a hung hypervisor: up to
+ * --op-timeout), so the controller orphans them (o_state) and the callback
+ * frees each whenever its answer comes.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -99,7 +101,7 @@ gop_free(struct gctl *c, struct gop *o)
 	free(o);
 }
 
-/* ---- the watch ---------------------------------------------------------- */
+/* ---- the watch and the orphans ------------------------------------------ */
 
 static void
 watch_keep(struct gctl *c, int64_t now)
@@ -120,7 +122,7 @@ watch_keep(struct gctl *c, int64_t now)
 static void
 watch_on(struct gctl *c, struct gop *o)
 {
-	if (o != c->c_watch) {
+	if (o->o_orphaned) {
 		/* Answered as the controller orphaned it (stopping). */
 		c->c_out--;
 		gop_free(c, o);
@@ -138,6 +140,29 @@ watch_on(struct gctl *c, struct gop *o)
 	gop_free(c, o);
 }
 
+/*
+ * Lets o go: from now on its callback frees it (if the service has not
+ * answered yet) or its answer arrives in c_results and is dropped there.
+ * counted: whether o is in c_out. Nothing of o is touched after the
+ * exchange unless it was answered already (then it is ours again).
+ */
+static void
+gop_orphan(struct gctl *c, struct gop *o, bool counted)
+{
+	struct group *g = o->o_group;
+
+	o->o_group = NULL;
+	o->o_orphaned = true;
+	if (atomic_exchange(&o->o_state, GOP_ORPHANED) == GOP_ANSWERED) {
+		/* On its way into c_results (or there): wait for it. */
+		if (!counted)
+			c->c_out++;
+	} else if (counted)
+		c->c_out--;
+	if (g != NULL && --g->g_refs == 0 && g->g_gone)
+		group_free(g);
+}
+
 static void
 watch_orphan(struct gctl *c)
 {
@@ -146,10 +171,40 @@ watch_orphan(struct gctl *c)
 	if (o == NULL)
 		return;
 	c->c_watch = NULL;
-	/* Answered already: it is on its way into c_results (or there);
-	 * wait for it like any other. Else the callback frees it. */
-	if (atomic_exchange(&o->o_state, GOP_ORPHANED) == GOP_ANSWERED)
-		c->c_out++;
+	gop_orphan(c, o, false);
+}
+
+int
+gop_track_start(struct gctl *c, struct gop *o)
+{
+	if (c->c_nstarts == c->c_capstarts) {
+		size_t cap = c->c_capstarts == 0 ? 16 : 2 * c->c_capstarts;
+		struct gop **nv = realloc(c->c_starts, cap * sizeof(*nv));
+
+		if (nv == NULL)
+			return -1;
+		c->c_starts = nv;
+		c->c_capstarts = cap;
+	}
+	c->c_starts[c->c_nstarts++] = o;
+	return 0;
+}
+
+static void
+untrack_start(struct gctl *c, struct gop *o)
+{
+	for (size_t i = 0; i < c->c_nstarts; i++)
+		if (c->c_starts[i] == o) {
+			c->c_starts[i] = c->c_starts[--c->c_nstarts];
+			return;
+		}
+}
+
+static void
+starts_orphan(struct gctl *c)
+{
+	while (c->c_nstarts > 0)
+		gop_orphan(c, c->c_starts[--c->c_nstarts], true);
 }
 
 /* ---- the group table ---------------------------------------------------- */
@@ -319,6 +374,15 @@ on_gop(struct gctl *c, struct gop *o)
 		c->c_out--;
 		greq_on_gop(c, o);
 		return;
+	case GOP_START:
+		c->c_out--;
+		if (o->o_orphaned) {
+			gop_free(c, o);
+			return;
+		}
+		untrack_start(c, o);
+		rec_on_gop(c, o);
+		return;
 	default:
 		c->c_out--;
 		rec_on_gop(c, o);
@@ -336,6 +400,7 @@ begin_stop(struct gctl *c)
 	mbox_close(&c->c_inbox);
 	greq_refuse_waiting(c);
 	watch_orphan(c);
+	starts_orphan(c);
 }
 
 static void
@@ -546,6 +611,7 @@ gctl_close(struct gctl *c)
 	}
 	bell_close(&c->c_bell);
 	gctl_req_free(c->c_stop_req);
+	free(c->c_starts);
 	free(c);
 }
 

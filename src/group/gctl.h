@@ -12,6 +12,10 @@
  * service's answers reach the controller the same way, through its
  * mailbox: its callbacks only post.
  *
+ * A rolling update waits for each replacement to run and, when its guest
+ * reports readiness (Describe's ready), to be ready (GCTL_READY_WAIT_MS
+ * at most).
+ *
  * The controller reacts to events: it keeps one SVC_WATCH outstanding and
  * looks at a group again when anything visible changed (a provision that
  * failed, a VM that stopped, a member that came up), when its own
@@ -38,8 +42,12 @@
 
 struct gctl;
 
-#define GCTL_RESYNC_MS 30000	  /* a look at every group without events */
-#define GCTL_RETRY_MS 1000	  /* after a pass whose requests all failed */
+#define GCTL_RESYNC_MS 30000 /* a look at every group without events */
+#define GCTL_RETRY_MS 1000   /* after a pass whose requests all failed */
+/* A member of the target config that runs but whose guest says it is not
+ * ready yet counts as not up (a rolling update waits for it) for at most
+ * this long after it started running; then it counts as up anyway. */
+#define GCTL_READY_WAIT_MS (5 * 60 * 1000)
 #define GCTL_WATCH_RETRY_MS 1000  /* after a watch the service refused */
 #define GCTL_MAX_GROUPS 1024	  /* groups one controller manages */
 #define GCTL_MAX_DESTROY_IDS 1024 /* IDs of one DestroyInstances */

@@ -8,8 +8,8 @@
  *   struct gop: built by the controller, which submits its svc_req to the
  *   service; the service owns the svc_req until it calls back; the
  *   callback (on the service's thread) only posts the gop into c_results.
- *   The one exception is the watch at stop (o_state, an atomic): see
- *   ctl.c.
+ *   The exceptions are the watch and the restarts at stop (o_state, an
+ *   atomic): see ctl.c.
  *   struct gctl_req: the client's until submitted, then the controller's
  *   until gr_done is called.
  */
@@ -28,7 +28,8 @@
 /* What the controller remembers of one member between passes. */
 struct gmem {
 	char gm_id[RPC_MAX_ID + 1];
-	int64_t gm_running_since; /* mono ms it was first seen running */
+	int64_t gm_up_since;	  /* mono ms its VM was first seen running */
+	int64_t gm_running_since; /* ... and counted as up (ready) */
 	struct policy_restart gm_restart;
 	bool gm_counted; /* its failed provision was counted */
 	bool gm_seen;	 /* in the latest listing */
@@ -62,7 +63,7 @@ enum gop_kind {
 	GOP_LIST,	 /* a reconcile listing */
 	GOP_CREATE,	 /* SVC_PROVISION of a member */
 	GOP_DESTROY,	 /* SVC_DESTROY of a member */
-	GOP_START,	 /* SVC_START of a stopped member */
+	GOP_START,	 /* SVC_POWER start of a stopped member */
 	GOP_LABEL,	 /* SVC_LABEL of a bootstrap member */
 	GOP_REQ_LIST,	 /* a client request's listing */
 	GOP_REQ_DESTROY, /* a client request's destroy */
@@ -80,6 +81,7 @@ struct gop {
 	struct gctl_req *o_req; /* GOP_REQ_*: whose */
 	struct svc_req *o_sr;
 	atomic_int o_state;
+	bool o_orphaned; /* let go at stop (set before o_state) */
 };
 
 struct gctl {
@@ -102,6 +104,10 @@ struct gctl {
 	struct gctl_req *c_cur;
 
 	struct gop *c_watch; /* outstanding, or NULL */
+	/* Restarts out: answered only once the start is done, so a stop lets
+	 * them go like the watch. */
+	struct gop **c_starts;
+	size_t c_nstarts, c_capstarts;
 	uint64_t c_gen;
 	int64_t c_watch_at; /* mono ms to try a refused watch again */
 	size_t c_out;	    /* gops out, the watch excluded */
@@ -116,6 +122,8 @@ struct gctl {
 struct gop *gop_new(struct gctl *c, enum gop_kind kind, struct group *g,
     struct gctl_req *r, enum svc_op op);
 void gop_submit(struct gctl *c, struct gop *o);
+/* Tracks a restart's gop until it is answered (0, or -1 out of memory). */
+int gop_track_start(struct gctl *c, struct gop *o);
 void gop_free(struct gctl *c, struct gop *o);
 struct group *group_find(struct gctl *c, const char *id);
 /* A new group from rec (taken: a calloc'd struct); NULL on failure. */

@@ -24,6 +24,8 @@ policy_restart(
     const struct policy_restart *r, int64_t now, int64_t wait_ms, int64_t *at)
 {
 	*at = 0;
+	if (r->pr_inflight)
+		return POLICY_RESTART_WAIT;
 	if (r->pr_tries > 0 && now - r->pr_last_ms < wait_ms) {
 		*at = r->pr_last_ms + wait_ms;
 		return POLICY_RESTART_WAIT;

@@ -42,7 +42,8 @@ size_t policy_create_cap(const struct group_spec *g, unsigned failures,
 /* One stopped member's restarts. */
 struct policy_restart {
 	unsigned pr_tries;  /* starts asked for */
-	int64_t pr_last_ms; /* mono ms of the last; 0: never */
+	int64_t pr_last_ms; /* mono ms the last one ended; 0: never */
+	bool pr_inflight;   /* one is being carried out */
 };
 
 enum policy_restart_do {
@@ -51,8 +52,9 @@ enum policy_restart_do {
 	POLICY_RESTART_REPLACE /* the tries are spent: replace it */
 };
 
-/* What to do with a stopped member now, each start given wait_ms to
- * bring it up; *at (WAIT) is when to look again. */
+/* What to do with a stopped member now, each start given wait_ms after
+ * it ended to show the member running; *at (WAIT) is when to look again
+ * (0: when the start in flight ends). */
 enum policy_restart_do policy_restart(
     const struct policy_restart *r, int64_t now, int64_t wait_ms, int64_t *at);
 

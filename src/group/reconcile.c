@@ -97,6 +97,23 @@ given_up(const struct group *g, const char *id)
 	return found && g->g_mem[i].gm_restart.pr_tries > POLICY_RESTART_TRIES;
 }
 
+/*
+ * A running member whose guest says it is not ready yet (Describe's
+ * ready 0), within GCTL_READY_WAIT_MS of its VM starting: not up yet.
+ */
+static bool
+not_ready(const struct group *g, const struct inst_view *v, int64_t now)
+{
+	bool found;
+	size_t i;
+
+	if (v->v_ready != 0)
+		return false;
+	i = gmem_pos(g, v->v_id, &found);
+	return !found || g->g_mem[i].gm_up_since == 0 ||
+	    now - g->g_mem[i].gm_up_since < GCTL_READY_WAIT_MS;
+}
+
 static struct gmem *
 gmem_get(struct group *g, const char *id)
 {
@@ -199,10 +216,21 @@ note_members(
 			continue;
 		gm->gm_seen = true;
 		if (m->m_state == MEMBER_RUNNING) {
-			if (gm->gm_running_since == 0)
-				gm->gm_running_since = now;
+			if (gm->gm_up_since == 0)
+				gm->gm_up_since = now;
 			memset(&gm->gm_restart, 0, sizeof(gm->gm_restart));
 			success |= current && v->v_created_ms > r->gr_failed_at;
+			if (current && not_ready(g, v, now)) {
+				/* Counted, not up: a roll waits for it. */
+				m->m_state = MEMBER_PROVISIONING;
+				wake_at(
+				    g, gm->gm_up_since + GCTL_READY_WAIT_MS);
+			}
+		} else
+			gm->gm_up_since = 0;
+		if (m->m_state == MEMBER_RUNNING) {
+			if (gm->gm_running_since == 0)
+				gm->gm_running_since = now;
 		} else
 			gm->gm_running_since = 0;
 		m->m_since_ms = gm->gm_running_since;
@@ -316,35 +344,38 @@ act_destroy(struct gctl *c, struct group *g, const char *id, const char *why)
 	sent(g, o, c);
 }
 
-/* A member of ours: start (SVC_START) or label (bootstrap, §2.3). */
+/* Adopts a bootstrap member: labels it with the group's tags (§2.3). */
 static void
-act_member(struct gctl *c, struct group *g, enum gop_kind kind, const char *id)
+act_label(struct gctl *c, struct group *g, const char *id)
 {
-	struct gop *o = gop_new(
-	    c, kind, g, NULL, kind == GOP_START ? SVC_START : SVC_LABEL);
+	struct gop *o = gop_new(c, GOP_LABEL, g, NULL, SVC_LABEL);
 
 	if (o == NULL) {
 		wake_at(g, mono_ms() + GCTL_RETRY_MS);
 		return;
 	}
 	(void)strlcpy(o->o_sr->sr_id, id, sizeof(o->o_sr->sr_id));
-	if (kind == GOP_LABEL &&
-	    (tags_set(&o->o_sr->sr_tags, GSPEC_TAG_GROUP,
-		 g->g_rec.gr_spec.g_id) == -1 ||
-		tags_set(&o->o_sr->sr_tags, c->c_hash_tag, g->g_hash) == -1)) {
+	if (tags_set(&o->o_sr->sr_tags, GSPEC_TAG_GROUP,
+		g->g_rec.gr_spec.g_id) == -1 ||
+	    tags_set(&o->o_sr->sr_tags, c->c_hash_tag, g->g_hash) == -1) {
 		gop_free(c, o);
 		return;
 	}
-	log_info("group '%s': %s %s", g->g_rec.gr_spec.g_id,
-	    kind == GOP_START ? "starting stopped member" : "adopting", id);
+	log_info("group '%s': adopting %s", g->g_rec.gr_spec.g_id, id);
 	sent(g, o, c);
 }
 
-/* RestartPolicy "restart": start it unless that was asked for lately. */
+/*
+ * RestartPolicy "restart": starts a stopped member again in place
+ * (SVC_POWER start) unless a start is under way or ended lately. The
+ * service answers once the start is done; meanwhile the group's rounds go
+ * on (the start is not one of them).
+ */
 static bool
 act_restart(struct gctl *c, struct group *g, const char *id, int64_t now)
 {
 	struct gmem *gm = gmem_get(g, id);
+	struct gop *o;
 	int64_t at;
 
 	if (gm == NULL)
@@ -354,11 +385,43 @@ act_restart(struct gctl *c, struct group *g, const char *id, int64_t now)
 		wake_at(g, at);
 		return false;
 	}
+	if ((o = gop_new(c, GOP_START, g, NULL, SVC_POWER)) == NULL ||
+	    gop_track_start(c, o) == -1) {
+		if (o != NULL)
+			gop_free(c, o);
+		wake_at(g, now + GCTL_RETRY_MS);
+		return false;
+	}
+	(void)strlcpy(o->o_sr->sr_id, id, sizeof(o->o_sr->sr_id));
+	o->o_sr->sr_power = SVC_POWER_START;
 	gm->gm_restart.pr_tries++;
-	gm->gm_restart.pr_last_ms = now;
-	wake_at(g, now + c->c_conf.gc_restart_wait_ms);
-	act_member(c, g, GOP_START, id);
+	gm->gm_restart.pr_inflight = true;
+	log_info("group '%s': starting stopped member %s (try %u of %d)",
+	    g->g_rec.gr_spec.g_id, id, gm->gm_restart.pr_tries,
+	    POLICY_RESTART_TRIES);
+	gop_submit(c, o);
 	return true;
+}
+
+/* A restart is done: the wait for the member to show as running starts
+ * now. */
+static void
+on_started(struct gctl *c, struct group *g, struct gop *o)
+{
+	struct svc_req *sr = o->o_sr;
+	int64_t now = mono_ms();
+	bool found;
+	size_t i = gmem_pos(g, sr->sr_id, &found);
+
+	if (found) {
+		g->g_mem[i].gm_restart.pr_inflight = false;
+		g->g_mem[i].gm_restart.pr_last_ms = now;
+	}
+	if (sr->sr_rc == -1)
+		log_warnx("group '%s': start of %s failed: %s",
+		    g->g_rec.gr_spec.g_id, sr->sr_id, sr->sr_err.msg);
+	wake_at(g, now + c->c_conf.gc_restart_wait_ms);
+	g->g_dirty = true;
 }
 
 /* ---- a pass
@@ -409,7 +472,7 @@ act_all(struct gctl *c, struct group *g, const struct plan_pass *pp, size_t cap,
 			pv->v_restarts += act_restart(c, g, a->a_id, now);
 			break;
 		case PLAN_LABEL:
-			act_member(c, g, GOP_LABEL, a->a_id);
+			act_label(c, g, a->a_id);
 			break;
 		}
 	}
@@ -576,6 +639,9 @@ rec_on_gop(struct gctl *c, struct gop *o)
 		g->g_listing = false;
 		if (!g->g_gone && !c->c_stopping)
 			on_list(c, g, o->o_sr);
+	} else if (o->o_kind == GOP_START) {
+		if (!g->g_gone)
+			on_started(c, g, o);
 	} else
 		on_op(c, g, o);
 	gop_free(c, o);
@@ -625,6 +691,7 @@ status_counts(const struct gctl *c, const struct group *g,
     const struct inst_list *l, struct gctl_status *st)
 {
 	const struct group_spec *s = &g->g_rec.gr_spec;
+	int64_t now = mono_ms();
 	size_t counted = 0;
 
 	for (size_t i = 0; i < l->l_n; i++) {
@@ -634,6 +701,9 @@ status_counts(const struct gctl *c, const struct group *g,
 		if (plan_member_of(&l->l_v[i], c->c_hash_tag, &m) == 0)
 			continue;
 		cur = m.m_hash != NULL && strcmp(m.m_hash, g->g_hash) == 0;
+		if (m.m_state == MEMBER_RUNNING && cur &&
+		    not_ready(g, &l->l_v[i], now))
+			m.m_state = MEMBER_PROVISIONING;
 		st->st_running += m.m_state == MEMBER_RUNNING;
 		st->st_provisioning += m.m_state == MEMBER_PROVISIONING;
 		st->st_stopped += m.m_state == MEMBER_STOPPED;

@@ -30,6 +30,7 @@
 #include "util/compat.h"
 #include "util/defaults.h"
 #include "util/err.h"
+#include "http/conns.h"
 #include "http/httpd.h"
 #include "rpc/jsonrpc.h"
 #include "util/log.h"
@@ -38,6 +39,7 @@
 struct httpd {
 	struct MHD_Daemon *h_mhd;
 	const struct svc *h_svc;
+	struct httpd_opts h_opts;
 	MHD_socket h_listen; /* after httpd_quiesce; closed at stop */
 	bool h_quiesced;
 };
@@ -47,6 +49,9 @@ struct hreq {
 	struct buf r_body;
 	unsigned long r_reqno;
 	bool r_too_big;
+	bool r_too_busy;   /* the body budget ran out */
+	size_t r_budget;   /* body bytes taken from the budget */
+	struct conn *r_cn; /* the connection's entry (conns.h) */
 	struct MHD_Connection *r_conn;
 	struct rpc_call *r_call; /* with the service; connection suspended */
 	atomic_int r_phase;	 /* CALL_* */
@@ -61,184 +66,6 @@ struct hreq {
 #define HTTP_STATUS_TOO_LARGE 413
 
 static atomic_ulong httpd_reqno;
-
-static int
-set_sun(struct sockaddr_un *sun, const char *path, struct err *err)
-{
-	memset(sun, 0, sizeof(*sun));
-	sun->sun_family = AF_UNIX;
-	if (strlcpy(sun->sun_path, path, sizeof(sun->sun_path)) >=
-	    sizeof(sun->sun_path)) {
-		err_set(err, EIK_INVAL,
-		    "socket path %s is %zu bytes; unix sockets allow at most "
-		    "%zu: use a shorter --listen path or plugins directory",
-		    path, strlen(path), sizeof(sun->sun_path) - 1);
-		return -1;
-	}
-	return 0;
-}
-
-int
-httpd_socket_live(const char *path)
-{
-	struct sockaddr_un sun;
-	int fd, live;
-
-	if (set_sun(&sun, path, NULL) == -1)
-		return 0;
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	if (fd == -1)
-		return 0;
-	live = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
-	(void)close(fd);
-	return live;
-}
-
-int
-httpd_listen_unix(const char *path, struct err *err)
-{
-	struct sockaddr_un sun;
-	struct stat st;
-	mode_t old;
-	int fd = -1, rc;
-
-	if (set_sun(&sun, path, err) == -1)
-		return -1;
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			err_set(err, EIK_INVAL,
-			    "%s exists and is not a socket; move it away or "
-			    "choose another --name",
-			    path);
-			return -1;
-		}
-		if (httpd_socket_live(path)) {
-			err_set(err, EIK_BUSY,
-			    "a plugin is already listening on %s", path);
-			return -1;
-		}
-		log_info(
-		    "removing stale socket %s (nothing listens on it)", path);
-		if (unlink(path) == -1 && errno != ENOENT) {
-			err_set(err, EIK_IO, "unlink stale socket %s: %s", path,
-			    strerror(errno));
-			return -1;
-		}
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	if (fd == -1) {
-		err_set(err, EIK_IO, "socket: %s", strerror(errno));
-		return -1;
-	}
-	(void)fd_cloexec(fd);
-	/* No window in which the socket is reachable with wider modes. */
-	old = umask(0177);
-	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-	(void)umask(old);
-	if (rc == -1) {
-		err_set(err, errno == EADDRINUSE ? EIK_BUSY : EIK_IO,
-		    "bind %s: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (chmod(path, SOCKET_MODE) == -1) {
-		err_set(err, EIK_IO, "chmod %s: %s", path, strerror(errno));
-		(void)unlink(path);
-		goto fail;
-	}
-	if (listen(fd, HTTP_LISTEN_BACKLOG) == -1) {
-		err_set(err, EIK_IO, "listen %s: %s", path, strerror(errno));
-		(void)unlink(path);
-		goto fail;
-	}
-	return fd;
-fail:
-	(void)close(fd);
-	return -1;
-}
-
-static bool
-is_loopback(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-
-		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
-	}
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 =
-		    (const struct sockaddr_in6 *)sa;
-
-		return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
-	}
-	return false;
-}
-
-int
-httpd_listen_tcp(const char *host, const char *port, bool allow_remote,
-    char *bound, size_t boundlen, struct err *err)
-{
-	struct addrinfo hints, *res = NULL, *ai;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char hbuf[NI_MAXHOST], pbuf[NI_MAXSERV];
-	int fd = -1, on = 1, r;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE;
-	r = getaddrinfo(host[0] != '\0' ? host : NULL, port, &hints, &res);
-	if (r != 0) {
-		err_set(err, EIK_INVAL, "cannot resolve %s:%s: %s", host, port,
-		    gai_strerror(r));
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if (!allow_remote && !is_loopback(ai->ai_addr)) {
-			err_set(err, EIK_INVAL,
-			    "refusing to listen on %s:%s, which is not a "
-			    "loopback address: the InfraKit protocol has no "
-			    "authentication, so anyone who can connect can "
-			    "create and destroy VMs; pass --allow-remote if "
-			    "you really want that",
-			    host, port);
-			goto out;
-		}
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-		if (fd == -1)
-			continue;
-		(void)fd_cloexec(fd);
-		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(fd, HTTP_LISTEN_BACKLOG) == 0)
-			break;
-		err_set(err, EIK_IO, "listen on %s:%s: %s", host, port,
-		    strerror(errno));
-		(void)close(fd);
-		fd = -1;
-	}
-	if (fd == -1) {
-		if (ai == NULL && res != NULL && err != NULL &&
-		    err->msg[0] == '\0')
-			err_set(
-			    err, EIK_IO, "cannot listen on %s:%s", host, port);
-		goto out;
-	}
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
-	    getnameinfo((struct sockaddr *)&ss, sl, hbuf, sizeof(hbuf), pbuf,
-		sizeof(pbuf), NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
-		if (ss.ss_family == AF_INET6)
-			(void)snprintf(bound, boundlen, "[%s]:%s", hbuf, pbuf);
-		else
-			(void)snprintf(bound, boundlen, "%s:%s", hbuf, pbuf);
-	} else
-		(void)snprintf(bound, boundlen, "%s:%s", host, port);
-out:
-	freeaddrinfo(res);
-	return fd;
-}
 
 static enum MHD_Result
 respond(struct MHD_Connection *c, unsigned status, struct buf *body,
@@ -311,6 +138,77 @@ content_type_ok(const char *ct)
 	    strncasecmp(ct, "application/json", n) == 0;
 }
 
+static struct conn *
+conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* Whether a Host header names this machine's loopback ("h" and "a" are
+ * the placeholder hosts InfraKit's clients put in every request). */
+static bool
+host_is_loopback(const char *host)
+{
+	static const char *const names[] = { "localhost", "127.0.0.1", "[::1]",
+		"::1", "h", "a" };
+	char h[256];
+
+	if (host == NULL || strlcpy(h, host, sizeof(h)) >= sizeof(h))
+		return false;
+	/* Without the port (IPv6 literals keep their brackets). */
+	if (h[0] == '[') {
+		char *end = strchr(h, ']');
+
+		if (end == NULL)
+			return false;
+		end[1] = '\0';
+	} else if (strchr(h, ':') != NULL && strchr(h, ':') == strrchr(h, ':'))
+		*strchr(h, ':') = '\0';
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(h, names[i]) == 0)
+			return true;
+	return strncmp(h, "127.", 4) == 0 &&
+	    strspn(h, "0123456789.") == strlen(h);
+}
+
+/*
+ * What a web page on this machine (or DNS rebinding) could send to a TCP
+ * listener is refused: browsers send an Origin on cross-site requests and
+ * can only send "simple" content types without a preflight, and a
+ * rebinding attack arrives with its own host name. InfraKit's Go client
+ * sends Content-Type application/json, no Origin, and the address it
+ * dialed as Host. NULL when the request may go on, else the refusal.
+ */
+static const char *
+tcp_refusal(struct MHD_Connection *c, const struct httpd *h)
+{
+	const char *ct, *host;
+
+	if (!h->h_opts.ho_tcp)
+		return NULL;
+	if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin") != NULL ||
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site") !=
+		NULL)
+		return "requests from web browsers are refused (an Origin "
+		       "header was sent); use the unix socket or a client "
+		       "that is not a browser";
+	ct = MHD_lookup_connection_value(
+	    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (ct == NULL || ct[strspn(ct, " \t")] == '\0')
+		return "a Content-Type of application/json is required on "
+		       "TCP";
+	host = MHD_lookup_connection_value(
+	    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	if (!h->h_opts.ho_remote && !host_is_loopback(host))
+		return "the Host header does not name this machine's "
+		       "loopback address (DNS rebinding?); connect to "
+		       "127.0.0.1 or localhost";
+	return NULL;
+}
+
 static enum MHD_Result
 on_get(struct MHD_Connection *c, struct httpd *h, const char *url,
     unsigned long reqno)
@@ -363,9 +261,13 @@ answer(struct MHD_Connection *c, struct httpd *h, struct hreq *r)
 	int rc;
 
 	buf_init(&out, DESCRIBE_MAX_ANSWER);
+	conns_body_give(h->h_opts.ho_conns, r->r_budget);
+	r->r_budget = 0;
 	if (r->r_call != NULL) {
 		rc = rpc_call_finish(r->r_call, &out);
 		r->r_call = NULL;
+		if (r->r_cn != NULL)
+			conns_waiting(h->h_opts.ho_conns, r->r_cn, false);
 	} else {
 		rc = rpc_begin(h->h_svc,
 		    r->r_body.b_data != NULL ? r->r_body.b_data : "",
@@ -374,6 +276,9 @@ answer(struct MHD_Connection *c, struct httpd *h, struct hreq *r)
 			buf_free(&out);
 			atomic_init(&r->r_phase, CALL_PENDING);
 			r->r_conn = c;
+			if (r->r_cn != NULL)
+				conns_waiting(
+				    h->h_opts.ho_conns, r->r_cn, true);
 			MHD_suspend_connection(c);
 			rpc_call_submit(r->r_call, on_wake, r);
 			return MHD_YES;
@@ -397,7 +302,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 
 	(void)version;
 	if (r == NULL) {
-		const char *ct, *cl;
+		const char *ct, *cl, *why;
 		unsigned long reqno = atomic_fetch_add(&httpd_reqno, 1) + 1;
 
 		r = calloc(1, sizeof(*r));
@@ -405,7 +310,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 			return MHD_NO;
 		buf_init(&r->r_body, RPC_MAX_BODY);
 		r->r_reqno = reqno;
+		r->r_cn = conn_of(c);
 		*con_cls = r;
+		if ((why = tcp_refusal(c, h)) != NULL)
+			return respond_error(
+			    c, MHD_HTTP_FORBIDDEN, NULL, reqno, "%s", why);
 		if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
 			return on_get(c, h, url, reqno);
 		if (strcmp(method, "POST") != 0)
@@ -442,12 +351,25 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
-		if (!r->r_too_big &&
-		    buf_add(&r->r_body, upload_data, *upload_data_size) == -1)
-			r->r_too_big = true;
+		if (!r->r_too_big && !r->r_too_busy &&
+		    conns_body_take(h->h_opts.ho_conns, *upload_data_size) ==
+			-1)
+			r->r_too_busy = true;
+		else if (!r->r_too_big && !r->r_too_busy) {
+			r->r_budget += *upload_data_size;
+			if (buf_add(&r->r_body, upload_data,
+				*upload_data_size) == -1)
+				r->r_too_big = true;
+		}
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (r->r_too_busy)
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL,
+		    r->r_reqno,
+		    "too many large requests are arriving at once (more than "
+		    "%d bytes of bodies in flight); try again",
+		    HTTP_BODY_BUDGET);
 	if (r->r_too_big)
 		return respond_error(c, HTTP_STATUS_TOO_LARGE, NULL, r->r_reqno,
 		    "request body exceeds the limit of %d bytes "
@@ -460,13 +382,17 @@ static void
 on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
+	struct httpd *h = cls;
 	struct hreq *r = *con_cls;
 
-	(void)cls;
-	(void)c;
 	if (r == NULL)
 		return;
 	*con_cls = NULL;
+	if (r->r_cn != NULL)
+		conns_done(h->h_opts.ho_conns, r->r_cn);
+	conns_body_give(h->h_opts.ho_conns, r->r_budget);
+	r->r_budget = 0;
+	(void)c;
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
 		log_debug("req %lu: connection ended early (%d)", r->r_reqno,
 		    (int)toe);
@@ -500,8 +426,32 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("libmicrohttpd: %s", msg);
 }
 
-/* A thread per core, at most HTTP_THREADS_MAX: handlers never wait (the
- * service answers through on_wake), so more threads only add switches. */
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct httpd *h = cls;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		    c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		*socket_context = ci != NULL
+		    ? conns_open(h->h_opts.ho_conns, ci->connect_fd)
+		    : NULL;
+	} else if (*socket_context != NULL) {
+		conns_close(h->h_opts.ho_conns, *socket_context);
+		*socket_context = NULL;
+	}
+}
+
+/*
+ * HTTP_THREADS_PER_CORE polling threads a core, at most HTTP_THREADS_MAX.
+ * Handlers never wait (the service answers through on_wake), so the pool
+ * is not there to cover blocked calls: it spreads keep-alive connections
+ * so that a request and its answer rarely wait for another connection's
+ * turn (scripts/bench.sh: handshakes/s rise up to about 8 a core here).
+ */
 static unsigned int
 http_threads(void)
 {
@@ -509,11 +459,13 @@ http_threads(void)
 
 	if (n < 1)
 		n = 1;
+	n *= HTTP_THREADS_PER_CORE;
 	return (unsigned int)(n > HTTP_THREADS_MAX ? HTTP_THREADS_MAX : n);
 }
 
 struct httpd *
-httpd_start(int fd, const struct svc *svc, struct err *err)
+httpd_start(int fd, const struct svc *svc, const struct httpd_opts *opts,
+    struct err *err)
 {
 	struct httpd *h;
 
@@ -524,6 +476,7 @@ httpd_start(int fd, const struct svc *svc, struct err *err)
 		return NULL;
 	}
 	h->h_svc = svc;
+	h->h_opts = *opts;
 	h->h_mhd = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD |
 		MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME,
 	    0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
@@ -531,7 +484,9 @@ httpd_start(int fd, const struct svc *svc, struct err *err)
 	    MHD_OPTION_THREAD_POOL_SIZE, http_threads(),
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_CONN_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONN_LIMIT,
+	    MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned int)(opts->ho_conns->cs_cap + HTTP_CONN_SLACK),
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
 	if (h->h_mhd == NULL) {
 		(void)close(fd);

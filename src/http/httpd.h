@@ -13,6 +13,27 @@
 struct err;
 struct svc;
 struct httpd;
+struct conns;
+
+/* How one listener behaves. */
+struct httpd_opts {
+	struct conns *ho_conns; /* shared by every listener (borrowed) */
+	bool ho_tcp;		/* TCP: browser-origin and Host checks */
+	bool ho_remote;		/* TCP beyond loopback (no Host check) */
+};
+
+/*
+ * Raises the descriptor limit's soft value to the hard one (as Go does at
+ * start) and returns how many connections the listeners may hold at once:
+ * the limit less HTTP_FD_RESERVE descriptors kept for backend work
+ * (hypervisor processes, pipes, records), at most HTTP_CONN_LIMIT.
+ */
+size_t httpd_conn_budget(void);
+
+/* The connection table all listeners share, with room for cap. NULL when
+ * out of memory. */
+struct conns *httpd_conns_new(size_t cap);
+void httpd_conns_free(struct conns *cs);
 
 /*
  * Binds and listens on the unix socket path. An existing socket that refuses
@@ -34,7 +55,8 @@ int httpd_listen_tcp(const char *host, const char *port, bool allow_remote,
 int httpd_socket_live(const char *path);
 
 /* Starts serving fd (taking ownership) with svc behind it. */
-struct httpd *httpd_start(int fd, const struct svc *svc, struct err *err);
+struct httpd *httpd_start(int fd, const struct svc *svc,
+    const struct httpd_opts *opts, struct err *err);
 
 /* Stops accepting new connections; open ones are still served. */
 void httpd_quiesce(struct httpd *h);

@@ -78,6 +78,8 @@ struct inst_view {
 	char *v_reason;	      /* Destroy's Context.Reason */
 	int64_t v_created_ms; /* wall clock */
 	bool v_reported;      /* false: hidden from InfraKit */
+	char v_ssh[80];	      /* "host:port" to reach the guest's SSH, or "" */
+	int v_ready;	      /* 1 ready, 0 not yet, -1 not known */
 };
 
 struct inst_list {

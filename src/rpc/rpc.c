@@ -50,6 +50,10 @@ static const struct method rpc_methods[] = {
 	SVC("Instance.DescribeInstances", SVC_DESCRIBE, rpc_prep_describe,
 	    rpc_done_describe),
 	SVC("Instance.Label", SVC_LABEL, rpc_prep_label, rpc_done_ok),
+	/* Ours, for the client verbs; not part of InfraKit's API. */
+	SVC("Machine.Start", SVC_POWER, rpc_prep_start, rpc_done_ok),
+	SVC("Machine.Stop", SVC_POWER, rpc_prep_stop, rpc_done_ok),
+	SVC("Machine.Restart", SVC_POWER, rpc_prep_restart, rpc_done_ok),
 	GRP("Group.CommitGroup", GCTL_COMMIT, rpc_gprep_commit,
 	    rpc_gdone_commit),
 	GRP("Group.FreeGroup", GCTL_FREE, rpc_gprep_id, rpc_gdone_ok),
@@ -185,10 +189,11 @@ find_method(const struct jsonrpc_req *req, const struct svc *svc,
 	err_set(err, EIK_METHOD,
 	    "rpc: can't find method \"%s\" (this plugin serves "
 	    "Plugin.Implements, Handshake.Implements|Types|Hello, "
-	    "Instance.Validate|Provision|Destroy|DescribeInstances|Label%s)",
+	    "Instance.Validate|Provision|Destroy|DescribeInstances|Label%s; "
+	    "and Machine.Start|Stop|Restart for its own client)",
 	    req->jr_method,
 	    rpc_group_of(svc) != NULL
-		? " and Group.CommitGroup|FreeGroup|DescribeGroup|"
+		? ", Group.CommitGroup|FreeGroup|DescribeGroup|"
 		  "DestroyGroup|InspectGroups|Size|SetSize|DestroyInstances"
 		: "");
 	return -1;

@@ -113,7 +113,13 @@ int rpc_prep_describe(
 int rpc_done_describe(const struct svc_req *, bool, struct buf *, struct err *);
 int rpc_prep_label(
     const struct rpc_env *, json_t *, struct svc_req *, bool *, struct err *);
-/* Destroy and Label: {"Type": ..., "OK": true}. */
+int rpc_prep_start(
+    const struct rpc_env *, json_t *, struct svc_req *, bool *, struct err *);
+int rpc_prep_stop(
+    const struct rpc_env *, json_t *, struct svc_req *, bool *, struct err *);
+int rpc_prep_restart(
+    const struct rpc_env *, json_t *, struct svc_req *, bool *, struct err *);
+/* Destroy, Label, Machine.*: {"Type": ..., "OK": true}. */
 int rpc_done_ok(const struct svc_req *, bool, struct buf *, struct err *);
 
 /* The JSON object of one description (with Properties when props). */

@@ -235,6 +235,10 @@ rpc_desc_json(const struct inst_view *v, int props)
 		json_object_set_new(p, "Error", json_string(v->v_error));
 	if (v->v_reason != NULL)
 		json_object_set_new(p, "Reason", json_string(v->v_reason));
+	if (v->v_ssh[0] != '\0')
+		json_object_set_new(p, "SSH", json_string(v->v_ssh));
+	if (v->v_ready >= 0)
+		json_object_set_new(p, "Ready", json_boolean(v->v_ready == 1));
 	if (!v->v_reported)
 		json_object_set_new(p, "Reported", json_false());
 	json_object_set_new(d, "Properties", p);
@@ -309,6 +313,54 @@ toobig:
 	    "on tags",
 	    DESCRIBE_MAX_ANSWER);
 	return -1;
+}
+
+/*
+ * Machine.Start / Stop / Restart {"Type", "Instance", "Hard"}: our own
+ * methods for the client verbs (InfraKit has none and is never told of
+ * them); answered when the VM is on or off.
+ */
+static int
+prep_power(
+    json_t *params, struct svc_req *r, enum svc_power op, struct err *err)
+{
+	const char *id;
+	bool hard = false;
+
+	if (prep_type(params, r, err) == -1 ||
+	    param_instance(params, &id, err) == -1 ||
+	    opt_bool(params, "Hard", "params.Hard", &hard, err) == -1)
+		return -1;
+	(void)strlcpy(r->sr_id, id, sizeof(r->sr_id));
+	r->sr_power = op == SVC_POWER_STOP && hard ? SVC_POWER_STOP_HARD : op;
+	return 0;
+}
+
+int
+rpc_prep_start(const struct rpc_env *env, json_t *params, struct svc_req *r,
+    bool *props, struct err *err)
+{
+	(void)env;
+	(void)props;
+	return prep_power(params, r, SVC_POWER_START, err);
+}
+
+int
+rpc_prep_stop(const struct rpc_env *env, json_t *params, struct svc_req *r,
+    bool *props, struct err *err)
+{
+	(void)env;
+	(void)props;
+	return prep_power(params, r, SVC_POWER_STOP, err);
+}
+
+int
+rpc_prep_restart(const struct rpc_env *env, json_t *params, struct svc_req *r,
+    bool *props, struct err *err)
+{
+	(void)env;
+	(void)props;
+	return prep_power(params, r, SVC_POWER_RESTART, err);
 }
 
 int

@@ -18,12 +18,8 @@
 #include "service/internal.h"
 #include "util/compat.h"
 #include "util/fsutil.h"
+#include "util/defaults.h"
 #include "util/log.h"
-
-#define MAT_BATCH 64	       /* records per write-out */
-#define MAT_RETRY_MIN_MS 500   /* after a failed write-out, */
-#define MAT_RETRY_MAX_MS 30000 /* doubling up to this */
-#define RESET_RETRY_MS 1000
 
 /* ---- the journal writer ------------------------------------------------ */
 
@@ -53,6 +49,31 @@ jw_append(struct service *sv, struct jbatch *b)
 	free(je);
 }
 
+/* A new epoch with only what is still needed (b's entries), the ID
+ * high-water mark saved first. */
+static void
+jw_compact(struct service *sv, struct jbatch *b)
+{
+	struct journal_entry *je;
+
+	err_clear(&b->jb_err);
+	b->jb_rc = -1;
+	je = calloc(b->jb_n > 0 ? b->jb_n : 1, sizeof(*je));
+	if (je == NULL) {
+		err_set(&b->jb_err, EIK_INTERNAL, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < b->jb_n; i++) {
+		je[i].je_key = b->jb_v[i].je_key;
+		je[i].je_data = b->jb_v[i].je_text;
+		je[i].je_len = strlen(b->jb_v[i].je_text);
+	}
+	if (idgen_write_mark(&sv->sv_ids, b->jb_mark, &b->jb_err) == 0 &&
+	    journal_compact(sv->sv_journal, je, b->jb_n, &b->jb_err) == 0)
+		b->jb_rc = 0;
+	free(je);
+}
+
 void *
 journal_main(void *arg)
 {
@@ -66,15 +87,8 @@ journal_main(void *arg)
 			next = m->m_next;
 			if (b->jb_om.om_kind == OM_JBATCH)
 				jw_append(sv, b);
-			else {
-				err_clear(&b->jb_err);
-				b->jb_rc = idgen_write_mark(&sv->sv_ids,
-					       b->jb_mark, &b->jb_err) == 0 &&
-					journal_reset(
-					    sv->sv_journal, &b->jb_err) == 0
-				    ? 0
-				    : -1;
-			}
+			else
+				jw_compact(sv, b);
 			b->jb_used = journal_used(sv->sv_journal);
 			if (mbox_post(&sv->sv_results, &b->jb_om.om_msg) == -1)
 				abort(); /* the results box is never closed */
@@ -333,6 +347,8 @@ change_done(struct service *sv, struct jent *e, const struct err *err)
 	} else if (ch->ch_op == SVC_DESTROY) {
 		log_info("instance %s: destroying (%s)", in->in_rec.r_id,
 		    in->in_rec.r_reason != NULL ? in->in_rec.r_reason : "");
+		if (in->in_power_req != NULL)
+			req_drop_power(sv);
 		in->in_retries = 0;
 		in->in_not_before = 0;
 	} else
@@ -429,7 +445,10 @@ durable_on_reset(struct service *sv, struct jbatch *b)
 	if (b->jb_rc == 0) {
 		sv->sv_ids.ig_saved = b->jb_mark;
 		sv->sv_jused = b->jb_used;
-		log_debug("journal emptied");
+		sv->sv_jcarry = b->jb_used;
+		log_debug("journal started over, %zu entries carried (%zu "
+			  "bytes)",
+		    b->jb_n, b->jb_used);
 	} else {
 		log_error("journal: cannot empty it: %s", b->jb_err.msg);
 		sv->sv_reset_not_before = mono_ms() + RESET_RETRY_MS;
@@ -604,30 +623,97 @@ durable_on_store(struct service *sv, struct smsg *m)
 
 /* ---- the pump ---------------------------------------------------------- */
 
+/* One carried entry: text (taken), keyed like the original. */
+static int
+carry(struct jbatch *b, const char *id, uint64_t seq, bool tomb, char *text)
+{
+	struct jent *nv;
+
+	if (text == NULL)
+		return -1;
+	if (b->jb_n == b->jb_cap) {
+		size_t cap = b->jb_cap == 0 ? 16 : b->jb_cap * 2;
+
+		nv = realloc(b->jb_v, cap * sizeof(*nv));
+		if (nv == NULL) {
+			free(text);
+			return -1;
+		}
+		b->jb_v = nv;
+		b->jb_cap = cap;
+	}
+	nv = &b->jb_v[b->jb_n++];
+	memset(nv, 0, sizeof(*nv));
+	nv->je_text = text;
+	(void)snprintf(nv->je_key, sizeof(nv->je_key), "%s,%llu,%c", id,
+	    (unsigned long long)seq, tomb ? 'T' : 'R');
+	return 0;
+}
+
+/*
+ * The compaction batch: every durable record instance.json does not hold
+ * yet, and every tombstone whose directory is still to go. Built only while
+ * neither writer has work, so nothing is in between.
+ */
+static struct jbatch *
+compaction(struct service *sv)
+{
+	struct jbatch *b = calloc(1, sizeof(*b));
+
+	if (b == NULL)
+		return NULL;
+	b->jb_om.om_kind = OM_JRESET;
+	b->jb_mark = sv->sv_ids.ig_last;
+	for (size_t i = 0; i < sv->sv_n; i++) {
+		struct inst *in = sv->sv_v[i];
+
+		if (!in->in_counted || in->in_text == NULL)
+			continue;
+		if (carry(b, in->in_rec.r_id, in->in_durable_seq, false,
+			strdup(in->in_text)) == -1)
+			goto fail;
+	}
+	for (size_t i = 0; i < sv->sv_ngraves; i++) {
+		struct record t;
+		struct inst *in = sv->sv_graves[i];
+
+		memset(&t, 0, sizeof(t));
+		(void)strlcpy(t.r_id, in->in_rec.r_id, sizeof(t.r_id));
+		t.r_seq = in->in_rec.r_seq;
+		t.r_removed = true;
+		if (carry(b, t.r_id, t.r_seq, true, record_to_text(&t)) == -1)
+			goto fail;
+	}
+	return b;
+fail:
+	batch_free(b);
+	return NULL;
+}
+
 void
 durable_pump(struct service *sv)
 {
-	/* A journal past JOURNAL_RESET_AT holds new batches back until the
-	 * records are written and it is emptied (bounded size), unless the
-	 * disk refuses the records: then the journal is all there is. */
-	bool hold = sv->sv_jused > JOURNAL_RESET_AT && sv->sv_unmat > 0 &&
-	    sv->sv_mat_failures == 0 && !sv->sv_stopping;
+	size_t big = sv->sv_jcarry * 2 > JOURNAL_RESET_AT ? sv->sv_jcarry * 2
+							  : JOURNAL_RESET_AT;
 
-	/* Emptying goes first when it can: entries still gathering go into
-	 * the next epoch, as the writer takes the reset before them. */
-	if (!sv->sv_jbusy && sv->sv_jused > 0 && sv->sv_unmat == 0 &&
+	/*
+	 * The journal starts over when instance.json files hold everything
+	 * (nothing to carry), or when it passed JOURNAL_RESET_AT under
+	 * steady load: then what is still needed is carried into the new
+	 * epoch. Entries still gathering go after it (the writer takes the
+	 * compaction first). Both writers must be idle.
+	 */
+	if (!sv->sv_jbusy && !sv->sv_sbusy && sv->sv_jused > 0 &&
+	    (sv->sv_unmat == 0 || sv->sv_jused > big) &&
 	    mono_ms() >= sv->sv_reset_not_before) {
-		struct jbatch *r = calloc(1, sizeof(*r));
+		struct jbatch *r = compaction(sv);
 
 		if (r != NULL) {
-			r->jb_om.om_kind = OM_JRESET;
-			r->jb_mark = sv->sv_ids.ig_last;
 			sv->sv_jbusy = true;
 			(void)mbox_post(&sv->sv_jq, &r->jb_om.om_msg);
 		}
 	}
-	if (!sv->sv_jbusy && sv->sv_open != NULL && sv->sv_open->jb_n > 0 &&
-	    !hold) {
+	if (!sv->sv_jbusy && sv->sv_open != NULL && sv->sv_open->jb_n > 0) {
 		struct jbatch *b = sv->sv_open;
 
 		sv->sv_open = NULL;

@@ -88,9 +88,11 @@ struct inst {
 	struct job *in_job; /* running, or NULL */
 	bool in_queued;	    /* in a run queue */
 	bool in_cleanup;    /* a failed one with files left (recovery) */
-	bool in_need_ip;
-	bool in_need_start; /* SVC_START asked; JOB_START to run */
-	unsigned in_ip_tries;
+	bool in_need_net;   /* address or readiness still to find */
+	unsigned in_net_tries;
+	int64_t in_net_since;	      /* mono ms the VM (re)started */
+	int in_ready;		      /* 1, 0, or -1 not known */
+	struct svc_req *in_power_req; /* a start/stop/restart to run */
 	unsigned in_retries;
 	int64_t in_not_before; /* mono ms; 0: no timer */
 };
@@ -99,9 +101,9 @@ enum job_kind {
 	JOB_CREATE = 1, /* clone/copy, configure, start (or resume) */
 	JOB_DESTROY,	/* stop soft then hard, release, delete the bundle */
 	JOB_CLEANUP,	/* finish a rollback a crash interrupted */
-	JOB_IP,		/* find the guest's address */
+	JOB_NET,	/* the guest's address, and whether it is ready */
+	JOB_POWEROP,	/* start, stop or restart for a client */
 	JOB_POWER,	/* one power query for many instances */
-	JOB_START,	/* power on a created VM that is off (SVC_START) */
 };
 
 /* What a worker needs, copied; and what it found. */
@@ -127,6 +129,8 @@ struct job {
 	char j_vmx[PATH_BUF];
 	char j_staging_vmx[PATH_BUF];
 
+	unsigned j_ssh_port;
+	enum svc_power j_op;	  /* JOB_POWEROP */
 	struct bk_power *j_power; /* JOB_POWER: owned strings */
 	size_t j_npower;
 
@@ -135,6 +139,7 @@ struct job {
 	struct err j_err;
 	bool j_cancelled; /* stopped by its token */
 	char j_ip[64], j_mac[64];
+	int j_ready; /* JOB_NET: 1, 0, -1 */
 };
 
 /* One journal entry on its way. */
@@ -206,8 +211,9 @@ struct service {
 	struct jbatch *sv_open; /* entries gathering for the next flush */
 	bool sv_jbusy;		/* a batch or a reset is with the writer */
 	size_t sv_jused;	/* journal bytes in use */
-	size_t sv_unmat;	/* instances the journal holds newer */
-	struct inst **sv_mat;	/* to write as instance.json */
+	size_t sv_jcarry; /* journal bytes right after the last compaction */
+	size_t sv_unmat;  /* instances the journal holds newer */
+	struct inst **sv_mat; /* to write as instance.json */
 	size_t sv_nmat, sv_capmat;
 	bool sv_sbusy;		   /* the record writer has a job */
 	int64_t sv_mat_not_before; /* back-off after a failed write */
@@ -218,14 +224,15 @@ struct service {
 	size_t sv_ngraves, sv_capgraves;
 	int64_t sv_graves_not_before;
 
-	struct inst **sv_runq[2]; /* [0] creates, [1] everything else */
-	size_t sv_runq_n[2], sv_runq_cap[2];
-	size_t sv_running[2];
+	struct inst **sv_runq[3]; /* creates, other changes, probes */
+	size_t sv_runq_n[3], sv_runq_cap[3];
+	size_t sv_running[3];
 	struct job **sv_power_jobs; /* per backend; NULL when idle */
 	int64_t sv_next_poll;
 	int64_t sv_next_timer;	     /* earliest in_not_before (0: none) */
 	size_t sv_failed;	     /* records in state failed */
 	uint64_t sv_gen;	     /* bumped by every visible change */
+	unsigned sv_last_ssh_port;   /* round robin of pick_ssh_port */
 	struct svc_req *sv_watchers; /* SVC_WATCH waiting, by sr_msg */
 };
 
@@ -261,6 +268,8 @@ void change_free(struct change *ch);
 
 /* requests.c */
 void req_handle(struct service *sv, struct svc_req *r);
+/* Answers power requests that will not run. */
+void req_drop_power(struct service *sv);
 /* Something a client can see changed. */
 void req_changed(struct service *sv);
 /* Answers the watchers when sv_gen moved (or, stopping, with BUSY). */
@@ -279,6 +288,8 @@ int64_t work_next_deadline(const struct service *sv, int64_t now);
 void work_cancel_all(struct service *sv);
 bool work_idle(const struct service *sv);
 void work_prune_failed(struct service *sv);
+/* The VM (re)started: find its address and readiness again. */
+void work_net_reset(struct inst *in);
 
 /* jobs.c: what runs on a worker thread. */
 void *job_main(void *arg);

@@ -14,6 +14,7 @@
 #include "util/compat.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/net.h"
 
 static int
 job_paths(struct service *sv, const char *id, struct job *j)
@@ -52,6 +53,10 @@ job_prepare(
 	j->j_op_timeout_ms = sv->sv_conf.sc_op_timeout_ms;
 	j->j_stop_soft_ms = sv->sv_conf.sc_stop_soft_ms;
 	(void)strlcpy(j->j_id, r->r_id, sizeof(j->j_id));
+	j->j_ssh_port = r->r_ssh_port;
+	/* Before the worker starts: it reads j_op at once. */
+	if (kind == JOB_POWEROP && in->in_power_req != NULL)
+		j->j_op = in->in_power_req->sr_power;
 	(void)strlcpy(j->j_template, r->r_template != NULL ? r->r_template : "",
 	    sizeof(j->j_template));
 	err_clear(&j->j_err);
@@ -93,6 +98,7 @@ bi_fill(const struct job *j, bool staging, struct bk_inst *bi)
 	bi->bi_spec = &j->j_spec;
 	bi->bi_tags = &j->j_tags;
 	bi->bi_deadline = mono_ms() + j->j_op_timeout_ms;
+	bi->bi_ssh_port = j->j_ssh_port;
 }
 
 /* Asks the backend whether the VM of j runs. */
@@ -246,23 +252,59 @@ step_destroy(struct job *j)
 	j->j_rc = 0;
 }
 
+/* The guest's address (when the backend finds one), then whether SSH
+ * answers there and the guest says it finished its initialisation. */
 static void
-step_ip(struct job *j)
+step_net(struct job *j)
 {
+	const struct backend_ops *ops = j->j_bk->be_ops;
 	struct bk_inst bi;
+	char host[64];
+	unsigned port = 22;
+	int ssh, init;
 
 	bi_fill(j, false, &bi);
-	j->j_rc = j->j_bk->be_ops->guest_ip(j->j_bk->be_ctx, &bi, j->j_ip,
-	    sizeof(j->j_ip), j->j_mac, sizeof(j->j_mac), &j->j_err);
+	j->j_rc = 0;
+	if (ops->guest_ip != NULL)
+		j->j_rc = ops->guest_ip(j->j_bk->be_ctx, &bi, j->j_ip,
+		    sizeof(j->j_ip), j->j_mac, sizeof(j->j_mac), &j->j_err);
+	if (j->j_ssh_port != 0) {
+		(void)strlcpy(host, "127.0.0.1", sizeof(host));
+		port = j->j_ssh_port;
+	} else if (j->j_ip[0] != '\0')
+		(void)strlcpy(host, j->j_ip, sizeof(host));
+	else {
+		j->j_ready = 0;
+		return;
+	}
+	ssh = net_probe_ssh(host, port, NET_PROBE_TIMEOUT_MS);
+	init = ops->guest_ready != NULL ? ops->guest_ready(j->j_bk->be_ctx, &bi)
+					: -1;
+	j->j_ready = ssh && init != 0 ? 1 : 0;
 }
 
+/* Start, stop or restart for a client. */
 static void
-step_start(struct job *j)
+step_powerop(struct job *j)
 {
+	const struct backend_ops *ops = j->j_bk->be_ops;
 	struct bk_inst bi;
 
-	bi_fill(j, false, &bi);
-	j->j_rc = j->j_bk->be_ops->start(j->j_bk->be_ctx, &bi, &j->j_err);
+	j->j_rc = 0;
+	if (j->j_op != SVC_POWER_START) {
+		if (j->j_op == SVC_POWER_STOP_HARD) {
+			bi_fill(j, false, &bi);
+			j->j_rc = ops->stop != NULL
+			    ? ops->stop(j->j_bk->be_ctx, &bi, true, &j->j_err)
+			    : 0;
+		} else
+			j->j_rc = stop_vm(j, &j->j_err);
+	}
+	if (j->j_rc == 0 &&
+	    (j->j_op == SVC_POWER_START || j->j_op == SVC_POWER_RESTART)) {
+		bi_fill(j, false, &bi);
+		j->j_rc = ops->start(j->j_bk->be_ctx, &bi, &j->j_err);
+	}
 }
 
 static void
@@ -293,14 +335,14 @@ job_main(void *arg)
 		(void)rm_tree(j->j_bundle, NULL);
 		j->j_rc = 0;
 		break;
-	case JOB_IP:
-		step_ip(j);
+	case JOB_NET:
+		step_net(j);
+		break;
+	case JOB_POWEROP:
+		step_powerop(j);
 		break;
 	case JOB_POWER:
 		step_power(j);
-		break;
-	case JOB_START:
-		step_start(j);
 		break;
 	}
 	j->j_cancelled = proc_cancelled();

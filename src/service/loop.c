@@ -46,6 +46,7 @@ on_result(struct service *sv, struct omsg *om)
 			mbox_close(&sv->sv_inbox);
 			work_cancel_all(sv);
 			req_notify(sv);
+			req_drop_power(sv);
 		}
 		break;
 	}
@@ -60,7 +61,8 @@ quiescent(const struct service *sv)
 		return false;
 	for (size_t i = 0; i < sv->sv_n; i++)
 		if (sv->sv_v[i]->in_change != NULL ||
-		    sv->sv_v[i]->in_deferred != NULL)
+		    sv->sv_v[i]->in_deferred != NULL ||
+		    sv->sv_v[i]->in_power_req != NULL)
 			return false;
 	return true;
 }
@@ -215,8 +217,9 @@ free_state(struct service *sv)
 		inst_free(sv->sv_graves[i]);
 	free(sv->sv_graves);
 	free(sv->sv_mat);
-	free(sv->sv_runq[0]);
-	free(sv->sv_runq[1]);
+	for (size_t c = 0; c < sizeof(sv->sv_runq) / sizeof(sv->sv_runq[0]);
+	     c++)
+		free(sv->sv_runq[c]);
 	free(sv->sv_power_jobs);
 	if (sv->sv_open != NULL) {
 		for (size_t i = 0; i < sv->sv_open->jb_n; i++)

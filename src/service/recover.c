@@ -360,8 +360,7 @@ queue_recovered(struct service *sv)
 				is_dir(b));
 			break;
 		case ST_RUNNING:
-			in->in_need_ip = in->in_bk->be_ops->guest_ip != NULL &&
-			    in->in_rec.r_ip == NULL;
+			work_net_reset(in);
 			break;
 		}
 		work_kick(sv, in);

@@ -19,6 +19,7 @@
 #include "util/compat.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/net.h"
 
 /* ---- requests ---------------------------------------------------------- */
 
@@ -243,6 +244,56 @@ change_new(enum svc_op op, struct inst *in, struct svc_req *r)
 	return ch;
 }
 
+/*
+ * A loopback port for a new instance's SSH: not recorded for any other
+ * instance (journal entries on their way included), and free right now.
+ * 0 when none is left.
+ */
+static unsigned
+pick_ssh_port(struct service *sv)
+{
+	unsigned span = SSH_PORT_MAX - SSH_PORT_MIN + 1;
+	unsigned char *used = calloc(span, 1);
+	unsigned start, port = 0;
+
+	if (used == NULL)
+		return 0;
+	for (size_t i = 0; i < sv->sv_n; i++) {
+		unsigned p = sv->sv_v[i]->in_rec.r_ssh_port;
+
+		if (p >= SSH_PORT_MIN && p <= SSH_PORT_MAX)
+			used[p - SSH_PORT_MIN] = 1;
+	}
+	if (sv->sv_open != NULL)
+		for (size_t i = 0; i < sv->sv_open->jb_n; i++) {
+			const struct change *ch =
+			    sv->sv_open->jb_v[i].je_change;
+			unsigned p = ch != NULL ? ch->ch_rec.r_ssh_port : 0;
+
+			if (p >= SSH_PORT_MIN && p <= SSH_PORT_MAX)
+				used[p - SSH_PORT_MIN] = 1;
+		}
+	/* Round robin from the last one handed out, so a port a destroyed
+	 * instance left is not reused at once (a client may still hold its
+	 * host key). */
+	start = sv->sv_last_ssh_port >= SSH_PORT_MIN &&
+		sv->sv_last_ssh_port <= SSH_PORT_MAX
+	    ? sv->sv_last_ssh_port - SSH_PORT_MIN + 1
+	    : 0;
+	for (unsigned k = 0; k < span; k++) {
+		unsigned i = (start + k) % span;
+
+		if (!used[i] && net_port_free(SSH_PORT_MIN + i)) {
+			port = SSH_PORT_MIN + i;
+			break;
+		}
+	}
+	free(used);
+	if (port != 0)
+		sv->sv_last_ssh_port = port;
+	return port;
+}
+
 static int
 provision_record(struct service *sv, const struct bkent *bk, struct svc_req *r,
     struct record *rec, struct err *err)
@@ -263,6 +314,15 @@ provision_record(struct service *sv, const struct bkent *bk, struct svc_req *r,
 		return -1;
 	(void)strlcpy(rec->r_backend, bk->be_ops->name, sizeof(rec->r_backend));
 	rec->r_state = ST_PROVISIONING;
+	if (bk->be_ops->wants_ssh_port != NULL &&
+	    bk->be_ops->wants_ssh_port(bk->be_ctx) &&
+	    (rec->r_ssh_port = pick_ssh_port(sv)) == 0) {
+		err_set(err, EIK_BUSY,
+		    "no free loopback port left for the guest's SSH between %d "
+		    "and %d; destroy instances you no longer need",
+		    SSH_PORT_MIN, SSH_PORT_MAX);
+		return -1;
+	}
 	if (idgen_next(&sv->sv_ids, rec->r_id, sizeof(rec->r_id), err) == -1)
 		return -1;
 	/* Creation time is the ID's: the two orders are one. */
@@ -416,43 +476,6 @@ do_label(struct service *sv, struct svc_req *r)
 	}
 }
 
-/* SVC_START: power on a created instance's VM in place. */
-static void
-do_start(struct service *sv, struct svc_req *r)
-{
-	struct inst *in = index_get(sv, r->sr_id);
-	struct err err;
-
-	err_clear(&err);
-	if (resolve_type(sv, r->sr_type, &err) == NULL) {
-		svc_req_answer(r, -1, &err);
-		return;
-	}
-	if (in == NULL || in->in_tomb || in->in_rec.r_state != ST_RUNNING) {
-		answer_err(r, EIK_NOTFOUND,
-		    "instance %s cannot be started: %s; only an instance that "
-		    "was created (state running) and whose VM is off can be",
-		    r->sr_id,
-		    in == NULL || in->in_tomb
-			? "there is no such instance"
-			: inst_state_name(in->in_rec.r_state));
-		return;
-	}
-	if (in->in_bk->be_ops->start == NULL) {
-		answer_err(r, EIK_BACKEND,
-		    "instance %s: the %s backend cannot start VMs", r->sr_id,
-		    in->in_bk->be_ops->name);
-		return;
-	}
-	if (in->in_power != POWER_RUNNING && !in->in_need_start) {
-		log_info("instance %s: start requested (power %s)", r->sr_id,
-		    power_state_name(in->in_power));
-		in->in_need_start = true;
-		work_kick(sv, in);
-	}
-	svc_req_answer(r, 0, NULL);
-}
-
 /* Whether InfraKit sees the instance. */
 static bool
 is_reported(const struct inst *in)
@@ -507,6 +530,14 @@ view_fill(const struct service *sv, const struct inst *in, struct inst_view *v)
 		fail |= dup_to(&v->v_reason, r->r_reason);
 	v->v_created_ms = r->r_created_ms;
 	v->v_reported = is_reported(in);
+	v->v_ready = in->in_ready;
+	if (r->r_ssh_port != 0)
+		(void)snprintf(
+		    v->v_ssh, sizeof(v->v_ssh), "127.0.0.1:%u", r->r_ssh_port);
+	else if (r->r_ip != NULL)
+		(void)snprintf(v->v_ssh, sizeof(v->v_ssh),
+		    strchr(r->r_ip, ':') != NULL ? "[%s]:22" : "%s:22",
+		    r->r_ip);
 	return fail ? -1 : 0;
 }
 
@@ -545,6 +576,41 @@ do_describe(struct service *sv, struct svc_req *r)
 }
 
 static void
+do_power(struct service *sv, struct svc_req *r)
+{
+	struct inst *in = index_get(sv, r->sr_id);
+	struct err err;
+
+	err_clear(&err);
+	if (resolve_type(sv, r->sr_type, &err) == NULL) {
+		svc_req_answer(r, -1, &err);
+		return;
+	}
+	if (in != NULL && !in->in_tomb && defer(in, r))
+		return;
+	if (in == NULL || in->in_tomb || in->in_rec.r_state != ST_RUNNING) {
+		answer_err(r,
+		    in == NULL || in->in_tomb ? EIK_NOTFOUND : EIK_BUSY,
+		    "instance %s is %s: only a running instance can be "
+		    "started, stopped or restarted",
+		    r->sr_id,
+		    in == NULL || in->in_tomb
+			? "unknown"
+			: inst_state_name(in->in_rec.r_state));
+		return;
+	}
+	if (in->in_power_req != NULL) {
+		answer_err(r, EIK_BUSY,
+		    "instance %s: a start, stop or restart is already running; "
+		    "try again when it is done",
+		    r->sr_id);
+		return;
+	}
+	in->in_power_req = r;
+	work_kick(sv, in);
+}
+
+static void
 do_watch(struct service *sv, struct svc_req *r)
 {
 	if (r->sr_gen != sv->sv_gen) {
@@ -555,6 +621,27 @@ do_watch(struct service *sv, struct svc_req *r)
 	r->sr_msg.m_next =
 	    sv->sv_watchers != NULL ? &sv->sv_watchers->sr_msg : NULL;
 	sv->sv_watchers = r;
+}
+
+/* Power requests no job will run (stopping, or the instance is going):
+ * answered with why. */
+void
+req_drop_power(struct service *sv)
+{
+	for (size_t i = 0; i < sv->sv_n; i++) {
+		struct inst *in = sv->sv_v[i];
+		struct svc_req *r = in->in_power_req;
+
+		if (r == NULL ||
+		    (in->in_job != NULL && in->in_job->j_kind == JOB_POWEROP))
+			continue;
+		if (!sv->sv_stopping && in->in_rec.r_state == ST_RUNNING)
+			continue;
+		in->in_power_req = NULL;
+		answer_err(r, EIK_BUSY, "instance %s: %s", in->in_rec.r_id,
+		    sv->sv_stopping ? "the plugin is shutting down"
+				    : "it is being destroyed");
+	}
 }
 
 void
@@ -609,8 +696,8 @@ req_handle(struct service *sv, struct svc_req *r)
 	case SVC_WATCH:
 		do_watch(sv, r);
 		break;
-	case SVC_START:
-		do_start(sv, r);
+	case SVC_POWER:
+		do_power(sv, r);
 		break;
 	default:
 		answer_err(r, EIK_INTERNAL, "unknown service request %d",

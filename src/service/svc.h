@@ -36,12 +36,16 @@ enum svc_op {
 	 * state): sr_gen then holds the new generation. A group controller
 	 * keeps one outstanding to react at once instead of polling. */
 	SVC_WATCH,
-	/* Powers on the VM of a created instance (state running) that is
-	 * off, suspended or paused, in place: the group controller's restart
-	 * policy. Answered once the start is queued (an instance whose VM
-	 * already runs: at once, nothing to do); the VM's power state then
-	 * shows the outcome, and a failed start is the instance's Error. */
-	SVC_START,
+	/* Powers a running instance's VM on or off for a client (our own
+	 * verbs; InfraKit never asks). Answered when done. */
+	SVC_POWER,
+};
+
+enum svc_power {
+	SVC_POWER_START = 1,
+	SVC_POWER_STOP,	     /* soft within --stop-timeout, then hard */
+	SVC_POWER_STOP_HARD, /* at once */
+	SVC_POWER_RESTART,   /* stop (soft, then hard), then start */
 };
 
 struct svc_req {
@@ -53,11 +57,12 @@ struct svc_req {
 	/* Inputs; the request owns them. */
 	struct inst_spec sr_spec;   /* PROVISION */
 	char sr_template[PATH_BUF]; /* PROVISION: from validate() */
-	char sr_id[RPC_MAX_ID + 1]; /* DESTROY, LABEL, START */
+	char sr_id[RPC_MAX_ID + 1]; /* DESTROY, LABEL */
 	char sr_reason[64];	    /* DESTROY: Context.Reason */
 	struct tags sr_tags;	    /* DESCRIBE filter, LABEL labels */
 	unsigned sr_flags;	    /* DESCRIBE: DESCRIBE_ALL */
 	uint64_t sr_gen;	    /* WATCH: in, the last seen; out, now */
+	enum svc_power sr_power;    /* POWER */
 
 	/* The answer: sr_rc 0, or -1 with sr_err. */
 	int sr_rc;

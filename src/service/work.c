@@ -14,20 +14,17 @@
 
 #include "service/internal.h"
 #include "util/compat.h"
+#include "util/defaults.h"
 #include "util/log.h"
 
-#define DESTROY_RETRY_MIN_MS 1000
-#define DESTROY_RETRY_MAX_MS 300000
-#define IP_TRIES 8
-#define IP_RETRY_MS 15000
-#define SPAWN_RETRY_MS 1000
-
-enum { Q_CREATE = 0, Q_OTHER = 1 };
+/* Creates; destroys and other changes; address and readiness probes
+ * (which may wait for a guest's tools): none waits behind another. */
+enum { Q_CREATE = 0, Q_OTHER = 1, Q_NET = 2, Q_CLASSES = 3 };
 
 static int
 job_class(enum job_kind k)
 {
-	return k == JOB_CREATE ? Q_CREATE : Q_OTHER;
+	return k == JOB_CREATE ? Q_CREATE : k == JOB_NET ? Q_NET : Q_OTHER;
 }
 
 /* The job in needs now, or 0. */
@@ -39,6 +36,8 @@ needed(const struct inst *in, int64_t now)
 	    in->in_durable_seq < in->in_rec.r_seq ||
 	    (in->in_not_before != 0 && in->in_not_before > now))
 		return 0;
+	if (in->in_power_req != NULL && in->in_rec.r_state == ST_RUNNING)
+		return JOB_POWEROP;
 	switch (in->in_rec.r_state) {
 	case ST_PROVISIONING:
 		return JOB_CREATE;
@@ -47,9 +46,11 @@ needed(const struct inst *in, int64_t now)
 	case ST_FAILED:
 		return in->in_cleanup ? JOB_CLEANUP : 0;
 	case ST_RUNNING:
-		if (in->in_need_start)
-			return JOB_START;
-		return in->in_need_ip ? JOB_IP : 0;
+		return in->in_need_net && in->in_power != POWER_OFF &&
+			in->in_power != POWER_SUSPENDED &&
+			in->in_power != POWER_PAUSED
+		    ? JOB_NET
+		    : 0;
 	}
 	return 0;
 }
@@ -88,9 +89,11 @@ work_kick(struct service *sv, struct inst *in)
 
 	if (in->in_job != NULL) {
 		/* A Destroy makes a running create (or address lookup)
-		 * pointless: cancel it; the destroy follows. */
-		if (in->in_rec.r_state == ST_DESTROYING &&
-		    in->in_job->j_kind != JOB_DESTROY)
+		 * pointless, a power request an address lookup: cancel it;
+		 * the other follows. */
+		if ((in->in_rec.r_state == ST_DESTROYING &&
+			in->in_job->j_kind != JOB_DESTROY) ||
+		    (in->in_power_req != NULL && in->in_job->j_kind == JOB_NET))
 			proc_cancel_request(&in->in_job->j_cancel);
 		return;
 	}
@@ -144,7 +147,7 @@ dispatch_class(struct service *sv, int c)
 		sv->sv_running[c]++;
 	}
 	if (i == 0)
-		return; /* nothing taken (and the queue may be unallocated) */
+		return;
 	memmove(sv->sv_runq[c], sv->sv_runq[c] + i,
 	    (sv->sv_runq_n[c] - i) * sizeof(sv->sv_runq[c][0]));
 	sv->sv_runq_n[c] -= i;
@@ -157,6 +160,7 @@ work_dispatch(struct service *sv)
 		return;
 	dispatch_class(sv, Q_OTHER);
 	dispatch_class(sv, Q_CREATE);
+	dispatch_class(sv, Q_NET);
 }
 
 /* ---- outcomes ---------------------------------------------------------- */
@@ -186,8 +190,7 @@ on_create(struct service *sv, struct inst *in, struct job *j)
 		in->in_rec.r_state = ST_RUNNING;
 		in->in_power = POWER_RUNNING;
 		set_str(&in->in_rec.r_error, NULL);
-		in->in_need_ip = j->j_bk->be_ops->guest_ip != NULL;
-		in->in_ip_tries = 0;
+		work_net_reset(in);
 		log_info("instance %s: running", j->j_id);
 	} else {
 		log_error(
@@ -228,10 +231,24 @@ on_destroy(struct service *sv, struct inst *in, struct job *j)
 	    j->j_id, (long long)(delay / 1000), j->j_err.msg);
 }
 
+void
+work_net_reset(struct inst *in)
+{
+	const struct backend_ops *ops = in->in_bk->be_ops;
+
+	/* Only where an address or an SSH port can be found: otherwise
+	 * readiness is not known (the test backend). */
+	in->in_need_net = ops->guest_ip != NULL || in->in_rec.r_ssh_port != 0;
+	in->in_net_tries = 0;
+	in->in_net_since = mono_ms();
+	in->in_ready = in->in_need_net ? 0 : -1;
+}
+
 static void
-on_ip(struct service *sv, struct inst *in, struct job *j)
+on_net(struct service *sv, struct inst *in, struct job *j)
 {
 	bool changed = false;
+	int64_t now = mono_ms(), since = now - in->in_net_since;
 
 	if (in->in_rec.r_state != ST_RUNNING)
 		return;
@@ -241,37 +258,57 @@ on_ip(struct service *sv, struct inst *in, struct job *j)
 		set_str(&in->in_rec.r_mac, j->j_mac);
 		changed = true;
 	}
-	if (j->j_rc == 0 && j->j_ip[0] != '\0') {
+	if (j->j_ip[0] != '\0' &&
+	    (in->in_rec.r_ip == NULL ||
+		strcmp(in->in_rec.r_ip, j->j_ip) != 0)) {
 		set_str(&in->in_rec.r_ip, j->j_ip);
-		in->in_need_ip = false;
 		changed = true;
 		log_info("instance %s: IP %s", j->j_id, j->j_ip);
-	} else if (++in->in_ip_tries >= IP_TRIES) {
-		in->in_need_ip = false;
-		log_info("instance %s: no IP address found: %s", j->j_id,
-		    j->j_err.msg);
+	}
+	if (in->in_ready != j->j_ready) {
+		in->in_ready = j->j_ready;
+		req_changed(sv);
+		if (j->j_ready == 1)
+			log_info("instance %s: ready", j->j_id);
+	}
+	in->in_net_tries++;
+	if (j->j_ready == 1 &&
+	    (in->in_rec.r_ip != NULL || in->in_rec.r_ssh_port != 0 ||
+		j->j_bk->be_ops->guest_ip == NULL))
+		in->in_need_net = false;
+	else if (since > NET_GIVE_UP_MS) {
+		in->in_need_net = false;
+		log_info("instance %s: not ready after %lld s; no longer "
+			 "probing (start or restart it to probe again)",
+		    j->j_id, (long long)(since / 1000));
 	} else if (!j->j_cancelled)
-		work_timer(sv, in, mono_ms() + IP_RETRY_MS);
+		work_timer(sv, in,
+		    now +
+			(since < NET_FAST_FOR_MS ? NET_FAST_MS : NET_SLOW_MS));
 	if (changed)
 		durable_note(sv, in);
 }
 
 static void
-on_start(struct service *sv, struct inst *in, struct job *j)
+on_powerop(struct service *sv, struct inst *in, struct job *j)
 {
-	in->in_need_start = false;
-	if (in->in_rec.r_state != ST_RUNNING || j->j_cancelled)
-		return;
+	struct svc_req *r = in->in_power_req;
+
+	in->in_power_req = NULL;
 	if (j->j_rc == 0) {
-		log_info("instance %s: started again", j->j_id);
-		in->in_power = POWER_RUNNING;
-		set_str(&in->in_rec.r_error, NULL);
-	} else {
-		log_error(
-		    "instance %s: start failed: %s", j->j_id, j->j_err.msg);
-		set_str(&in->in_rec.r_error, j->j_err.msg);
+		in->in_power =
+		    j->j_op == SVC_POWER_STOP || j->j_op == SVC_POWER_STOP_HARD
+		    ? POWER_OFF
+		    : POWER_RUNNING;
+		in->in_ready = 0;
+		if (in->in_power == POWER_RUNNING)
+			work_net_reset(in);
+		req_changed(sv);
+		log_info("instance %s: %s", j->j_id,
+		    in->in_power == POWER_OFF ? "stopped" : "started");
 	}
-	durable_note(sv, in);
+	if (r != NULL)
+		svc_req_answer(r, j->j_rc, &j->j_err);
 }
 
 static void
@@ -295,9 +332,16 @@ on_power(struct service *sv, struct job *j)
 			log_info("instance %s: power %s -> %s", in->in_rec.r_id,
 			    power_state_name(in->in_power),
 			    power_state_name(ps));
-		if (in->in_power != ps)
+		if (in->in_power != ps && ps != POWER_UNKNOWN) {
 			req_changed(sv);
+			if (ps == POWER_RUNNING)
+				work_net_reset(in);
+			else
+				in->in_ready = 0;
+		}
 		in->in_power = ps;
+		if (in->in_need_net)
+			work_kick(sv, in);
 	}
 }
 
@@ -333,11 +377,11 @@ work_on_job(struct service *sv, struct job *j)
 	case JOB_CLEANUP:
 		in->in_cleanup = false;
 		break;
-	case JOB_IP:
-		on_ip(sv, in, j);
+	case JOB_NET:
+		on_net(sv, in, j);
 		break;
-	case JOB_START:
-		on_start(sv, in, j);
+	case JOB_POWEROP:
+		on_powerop(sv, in, j);
 		break;
 	case JOB_POWER:
 		break;
@@ -476,8 +520,9 @@ work_cancel_all(struct service *sv)
 bool
 work_idle(const struct service *sv)
 {
-	if (sv->sv_running[Q_CREATE] > 0 || sv->sv_running[Q_OTHER] > 0)
-		return false;
+	for (int c = 0; c < Q_CLASSES; c++)
+		if (sv->sv_running[c] > 0)
+			return false;
 	for (size_t b = 0; b < sv->sv_nbk; b++)
 		if (sv->sv_power_jobs[b] != NULL)
 			return false;

@@ -36,7 +36,8 @@ struct journal {
 	uint64_t j_epoch;
 	unsigned j_slot;   /* header slot holding j_epoch */
 	uint64_t j_seq;	   /* last sequence number written */
-	off_t j_end;	   /* end of the current epoch's entries */
+	off_t j_start;	   /* where the current epoch's entries begin */
+	off_t j_end;	   /* and end */
 	off_t j_alloc;	   /* bytes allocated */
 	bool j_old_format; /* holds 0.1.0 entries until the first reset */
 };
@@ -69,36 +70,40 @@ crc_fields(
 
 /* ---- header slots ------------------------------------------------------ */
 
+/* "IKJH2 <epoch> <start> <crc of "<epoch> <start>">\n" */
 static int
-slot_read(const char *p, uint64_t *epoch)
+slot_read(const char *p, uint64_t *epoch, off_t *start)
 {
 	char magic[8];
-	uint64_t e;
+	uint64_t e, st;
 	unsigned long crc;
 	int used = 0;
-	char f[32];
+	char f[64];
 	int n;
 
 	if (memchr(p, '\n', SLOT_SIZE) == NULL ||
-	    sscanf(p, "%7s %" SCNu64 " %lx%n", magic, &e, &crc, &used) != 3 ||
-	    strcmp(magic, HDR_MAGIC) != 0 || p[used] != '\n')
+	    sscanf(p, "%7s %" SCNu64 " %" SCNu64 " %lx%n", magic, &e, &st, &crc,
+		&used) != 4 ||
+	    strcmp(magic, HDR_MAGIC) != 0 || p[used] != '\n' || st < DATA_OFF)
 		return -1;
-	n = snprintf(f, sizeof(f), "%" PRIu64, e);
+	n = snprintf(f, sizeof(f), "%" PRIu64 " %" PRIu64, e, st);
 	if (crc32(0L, (const Bytef *)f, (uInt)n) != crc)
 		return -1;
 	*epoch = e;
+	*start = (off_t)st;
 	return 0;
 }
 
 static int
-slot_write(struct journal *j, uint64_t epoch, struct err *err)
+slot_write(struct journal *j, uint64_t epoch, off_t start, struct err *err)
 {
-	char slot[SLOT_SIZE], f[32];
+	char slot[SLOT_SIZE], f[64];
 	unsigned which = (unsigned)(epoch % 2);
 	int n;
 
 	memset(slot, 0, sizeof(slot));
-	n = snprintf(f, sizeof(f), "%" PRIu64, epoch);
+	n = snprintf(
+	    f, sizeof(f), "%" PRIu64 " %" PRIu64, epoch, (uint64_t)start);
 	(void)snprintf(slot, sizeof(slot), HDR_MAGIC " %s %08lx\n", f,
 	    crc32(0L, (const Bytef *)f, (uInt)n));
 	if (pwrite(j->j_fd, slot, sizeof(slot), (off_t)which * SLOT_SIZE) !=
@@ -110,6 +115,7 @@ slot_write(struct journal *j, uint64_t epoch, struct err *err)
 	}
 	j->j_epoch = epoch;
 	j->j_slot = which;
+	j->j_start = start;
 	return 0;
 }
 
@@ -162,16 +168,20 @@ static void
 read_header(struct journal *j, const char *head, size_t len)
 {
 	uint64_t e0 = 0, e1 = 0;
+	off_t s0 = DATA_OFF, s1 = DATA_OFF;
 	int ok0, ok1;
 
-	ok0 = len >= SLOT_SIZE && slot_read(head, &e0) == 0;
-	ok1 = len >= DATA_OFF && slot_read(head + SLOT_SIZE, &e1) == 0;
+	ok0 = len >= SLOT_SIZE && slot_read(head, &e0, &s0) == 0;
+	ok1 = len >= DATA_OFF && slot_read(head + SLOT_SIZE, &e1, &s1) == 0;
+	j->j_start = DATA_OFF;
 	if (ok0 && (!ok1 || e0 >= e1)) {
 		j->j_epoch = e0;
 		j->j_slot = 0;
+		j->j_start = s0;
 	} else if (ok1) {
 		j->j_epoch = e1;
 		j->j_slot = 1;
+		j->j_start = s1;
 	}
 	j->j_old_format = j->j_epoch == 0 && len >= strlen(OLD_MAGIC) &&
 	    memcmp(head, OLD_MAGIC, strlen(OLD_MAGIC)) == 0;
@@ -200,7 +210,7 @@ journal_open(struct journal **out, const char *path, struct err *err)
 	memset(head, 0, sizeof(head));
 	r = pread(j->j_fd, head, sizeof(head), 0);
 	read_header(j, head, r > 0 ? (size_t)r : 0);
-	j->j_end = DATA_OFF;
+	j->j_end = j->j_start;
 	*out = j;
 	return 0;
 fail:
@@ -276,7 +286,7 @@ replay_current(struct journal *j, const char *text, size_t len,
     int (*fn)(void *, const char *, const char *, size_t), void *arg,
     struct journal_stats *st, struct err *err)
 {
-	size_t off = DATA_OFF, end = DATA_OFF;
+	size_t off = (size_t)j->j_start, end = (size_t)j->j_start;
 	uint64_t expect = 1;
 
 	while (off < len) {
@@ -393,7 +403,7 @@ ensure_started(struct journal *j, struct err *err)
 		return 0;
 	if (ensure_alloc(j, DATA_OFF + JOURNAL_RESERVE, err) == -1)
 		return -1;
-	if (slot_write(j, j->j_epoch + 1, err) == -1)
+	if (slot_write(j, j->j_epoch + 1, DATA_OFF, err) == -1)
 		return -1;
 	j->j_old_format = false;
 	j->j_end = DATA_OFF;
@@ -458,13 +468,57 @@ key_ok(const char *k)
 	return true;
 }
 
+/* Encodes the entries marked je_ok into b for epoch, sequence numbers
+ * from *seq + 1; the count encoded (entries that cannot be are unmarked). */
+static long
+encode(struct journal_entry *v, size_t n, uint64_t epoch, uint64_t *seq,
+    struct buf *b, struct err *err)
+{
+	long ok = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *key = v[i].je_key != NULL ? v[i].je_key : "-";
+
+		if (!v[i].je_ok)
+			continue;
+		if (v[i].je_len > JOURNAL_MAX_ENTRY || !key_ok(key) ||
+		    buf_printf(b,
+			ENT_MAGIC " %" PRIu64 " %" PRIu64 " %zu %08lx %s\n",
+			epoch, *seq + 1, v[i].je_len,
+			(unsigned long)crc_fields(
+			    epoch, *seq + 1, v[i].je_len, key, v[i].je_data),
+			key) == -1 ||
+		    buf_add(b, v[i].je_data, v[i].je_len) == -1 ||
+		    buf_addc(b, '\n') == -1) {
+			v[i].je_ok = false;
+			err_set(err, EIK_BUSY, "journal batch too large");
+			continue;
+		}
+		(*seq)++;
+		ok++;
+	}
+	return ok;
+}
+
+static int
+write_flush(struct journal *j, const struct buf *b, off_t off, struct err *err)
+{
+	if (fd_pwrite_all(j->j_fd, b->b_data, b->b_len, (int64_t)off) == -1 ||
+	    data_sync(j->j_fd) == -1) {
+		err_set(err, err_from_errno(errno), "write %s: %s", j->j_path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 long
 journal_append(
     struct journal *j, struct journal_entry *v, size_t n, struct err *err)
 {
 	struct buf b;
 	uint64_t seq = j->j_seq;
-	long ok = 0;
+	long ok;
 
 	if (ensure_started(j, err) == -1) {
 		for (size_t i = 0; i < n; i++)
@@ -473,33 +527,8 @@ journal_append(
 	}
 	choose(j, v, n, err);
 	buf_init(&b, JOURNAL_MAX_SIZE);
-	for (size_t i = 0; i < n; i++) {
-		const char *key = v[i].je_key != NULL ? v[i].je_key : "-";
-
-		if (!v[i].je_ok)
-			continue;
-		if (v[i].je_len > JOURNAL_MAX_ENTRY || !key_ok(key) ||
-		    buf_printf(&b,
-			ENT_MAGIC " %" PRIu64 " %" PRIu64 " %zu %08lx %s\n",
-			j->j_epoch, seq + 1, v[i].je_len,
-			(unsigned long)crc_fields(j->j_epoch, seq + 1,
-			    v[i].je_len, key, v[i].je_data),
-			key) == -1 ||
-		    buf_add(&b, v[i].je_data, v[i].je_len) == -1 ||
-		    buf_addc(&b, '\n') == -1) {
-			v[i].je_ok = false;
-			err_set(err, EIK_BUSY, "journal batch too large");
-			continue;
-		}
-		seq++;
-		ok++;
-	}
-	if (ok > 0 &&
-	    (fd_pwrite_all(j->j_fd, b.b_data, b.b_len, (int64_t)j->j_end) ==
-		    -1 ||
-		data_sync(j->j_fd) == -1)) {
-		err_set(err, err_from_errno(errno), "write %s: %s", j->j_path,
-		    strerror(errno));
+	ok = encode(v, n, j->j_epoch, &seq, &b, err);
+	if (ok > 0 && write_flush(j, &b, j->j_end, err) == -1) {
 		for (size_t i = 0; i < n; i++)
 			v[i].je_ok = false;
 		ok = 0;
@@ -515,18 +544,46 @@ journal_append(
 }
 
 int
+journal_compact(
+    struct journal *j, struct journal_entry *v, size_t n, struct err *err)
+{
+	struct buf b;
+	uint64_t seq = 0;
+	off_t off;
+	int rc = -1;
+
+	if (ensure_started(j, err) == -1)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		v[i].je_ok = true;
+	buf_init(&b, JOURNAL_MAX_SIZE);
+	if (encode(v, n, j->j_epoch + 1, &seq, &b, err) != (long)n)
+		goto out;
+	/* Never over the current epoch's entries: before them when they fit
+	 * there, else after them. */
+	off = DATA_OFF + (off_t)b.b_len <= j->j_start ? DATA_OFF : j->j_end;
+	if (ensure_alloc(j, off + (off_t)b.b_len + JOURNAL_RESERVE, err) ==
+		-1 ||
+	    (b.b_len > 0 && write_flush(j, &b, off, err) == -1) ||
+	    slot_write(j, j->j_epoch + 1, off, err) == -1)
+		goto out;
+	j->j_end = off + (off_t)b.b_len;
+	j->j_seq = seq;
+	j->j_old_format = false;
+	rc = 0;
+out:
+	buf_free(&b);
+	return rc;
+}
+
+int
 journal_reset(struct journal *j, struct err *err)
 {
-	if (slot_write(j, j->j_epoch + 1, err) == -1)
-		return -1;
-	j->j_end = DATA_OFF;
-	j->j_seq = 0;
-	j->j_old_format = false;
-	return 0;
+	return journal_compact(j, NULL, 0, err);
 }
 
 size_t
 journal_used(const struct journal *j)
 {
-	return (size_t)(j->j_end - DATA_OFF);
+	return (size_t)(j->j_end - j->j_start);
 }

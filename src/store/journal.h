@@ -7,9 +7,10 @@
  * hold everything the journal holds, the journal is emptied.
  *
  * Layout of <vm-dir>/.journal:
- *   two 512-byte header slots, "IKJH2 <epoch> <crc>\n": the valid one with
- *   the higher epoch is current; emptying the journal writes the other slot
- *   with epoch + 1 (one sector, flushed), so it never needs ftruncate;
+ *   two 512-byte header slots, "IKJH2 <epoch> <start> <crc>\n": the valid
+ *   one with the higher epoch is current, its entries begin at <start>;
+ *   emptying or compacting the journal writes the other slot with epoch + 1
+ *   (one sector, flushed), so it never needs ftruncate;
  *   from byte 1024 on, entries "IKE2 <epoch> <seq> <len> <crc> <key>\n
  *   <data>\n", seq counting from 1 in each epoch, key "-" for none, crc
  *   (CRC-32) covering the epoch, seq, length, key and data. Entries of an older
@@ -84,7 +85,17 @@ int journal_replay(struct journal *j,
 long journal_append(
     struct journal *j, struct journal_entry *v, size_t n, struct err *err);
 
-/* Empties the journal durably (epoch + 1). 0 or -1. */
+/*
+ * Starts a new epoch that holds only the n entries given (what is still
+ * needed of the old one): they are written and flushed first, where they
+ * overwrite nothing of the current epoch, and only then does the header
+ * name the new epoch and where it begins. A crash in between leaves the old
+ * epoch current. 0 or -1.
+ */
+int journal_compact(
+    struct journal *j, struct journal_entry *v, size_t n, struct err *err);
+
+/* Empties the journal durably: journal_compact with nothing. 0 or -1. */
 int journal_reset(struct journal *j, struct err *err);
 
 /* Bytes of entries in the current epoch. */

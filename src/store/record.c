@@ -53,7 +53,7 @@ record_to_text(const struct record *r)
 		    "ID", r->r_id, "Seq", (json_int_t)r->r_seq, "Removed", 1);
 	else
 		o = json_pack("{s:i,s:s,s:I,s:s,s:s,s:o,s:o,s:o,s:o,s:I,s:I,"
-			      "s:o,s:o,s:o,s:o,s:i}",
+			      "s:o,s:o,s:o,s:o,s:i,s:i}",
 		    "Version", RECORD_VERSION, "ID", r->r_id, "Seq",
 		    (json_int_t)r->r_seq, "Backend", r->r_backend, "State",
 		    inst_state_name(r->r_state), "Spec",
@@ -65,7 +65,8 @@ record_to_text(const struct record *r)
 		    (json_int_t)r->r_updated_ms, "Error",
 		    str_or_null(r->r_error), "Reason", str_or_null(r->r_reason),
 		    "IP", str_or_null(r->r_ip), "MAC", str_or_null(r->r_mac),
-		    "Attempts", (int)r->r_attempts);
+		    "Attempts", (int)r->r_attempts, "SSHPort",
+		    (int)r->r_ssh_port);
 	if (o == NULL)
 		return NULL;
 	text = json_dumps(o, JSON_INDENT(1) | JSON_SORT_KEYS);
@@ -176,6 +177,11 @@ read_body(const json_t *o, struct record *r, char *note, size_t notelen,
 	r->r_created_ms = opt_int(o, "CreatedAt");
 	r->r_updated_ms = opt_int(o, "UpdatedAt");
 	r->r_attempts = (unsigned)opt_int(o, "Attempts");
+	{
+		int64_t port = opt_int(o, "SSHPort");
+
+		r->r_ssh_port = port > 0 && port < 65536 ? (unsigned)port : 0;
+	}
 	if (opt_dup(o, "Template", &r->r_template) == -1 ||
 	    opt_dup(o, "Error", &r->r_error) == -1 ||
 	    opt_dup(o, "Reason", &r->r_reason) == -1 ||

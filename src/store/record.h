@@ -37,6 +37,7 @@ struct record {
 	char *r_ip;
 	char *r_mac;
 	unsigned r_attempts; /* provision attempts so far */
+	unsigned r_ssh_port; /* loopback port forwarded to the guest's 22 */
 	uint64_t r_seq;	     /* durable changes so far; newest wins */
 	bool r_removed;	     /* a tombstone: the instance is gone */
 };

@@ -105,9 +105,10 @@ store_open(struct store *st, const char *vm_dir, struct err *err)
 		sizeof(st->st_dir) ||
 	    strlen(vm_dir) > STORE_DIR_MAX) {
 		err_set(err, EIK_INVAL,
-		    "--vm-dir %s is %zu bytes long; at most %d fit the paths "
-		    "the plugin makes below it: choose a shorter directory",
-		    vm_dir, strlen(vm_dir), STORE_DIR_MAX);
+		    "--vm-dir is %zu bytes long; at most %d (STORE_DIR_MAX) "
+		    "leave room for the paths the plugin makes below it: "
+		    "choose a shorter directory (it begins %.64s...)",
+		    strlen(vm_dir), STORE_DIR_MAX, vm_dir);
 		return -1;
 	}
 	if (mkdir_p(vm_dir, STATE_DIR_MODE, err) == -1)

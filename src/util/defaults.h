@@ -24,9 +24,15 @@
 /* HTTP server. */
 #define HTTP_CONN_TIMEOUT_S 30	     /* idle keep-alive connections */
 #define HTTP_CONN_MEMORY (64 * 1024) /* per-connection header memory */
-#define HTTP_CONN_LIMIT 1024	     /* simultaneous connections */
-#define HTTP_THREADS_MAX 4	     /* libmicrohttpd threads: one per core */
-#define HTTP_LISTEN_BACKLOG 128
+#define HTTP_CONN_LIMIT 65536 /* connections at most, whatever the fd limit */
+#define HTTP_CONN_MIN 16      /* connections at least, even on a tiny limit */
+#define HTTP_CONN_SLACK 16  /* libmicrohttpd's cap above ours: room to evict */
+#define HTTP_FD_RESERVE 256 /* descriptors kept for backend work */
+#define HTTP_BODY_BUDGET (64 * 1024 * 1024) /* bodies still arriving */
+#define HTTP_THREADS_PER_CORE 8		    /* libmicrohttpd polling threads */
+#define HTTP_THREADS_MAX 32
+#define HTTP_LISTEN_BACKLOG                                                    \
+	4096 /* a burst must not find it full (the kernel caps it) */
 
 /* Files. */
 #define PLUGINS_DIR_MODE 0700
@@ -66,6 +72,24 @@
 #define POLL_INTERVAL_MIN_MS 100
 #define OP_TIMEOUT_DEFAULT_MS (30 * 60 * 1000) /* one backend operation */
 #define STOP_SOFT_DEFAULT_MS 30000	       /* soft power-off before hard */
+
+/* Reaching guests. */
+#define NET_PROBE_TIMEOUT_MS 2000 /* one SSH banner probe */
+#define NET_FAST_MS 1000	  /* probe this often at first, */
+#define NET_FAST_FOR_MS 180000	  /* for this long after a start, */
+#define NET_SLOW_MS 15000	  /* then this often, */
+#define NET_GIVE_UP_MS 1800000	  /* until this long after a start */
+#define SSH_PORT_MIN 24022	  /* loopback ports forwarded to guests */
+#define SSH_PORT_MAX 32767	  /* (below Linux's ephemeral range) */
+
+/* The service's retries and batches. */
+#define MAT_BATCH 64		    /* records written out at a time */
+#define MAT_RETRY_MIN_MS 500	    /* after a failed write-out, */
+#define MAT_RETRY_MAX_MS 30000	    /* doubling up to this */
+#define RESET_RETRY_MS 1000	    /* a journal entry or compaction */
+#define DESTROY_RETRY_MIN_MS 1000   /* a failed destroy, doubling */
+#define DESTROY_RETRY_MAX_MS 300000 /* up to 5 minutes */
+#define SPAWN_RETRY_MS 1000	    /* no thread for a job */
 
 /* Child processes. */
 #define PROC_MAX_OUTPUT (1024 * 1024)

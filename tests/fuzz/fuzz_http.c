@@ -15,6 +15,7 @@
 #include "util/err.h"
 #include "fuzz_common.h"
 #include "http/httpd.h"
+#include "util/defaults.h"
 
 static char sock_path[108];
 
@@ -35,7 +36,14 @@ start_server(void)
 	fd = httpd_listen_unix(sock_path, &err);
 	if (fd == -1)
 		abort();
-	h = httpd_start(fd, &fz_svc, &err);
+	{
+		static struct httpd_opts ho;
+
+		ho.ho_conns = httpd_conns_new(HTTP_CONN_MIN * 4);
+		if (ho.ho_conns == NULL)
+			abort();
+		h = httpd_start(fd, &fz_svc, &ho, &err);
+	}
 	if (h == NULL)
 		abort();
 }

@@ -187,6 +187,7 @@ class Plugin:
         if env:
             self.env.update(env)
         self.proc = None
+        self.preexec = None  # run in the child before exec (setrlimit)
         self.log_path = os.path.join(base, "plugin-%s.log" % name)
         self.logs = []
 
@@ -200,7 +201,7 @@ class Plugin:
     def start(self, wait=True, expect_fail=False):
         self.logf = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.cmdline(), env=self.env, stdout=self.logf,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, preexec_fn=self.preexec)
         if expect_fail:
             rc = self.proc.wait(timeout=30 * SLOW)
             self.logf.close()

@@ -139,5 +139,92 @@ class Crash(harness.PluginTest):
         c.close()
 
 
+
+
+SHIM = os.environ.get("FAULTSHIM")
+
+
+@unittest.skipUnless(SHIM and os.path.exists(SHIM) and os.uname().sysname == "Linux",
+                     "fault shim not built")
+class RetriedDestroys(harness.PluginTest):
+    """Clients that time out and retry their Destroy at once (InfraKit's do),
+    flushes made slow by a shim, kill -9 at random moments: a Destroy that
+    was answered OK is never undone (0.1.0 answered the retry before the
+    first one's record was durable)."""
+    start_plugin = False
+
+    def test_kill9_with_retried_destroys(self):
+        seed = int(os.environ.get("CRASH_SEED", "20261201"))
+        iterations = int(os.environ.get("CRASH_ITERATIONS", "50"))
+        rnd = random.Random(seed)
+        lib = os.path.join(self.base, "lib")
+        os.makedirs(lib, exist_ok=True)
+        harness.make_template(lib, "alpine")
+        delay = os.path.join(self.base, "fsync-delay")
+        env = {"LD_PRELOAD": SHIM, "FAULT_FSYNC_DELAY_FILE": delay,
+               "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
+        alive, destroyed = set(), set()
+        lock = threading.Lock()
+        for it in range(iterations):
+            with open(delay, "w") as f:
+                f.write("0")
+            p = self.new_plugin(poll="100ms", env=env)
+            p.start()
+            c = p.client()
+            back = destroyed & set(c.ids({G: "retry"}))
+            self.assertEqual(back, set(), "iteration %d (seed %d): Destroys answered OK were "
+                             "undone: %s" % (it, seed, sorted(back)))
+            missing = alive - set(c.ids({G: "retry"}))
+            self.assertEqual(missing, set(), "iteration %d: lost %s" % (it, sorted(missing)))
+            for _ in range(3):
+                alive.add(c.provision({"VMX": "alpine"}, tags={G: "retry"})["ID"])
+            c.close()
+            with open(delay, "w") as f:
+                f.write(str(rnd.randint(20, 300)))
+            stop = threading.Event()
+
+            def worker(ws):
+                wr = random.Random(ws)
+                while not stop.is_set():
+                    with lock:
+                        victims = sorted(alive)
+                    if not victims:
+                        return
+                    iid = wr.choice(victims)
+                    with lock:
+                        alive.discard(iid)
+                    try:
+                        first = p.client(timeout=wr.uniform(0.01, 0.15))
+                        try:
+                            first.destroy(iid)
+                        except OSError:
+                            pass  # timed out: retried at once below
+                        first.close()
+                        again = p.client(timeout=10)
+                        again.destroy(iid)
+                        again.close()
+                    except Exception:  # noqa: BLE001 - the kill cuts it off
+                        return  # not known either way: neither set
+                    with lock:
+                        destroyed.add(iid)
+
+            threads = [threading.Thread(target=worker, args=(rnd.randint(0, 1 << 30),))
+                       for _ in range(3)]
+            for t in threads:
+                t.start()
+            time.sleep(rnd.uniform(0.05, 0.6))
+            p.kill9()
+            stop.set()
+            for t in threads:
+                t.join()
+        p = self.new_plugin(poll="100ms")
+        p.start()
+        c = p.client()
+        self.assertEqual(destroyed & set(c.ids({G: "retry"})), set())
+        c.close()
+        print("%d kill -9 cycles with retried Destroys (seed %d): %d destroyed, none undone"
+              % (iterations, seed, len(destroyed)))
+
+
 if __name__ == "__main__":
     harness.main()

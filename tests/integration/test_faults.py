@@ -206,8 +206,10 @@ class ClockJumps(harness.PluginTest):
         self.set_offset(86400 * 1000)
         harness.wait_until(lambda: os.path.exists(os.path.join(p.bundle(mid), "running")),
                            timeout=15, what="operation done despite the jump")
-        d = [x for x in self.c.describe(all_=True) if x["ID"] == mid][0]
-        self.assertEqual(d["Properties"]["State"], "running")
+        # (The backend's marker appears just before the service hears of
+        # the result.)
+        harness.wait_until(lambda: [x for x in self.c.describe(all_=True) if x["ID"] == mid][0]
+                           ["Properties"]["State"] == "running", timeout=5, what="state running")
         # The power refresh keeps ticking after the jumps: a VM powered
         # off behind our back is noticed within a few poll intervals.
         os.unlink(os.path.join(p.bundle(before), "running"))

@@ -9,8 +9,9 @@ scripts/mk-tiny.sh, as `make vmx-tiny` builds it), driven by the CLI:
   3. `group scale cattle-tiny 5`: 5 guests; `group scale cattle-tiny 2`: the
      3 oldest are destroyed, their QEMUs exit;
   4. `group commit examples/cattle-tiny-v2.json` (another Init, Size 2): the
-     roll replaces the members one at a time, each replacement booted with
-     the new Init before the next old member goes.
+     roll replaces the members one at a time, each replacement running (and
+     ready, where the backend reports readiness) before the next old member
+     goes.
 Cleanup destroys the group and, last, kills any QEMU whose pidfile is under
 the test's temporary directory.
 
@@ -37,6 +38,19 @@ REPLACE_LIMIT = 2.0  # s from the kill to the replacement's Provision
 
 
 class GroupOnQemu(QemuCase):
+
+    def destroy_everything(self):
+        # Stop managing first, or the group would replace what cleanup
+        # destroys.
+        if self.p.proc is not None and self.p.proc.poll() is None:
+            try:
+                c = self.p.client()
+                for g in c.call("Group.InspectGroups", {})["Groups"]:
+                    c.call("Group.FreeGroup", {"ID": g["ID"]})
+                c.close()
+            except Exception as e:  # noqa: BLE001 - cleanup goes on
+                log("cleanup: freeing the groups failed: %r" % e)
+        super().destroy_everything()
 
     def group(self, *args, check=True):
         return self.p.run_cli("group", *args, check=check)
@@ -125,6 +139,22 @@ class GroupOnQemu(QemuCase):
         self.assertGreaterEqual(min(seen_up), 1, seen_up)
         rolled = self.wait_running(2, "v2", "rolled to v2")
         self.assertFalse(set(rolled) & set(two))
+        # Where the backend reports readiness (Describe's Ready), the second
+        # old member went only once the first replacement's guest said it
+        # was ready, not merely running.
+        props = [d["Properties"] for d in self.status()["Description"]["Instances"]
+                 if d["ID"] in rolled]
+        if any("Ready" in p for p in props):
+            lines = self.p.log().splitlines()
+
+            def at(text):
+                return min(i for i, l in enumerate(lines) if text in l)
+            self.assertLess(at("instance %s: ready" % min(rolled)),
+                            at("group 'cattle-tiny': destroying %s (rolling_update)"
+                               % max(two)))
+        else:
+            log("this QEMU backend reports no readiness: the roll waited for "
+                "running only")
         out = self.group("describe", GID).stdout
         self.assertIn("converged: 2 of 2 running", out)
 

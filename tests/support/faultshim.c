@@ -90,3 +90,57 @@ gettimeofday(struct timeval *restrict tv, void *restrict tz)
 	tv->tv_usec = (suseconds_t)(ts.tv_nsec / 1000);
 	return 0;
 }
+
+/*
+ * Slow disks: when $FAULT_FSYNC_DELAY_FILE names a file holding a number
+ * of milliseconds, every fsync and fdatasync sleeps that long first (the
+ * file is read at every call), so a test can hold a flush open while it
+ * sends more requests or kills the plugin.
+ */
+typedef int (*sync_fn)(int);
+
+static void
+sync_delay(void)
+{
+	const char *path = getenv("FAULT_FSYNC_DELAY_FILE");
+	FILE *f;
+	long long ms = 0;
+	struct timespec ts;
+
+	if (path == NULL || (f = fopen(path, "re")) == NULL)
+		return;
+	if (fscanf(f, "%lld", &ms) != 1)
+		ms = 0;
+	(void)fclose(f);
+	if (ms <= 0)
+		return;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	while (nanosleep(&ts, &ts) == -1)
+		;
+}
+
+int fsync(int fd);
+int fdatasync(int fd);
+
+int
+fsync(int fd)
+{
+	static sync_fn real;
+
+	if (real == NULL)
+		real = (sync_fn)(uintptr_t)dlsym(RTLD_NEXT, "fsync");
+	sync_delay();
+	return real(fd);
+}
+
+int
+fdatasync(int fd)
+{
+	static sync_fn real;
+
+	if (real == NULL)
+		real = (sync_fn)(uintptr_t)dlsym(RTLD_NEXT, "fdatasync");
+	sync_delay();
+	return real(fd);
+}

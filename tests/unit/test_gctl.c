@@ -26,6 +26,7 @@ struct fixture {
 	char vm_dir[PATH_BUF], vm_lib[PATH_BUF], ctl[PATH_BUF];
 	struct bkent bk;
 	struct service *sv;
+	const struct svc *svc; /* the service's, or the double's */
 	struct gctl *gc;
 };
 
@@ -101,7 +102,7 @@ open_gctl(struct fixture *f)
 
 	memset(&gc, 0, sizeof(gc));
 	gc.gc_vm_dir = f->vm_dir;
-	gc.gc_svc = service_svc(f->sv);
+	gc.gc_svc = f->svc;
 	gc.gc_plugin = "vmware-fusion";
 	gc.gc_era = GHASH_MASTER;
 	gc.gc_poll_ms = 100;
@@ -149,6 +150,7 @@ setup(void **state)
 	f->sv = service_open(&sc, &err);
 	if (f->sv == NULL)
 		fail_msg("service_open: %s", err.msg);
+	f->svc = service_svc(f->sv);
 	open_gctl(f);
 	*state = f;
 	return 0;
@@ -385,6 +387,257 @@ test_destroy(void **state)
 	gctl_req_free(r);
 }
 
+/* ---- a service double whose guests report readiness ------------------ */
+
+#define DBL_MAX 32
+
+struct dbl_inst {
+	char di_id[ID_MAX];
+	struct tags di_tags;
+	int di_ready;
+};
+
+static struct {
+	pthread_mutex_t d_mu;
+	struct dbl_inst d_v[DBL_MAX];
+	size_t d_n;
+	unsigned d_seq, d_destroys;
+	int d_new_ready; /* what a new member's guest says */
+	struct svc_req *d_watch;
+	uint64_t d_gen;
+} dbl = { PTHREAD_MUTEX_INITIALIZER, { { "", TAGS_INIT, 0 } }, 0, 0, 0, 0, NULL,
+	1 };
+
+static int
+dbl_validate(void *ctx, const char *type, const struct inst_props *props,
+    char *tmpl, size_t tmpllen, struct err *err)
+{
+	(void)ctx;
+	(void)type;
+	(void)props;
+	(void)err;
+	(void)strlcpy(tmpl, "/lib/alpine.vmx", tmpllen);
+	return 0;
+}
+
+/* Something changed: the watch (if any) is answered; dbl.d_mu held. */
+static struct svc_req *
+dbl_changed(void)
+{
+	struct svc_req *w = dbl.d_watch;
+
+	dbl.d_gen++;
+	dbl.d_watch = NULL;
+	if (w != NULL)
+		w->sr_gen = dbl.d_gen;
+	return w;
+}
+
+static void
+dbl_describe(struct svc_req *r)
+{
+	const char *g = tags_get(&r->sr_tags, "infrakit.group");
+
+	for (size_t i = 0; i < dbl.d_n; i++) {
+		struct inst_view *v;
+
+		if (g != NULL &&
+		    (tags_get(&dbl.d_v[i].di_tags, "infrakit.group") == NULL ||
+			strcmp(tags_get(&dbl.d_v[i].di_tags, "infrakit.group"),
+			    g) != 0))
+			continue;
+		v = inst_list_add(&r->sr_list);
+		assert_non_null(v);
+		(void)strlcpy(v->v_id, dbl.d_v[i].di_id, sizeof(v->v_id));
+		assert_int_equal(tags_copy(&v->v_tags, &dbl.d_v[i].di_tags), 0);
+		(void)strlcpy(v->v_state, "running", sizeof(v->v_state));
+		(void)strlcpy(v->v_power, "running", sizeof(v->v_power));
+		v->v_reported = true;
+		v->v_ready = dbl.d_v[i].di_ready;
+		v->v_created_ms = wall_ms();
+	}
+}
+
+static struct svc_req *
+dbl_handle(struct svc_req *r)
+{
+	switch (r->sr_op) {
+	case SVC_PROVISION:
+		assert_true(dbl.d_n < DBL_MAX);
+		(void)snprintf(
+		    dbl.d_v[dbl.d_n].di_id, ID_MAX, "i-%03u", dbl.d_seq++);
+		assert_int_equal(
+		    tags_copy(&dbl.d_v[dbl.d_n].di_tags, &r->sr_spec.s_tags),
+		    0);
+		dbl.d_v[dbl.d_n].di_ready = dbl.d_new_ready;
+		(void)strlcpy(
+		    r->sr_out_id, dbl.d_v[dbl.d_n].di_id, sizeof(r->sr_out_id));
+		dbl.d_n++;
+		return dbl_changed();
+	case SVC_DESTROY:
+		for (size_t i = 0; i < dbl.d_n; i++)
+			if (strcmp(dbl.d_v[i].di_id, r->sr_id) == 0) {
+				tags_free(&dbl.d_v[i].di_tags);
+				dbl.d_v[i] = dbl.d_v[--dbl.d_n];
+				dbl.d_destroys++;
+				return dbl_changed();
+			}
+		return NULL;
+	case SVC_DESCRIBE:
+		dbl_describe(r);
+		return NULL;
+	default:
+		return NULL;
+	}
+}
+
+/* Answers inline, on the controller's thread (the contract allows it),
+ * except a watch with nothing new: it waits for a change. */
+static void
+dbl_submit(void *ctx, struct svc_req *r)
+{
+	struct svc_req *w;
+
+	(void)ctx;
+	(void)pthread_mutex_lock(&dbl.d_mu);
+	if (r->sr_op == SVC_WATCH && r->sr_gen == dbl.d_gen) {
+		assert_null(dbl.d_watch);
+		dbl.d_watch = r;
+		(void)pthread_mutex_unlock(&dbl.d_mu);
+		return;
+	}
+	if (r->sr_op == SVC_WATCH)
+		r->sr_gen = dbl.d_gen;
+	w = dbl_handle(r);
+	(void)pthread_mutex_unlock(&dbl.d_mu);
+	svc_req_answer(r, 0, NULL);
+	if (w != NULL)
+		svc_req_answer(w, 0, NULL);
+}
+
+static const struct svc_ops dbl_ops = {
+	.validate = dbl_validate,
+	.submit = dbl_submit,
+};
+static const struct svc dbl_svc = { &dbl_ops, NULL };
+
+/* Every guest of the double says it is ready now; with and_new, so will
+ * the guests of members created from now on. */
+static void
+dbl_all_ready(bool and_new)
+{
+	struct svc_req *w;
+
+	(void)pthread_mutex_lock(&dbl.d_mu);
+	if (and_new)
+		dbl.d_new_ready = 1;
+	for (size_t i = 0; i < dbl.d_n; i++)
+		dbl.d_v[i].di_ready = 1;
+	w = dbl_changed();
+	(void)pthread_mutex_unlock(&dbl.d_mu);
+	if (w != NULL)
+		svc_req_answer(w, 0, NULL);
+}
+
+static unsigned
+dbl_destroys(void)
+{
+	unsigned n;
+
+	(void)pthread_mutex_lock(&dbl.d_mu);
+	n = dbl.d_destroys;
+	(void)pthread_mutex_unlock(&dbl.d_mu);
+	return n;
+}
+
+static int
+setup_dbl(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	log_init(
+	    getenv("TEST_LOG") != NULL ? LOG_LVL_DEBUG : LOG_LVL_QUIET, NULL);
+	f->base = cm_tmpdir();
+	(void)snprintf(f->vm_dir, sizeof(f->vm_dir), "%s/vms", f->base);
+	f->svc = &dbl_svc;
+	open_gctl(f);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown_dbl(void **state)
+{
+	struct fixture *f = *state;
+	struct svc_req *w;
+
+	gctl_close(f->gc);
+	/* The orphaned watch: answered as the service would at its stop. */
+	(void)pthread_mutex_lock(&dbl.d_mu);
+	w = dbl.d_watch;
+	dbl.d_watch = NULL;
+	for (size_t i = 0; i < dbl.d_n; i++)
+		tags_free(&dbl.d_v[i].di_tags);
+	dbl.d_n = 0;
+	(void)pthread_mutex_unlock(&dbl.d_mu);
+	if (w != NULL)
+		svc_req_answer(w, -1, NULL);
+	(void)rm_tree(f->base, NULL);
+	free(f->base);
+	free(f);
+	return 0;
+}
+
+/* A rolling update waits for each replacement's guest to say it is ready,
+ * not only for its VM to run. */
+static void
+test_roll_waits_for_ready(void **state)
+{
+	struct fixture *f = *state;
+	char s[1024];
+	int64_t end;
+
+	dbl_all_ready(true);
+	commit(f, spec(s, sizeof(s), "g", 2, "alpine"),
+	    "Committed g: Managing 2 instances");
+	wait_steady(f, "g", 2);
+	/* From now on new members' guests are not ready at first. */
+	(void)pthread_mutex_lock(&dbl.d_mu);
+	dbl.d_new_ready = 0;
+	(void)pthread_mutex_unlock(&dbl.d_mu);
+	(void)snprintf(s, sizeof(s),
+	    "{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":2},"
+	    "\"Instance\":{\"Plugin\":\"vmware-fusion\",\"Properties\":{"
+	    "\"VMX\":\"alpine\"}},\"Flavor\":{\"Plugin\":\"vanilla\","
+	    "\"Properties\":{\"Init\":[\"echo v2\"]}}}}");
+	commit(f, s, "Committed g: Performing a rolling update on 2 instances");
+	/* One old member goes; its replacement runs but is not ready. */
+	end = mono_ms() + WAIT_MS;
+	while (dbl_destroys() < 1 && mono_ms() < end)
+		sleep_ms(10);
+	assert_int_equal(dbl_destroys(), 1);
+	sleep_ms(300); /* several rounds: nothing more may go meanwhile */
+	assert_int_equal(dbl_destroys(), 1);
+	{
+		struct waiter w;
+		struct gctl_req *r = req(GCTL_DESCRIBE, "g", &w);
+
+		assert_int_equal(call(f, r, &w), 0);
+		assert_int_equal(r->gr_st[0].st_running, 1);
+		assert_int_equal(r->gr_st[0].st_provisioning, 1);
+		assert_false(r->gr_st[0].st_steady);
+		gctl_req_free(r);
+	}
+	/* Ready: the next old member goes, and the roll ends. */
+	dbl_all_ready(false);
+	end = mono_ms() + WAIT_MS;
+	while (dbl_destroys() < 2 && mono_ms() < end)
+		sleep_ms(10);
+	assert_int_equal(dbl_destroys(), 2);
+	dbl_all_ready(true);
+	wait_steady(f, "g", 2);
+}
+
 int
 main(void)
 {
@@ -395,6 +648,8 @@ main(void)
 		    test_stop_answers_everything, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_destroy, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_roll_waits_for_ready, setup_dbl, teardown_dbl),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

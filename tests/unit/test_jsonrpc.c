@@ -151,7 +151,9 @@ d_submit(void *ctx, struct svc_req *r)
 		d_label(r);
 		break;
 	case SVC_WATCH:
-	case SVC_START:
+	case SVC_POWER:
+		dbl_note("power", r->sr_type);
+		(void)strlcpy(dbl.id, r->sr_id, sizeof(dbl.id));
 		svc_req_answer(r, 0, NULL);
 		break;
 	}

@@ -59,7 +59,7 @@ test_create_cap(void **state)
 static void
 test_restart(void **state)
 {
-	struct policy_restart r = { 0, 0 };
+	struct policy_restart r = { 0, 0, false };
 	int64_t at;
 
 	(void)state;

@@ -367,116 +367,6 @@ test_stop_answers_everything(void **state)
 	}
 }
 
-/* The power state of id in describe --all, or "" when it is gone. */
-static void
-power_of(struct fixture *f, const char *id, char *out, size_t len)
-{
-	struct waiter w;
-	struct svc_req *r = req(SVC_DESCRIBE, &w);
-
-	r->sr_flags = DESCRIBE_ALL;
-	assert_int_equal(call(f, r, &w), 0);
-	(void)strlcpy(out, "", len);
-	for (size_t i = 0; i < r->sr_list.l_n; i++)
-		if (strcmp(r->sr_list.l_v[i].v_id, id) == 0)
-			(void)strlcpy(out, r->sr_list.l_v[i].v_power, len);
-	svc_req_free(r);
-}
-
-/* Waits (watching) until id's power state is want. */
-static void
-wait_power(struct fixture *f, const char *id, const char *want)
-{
-	uint64_t gen = 0;
-	int64_t end = mono_ms() + 20000;
-	char pw[32];
-
-	for (;;) {
-		struct waiter w;
-		struct svc_req *r;
-
-		power_of(f, id, pw, sizeof(pw));
-		if (strcmp(pw, want) == 0)
-			return;
-		if (mono_ms() > end)
-			fail_msg("%s: power \"%s\", waited for \"%s\"", id, pw,
-			    want);
-		r = req(SVC_WATCH, &w);
-		r->sr_gen = gen;
-		assert_int_equal(call(f, r, &w), 0);
-		gen = r->sr_gen;
-		svc_req_free(r);
-	}
-}
-
-static int
-start(struct fixture *f, const char *id, struct err *err)
-{
-	struct waiter w;
-	struct svc_req *r = req(SVC_START, &w);
-	int rc;
-
-	(void)strlcpy(r->sr_id, id, sizeof(r->sr_id));
-	rc = call(f, r, &w);
-	if (err != NULL)
-		*err = r->sr_err;
-	svc_req_free(r);
-	return rc;
-}
-
-/* SVC_START powers a VM that went off behind the plugin's back on again,
- * in place (the group controller's restart policy). */
-static void
-test_start(void **state)
-{
-	struct fixture *f = *state;
-	char id[ID_MAX], p[PATH_BUF];
-	struct err err;
-
-	provision(f, "s", id, sizeof(id));
-	wait_state(f, id, "running");
-	/* Running already: nothing to do, and no job runs. */
-	assert_int_equal(start(f, id, NULL), 0);
-	(void)snprintf(
-	    p, sizeof(p), "%s/%s/%s.vmwarevm/running", f->vm_dir, id, id);
-	assert_int_equal(unlink(p), 0);
-	wait_power(f, id, "off");
-	assert_int_equal(start(f, id, NULL), 0);
-	wait_power(f, id, "running");
-	assert_int_equal(access(p, F_OK), 0);
-	/* A failed start is the instance's error; the VM stays off. */
-	assert_int_equal(unlink(p), 0);
-	wait_power(f, id, "off");
-	ctl_set(f, "fail-start", "no power");
-	assert_int_equal(start(f, id, NULL), 0);
-	{
-		int64_t end = mono_ms() + 20000;
-		bool seen = false;
-
-		while (!seen && mono_ms() < end) {
-			struct waiter w;
-			struct svc_req *r = req(SVC_DESCRIBE, &w);
-
-			r->sr_flags = DESCRIBE_ALL;
-			assert_int_equal(call(f, r, &w), 0);
-			for (size_t i = 0; i < r->sr_list.l_n; i++)
-				if (r->sr_list.l_v[i].v_error != NULL &&
-				    strstr(r->sr_list.l_v[i].v_error,
-					"no power") != NULL)
-					seen = true;
-			svc_req_free(r);
-			if (!seen)
-				sleep_ms(20);
-		}
-		assert_true(seen);
-	}
-	assert_int_not_equal(access(p, F_OK), 0);
-	/* Unknown instances are refused with the reason. */
-	assert_int_equal(start(f, "i-00000000000", &err), -1);
-	assert_int_equal(err.code, EIK_NOTFOUND);
-	assert_non_null(strstr(err.msg, "no such instance"));
-}
-
 int
 main(void)
 {
@@ -486,7 +376,6 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_close_with_work_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_stop_answers_everything, setup, teardown),
 	};
