@@ -67,6 +67,14 @@ struct backend_ops {
 	int (*validate)(void *ctx, const struct inst_props *props,
 	    const char *template_vmx, struct err *err);
 
+	/* The checks of validate for a whole Spec, which Provision must make
+	 * before it answers: those of validate, and what depends on more
+	 * than Properties (VMware: the size of the .vmx that Init and the
+	 * SSH keys make). Optional: NULL means validate on the Spec's
+	 * Properties is all there is. */
+	int (*validate_spec)(void *ctx, const struct inst_spec *spec,
+	    const char *template_vmx, struct err *err);
+
 	/* Builds the complete, powered-off bundle in bi_dir (an existing
 	 * empty staging directory that is renamed into place afterwards, so
 	 * files inside refer to each other by relative names). */

@@ -17,11 +17,14 @@
 #include "util/buf.h"
 #include "backend/bundle.h"
 #include "guest/cloudinit.h"
+#include "guest/guestinfo.h"
 #include "util/compat.h"
 #include "util/err.h"
 #include "util/fsutil.h"
 #include "backend/leases.h"
 #include "guest/seediso.h"
+#include "model/tags.h"
+#include "util/log.h"
 #include "vmx/vmx.h"
 
 /* ---- devices ---------------------------------------------------------- */
@@ -172,6 +175,151 @@ bundle_resolve(const char *vmx_path, const char *file, char *out, size_t outlen)
 	return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }
 
+/*
+ * Folds the absolute path in into out: empty and "." components dropped,
+ * ".." removing the one before it (at "/" it stays "/"), as the kernel
+ * walks a path without symbolic links. -1 when in is not absolute or out
+ * is too small.
+ */
+static int
+fold_path(const char *in, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	if (in[0] != '/' || outlen < 2)
+		return -1;
+	out[0] = '\0';
+	for (const char *p = in; *p != '\0';) {
+		size_t len;
+
+		while (*p == '/')
+			p++;
+		len = strcspn(p, "/");
+		if (len == 0)
+			break;
+		if (len == 1 && p[0] == '.') {
+			/* nothing */
+		} else if (len == 2 && p[0] == '.' && p[1] == '.') {
+			char *slash = strrchr(out, '/');
+
+			n = slash != NULL ? (size_t)(slash - out) : 0;
+			out[n] = '\0';
+		} else {
+			if (n + 1 + len >= outlen)
+				return -1;
+			out[n++] = '/';
+			memcpy(out + n, p, len);
+			n += len;
+			out[n] = '\0';
+		}
+		p += len;
+	}
+	if (n == 0)
+		(void)strlcpy(out, "/", outlen);
+	return 0;
+}
+
+/* Whether path lies inside the directory dir (both folded). */
+static bool
+path_under(const char *dir, const char *path)
+{
+	size_t n = strlen(dir);
+
+	if (n == 1 && dir[0] == '/')
+		return path[0] == '/' && path[1] != '\0';
+	return strncmp(path, dir, n) == 0 && path[n] == '/' &&
+	    path[n + 1] != '\0';
+}
+
+static int
+outside(const char *tvmx, const struct vmx_device *d, const char *dir,
+    const char *where, bool through_link, struct err *err)
+{
+	err_set(err, EIK_INVAL,
+	    "template %s: %s.fileName \"%s\" is outside the template's "
+	    "directory %s (%s%s): every instance would share that disk; move "
+	    "the disk into the bundle and refer to it by a relative name "
+	    "(only CD-ROM images, read-only media, may live elsewhere)",
+	    tvmx, d->vd_slot, d->vd_file, dir,
+	    through_link ? "through a symbolic link it is " : "it is ", where);
+	return -1;
+}
+
+int
+bundle_check_disks(
+    const char *template_vmx, const struct vmx *v, struct err *err)
+{
+	char dir[PATH_BUF], rdir[PATH_BUF];
+	struct vmx_device *devs = NULL;
+	struct vmx *own = NULL;
+	const char *slash = strrchr(template_vmx, '/');
+	bool have_rdir;
+	long ndev;
+	int rc = -1;
+
+	if (template_vmx[0] != '/' || slash == NULL ||
+	    (size_t)(slash - template_vmx) >= sizeof(dir)) {
+		err_set(err, EIK_INVAL, "template path %s is not absolute",
+		    template_vmx);
+		return -1;
+	}
+	memcpy(dir, template_vmx, (size_t)(slash - template_vmx));
+	dir[slash - template_vmx] = '\0';
+	if (dir[0] == '\0')
+		(void)strlcpy(dir, "/", sizeof(dir));
+	if (fold_path(dir, rdir, sizeof(rdir)) == -1) {
+		err_set(err, EIK_INVAL, "template path %s is too long",
+		    template_vmx);
+		return -1;
+	}
+	(void)strlcpy(dir, rdir, sizeof(dir));
+	have_rdir = realpath(dir, rdir) != NULL;
+	if (v == NULL) {
+		if (vmx_load(template_vmx, &own, err) == -1)
+			return -1;
+		v = own;
+	}
+	ndev = bundle_devices(v, &devs);
+	if (ndev < 0) {
+		err_set(err, EIK_INTERNAL, "out of memory");
+		goto out;
+	}
+	for (long i = 0; i < ndev; i++) {
+		char abs[PATH_BUF], folded[PATH_BUF], real[PATH_BUF];
+
+		/* Read-only media may be shared: only disks must stay in. */
+		if (!devs[i].vd_present || devs[i].vd_cdrom ||
+		    !devs[i].vd_image)
+			continue;
+		if (bundle_resolve(template_vmx, devs[i].vd_file, abs,
+			sizeof(abs)) == -1 ||
+		    fold_path(abs, folded, sizeof(folded)) == -1) {
+			err_set(err, EIK_INVAL,
+			    "template %s: %s.fileName is too long",
+			    template_vmx, devs[i].vd_slot);
+			goto out;
+		}
+		if (!path_under(dir, folded)) {
+			(void)outside(
+			    template_vmx, &devs[i], dir, folded, false, err);
+			goto out;
+		}
+		/* A symbolic link out of the bundle escapes it as well (the
+		 * name as the kernel walks it: "link/.." follows link). */
+		if (have_rdir && realpath(abs, real) != NULL &&
+		    !path_under(rdir, real)) {
+			(void)outside(
+			    template_vmx, &devs[i], dir, real, true, err);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(devs);
+	vmx_free(own);
+	return rc;
+}
+
 /* ---- copying ---------------------------------------------------------- */
 
 static bool
@@ -231,25 +379,10 @@ bundle_copy(const char *template_vmx, const char *dir, const char *id, bool cow,
 		err_set(err, EIK_INTERNAL, "out of memory");
 		goto out;
 	}
-	/* A disk outside the bundle would be shared by every instance. */
-	for (long i = 0; i < ndev; i++) {
-		char abs[PATH_BUF];
-
-		if (!devs[i].vd_present || devs[i].vd_cdrom ||
-		    !devs[i].vd_image || devs[i].vd_file[0] != '/')
-			continue;
-		if (bundle_resolve(
-			template_vmx, devs[i].vd_file, abs, sizeof(abs)) == 0 &&
-		    (strncmp(abs, src_dir, strlen(src_dir)) != 0 ||
-			abs[strlen(src_dir)] != '/')) {
-			err_set(err, EIK_INVAL,
-			    "template %s: disk %s (%s) is outside the template's "
-			    "directory, so copies would share it; move it into "
-			    "the bundle and refer to it by a relative name",
-			    template_vmx, devs[i].vd_slot, devs[i].vd_file);
-			goto out;
-		}
-	}
+	/* A disk outside the bundle would be shared by every instance
+	 * (validate refuses it already; the copy must not rely on that). */
+	if (bundle_check_disks(template_vmx, v, err) == -1)
+		goto out;
 	d = opendir(src_dir);
 	if (d == NULL) {
 		err_set(
@@ -406,9 +539,40 @@ seed_slot(struct vmx *v, const struct vmx_device *devs, long n, char *slot,
 	return -1;
 }
 
+/* The guestinfo keys guest_init writes. */
+static const char *const guestinfo_keys[] = { "guestinfo.metadata",
+	"guestinfo.metadata.encoding", "guestinfo.userdata",
+	"guestinfo.userdata.encoding" };
+
+/*
+ * The size in bytes v would have on disk, in *size; -1 when out of
+ * memory.
+ */
+static int
+emitted_size(const struct vmx *v, size_t *size, struct err *err)
+{
+	char *text = vmx_emit(v, size);
+
+	if (text == NULL) {
+		err_set(err, EIK_INTERNAL, "out of memory");
+		return -1;
+	}
+	free(text);
+	return 0;
+}
+
+/*
+ * Guest initialisation per GuestInit: guestinfo keys and/or the seed
+ * CD-ROM (the ISO itself is written into bi_dir only when bi_dir is set).
+ * With BUNDLE_VMX_LIMIT, guestinfo keys that would make the .vmx larger
+ * than VMware takes (BUNDLE_VMX_BUDGET) are dropped for GuestInit auto (the
+ * seed ISO carries the same documents; *dropped is set to the size they
+ * would have made) and refused for GuestInit guestinfo.
+ */
 static int
 guest_init(struct vmx *v, const struct bk_inst *bi,
-    const struct vmx_device *devs, long ndev, struct err *err)
+    const struct vmx_device *devs, long ndev, unsigned flags, size_t *dropped,
+    struct err *err)
 {
 	const struct inst_spec *s = bi->bi_spec;
 	enum guest_init how = s->s_props.p_guest_init;
@@ -416,6 +580,7 @@ guest_init(struct vmx *v, const struct bk_inst *bi,
 	struct buf ud, md, enc;
 	int rc = -1;
 
+	*dropped = 0;
 	if (how == GUEST_INIT_NONE)
 		return 0;
 	memset(&in, 0, sizeof(in));
@@ -452,9 +617,11 @@ guest_init(struct vmx *v, const struct bk_inst *bi,
 		};
 		char iso[PATH_BUF], slot[24], key[64];
 
-		if (path_join(iso, sizeof(iso), bi->bi_dir, BUNDLE_SEED_ISO) ==
-			-1 ||
-		    seediso_write(iso, BUNDLE_SEED_LABEL, files, 2, err) == -1)
+		if (bi->bi_dir != NULL &&
+		    (path_join(iso, sizeof(iso), bi->bi_dir, BUNDLE_SEED_ISO) ==
+			    -1 ||
+			seediso_write(iso, BUNDLE_SEED_LABEL, files, 2, err) ==
+			    -1))
 			goto out;
 		if (seed_slot(v, devs, ndev, slot, sizeof(slot)) == -1) {
 			err_set(err, EIK_INVAL,
@@ -482,6 +649,32 @@ guest_init(struct vmx *v, const struct bk_inst *bi,
 		if (vset(v, key, "TRUE", err) == -1)
 			goto out;
 	}
+	if ((flags & BUNDLE_VMX_LIMIT) &&
+	    (how == GUEST_INIT_AUTO || how == GUEST_INIT_GUESTINFO)) {
+		size_t size;
+
+		if (emitted_size(v, &size, err) == -1)
+			goto out;
+		if (size > BUNDLE_VMX_BUDGET && how == GUEST_INIT_GUESTINFO) {
+			err_set(err, EIK_INVAL,
+			    "Spec.Init: with Properties.GuestInit \"guestinfo\" "
+			    "the instance's .vmx would be %zu bytes, over the "
+			    "%d VMware takes (VMX_VMWARE_MAX_SIZE, less %d "
+			    "bytes for the keys it adds itself); use GuestInit "
+			    "\"auto\" or \"cidata\" (the seed ISO has no such "
+			    "limit), or a smaller Init or fewer "
+			    "SSHAuthorizedKeys",
+			    size, VMX_VMWARE_MAX_SIZE, VMX_VMWARE_HEADROOM);
+			goto out;
+		}
+		if (size > BUNDLE_VMX_BUDGET) {
+			for (size_t i = 0; i <
+			     sizeof(guestinfo_keys) / sizeof(guestinfo_keys[0]);
+			     i++)
+				(void)vmx_del(v, guestinfo_keys[i]);
+			*dropped = size;
+		}
+	}
 	rc = 0;
 out:
 	buf_free(&ud);
@@ -490,22 +683,22 @@ out:
 	return rc;
 }
 
-int
-bundle_configure(const struct bk_inst *bi, unsigned flags, struct err *err)
+/*
+ * Everything bundle_configure does to the .vmx, on v in memory. The seed
+ * ISO is written only when bi_dir is set.
+ */
+static int
+configure_vmx(struct vmx *v, const struct bk_inst *bi, unsigned flags,
+    size_t *dropped, struct err *err)
 {
 	const struct inst_props *p = &bi->bi_spec->s_props;
-	struct vmx *v = NULL;
 	struct vmx_device *devs = NULL;
 	char num[32];
 	long ndev;
 	int rc = -1;
 
-	if (vmx_load(bi->bi_vmx, &v, err) == -1)
-		return -1;
-	if (flags & BUNDLE_RESET_IDENTITY) {
-		remove_locks(bi->bi_dir);
+	if (flags & BUNDLE_RESET_IDENTITY)
 		reset_identity(v, bi->bi_id);
-	}
 	ndev = bundle_devices(v, &devs);
 	if (ndev < 0) {
 		err_set(err, EIK_INTERNAL, "out of memory");
@@ -530,14 +723,82 @@ bundle_configure(const struct bk_inst *bi, unsigned flags, struct err *err)
 			goto out;
 	} else
 		(void)vmx_del(v, "guestinfo.infrakit.logical-id");
-	if (guest_init(v, bi, devs, ndev, err) == -1)
-		goto out;
-	if (vmx_save(v, bi->bi_vmx, err) == -1)
+	if (guest_init(v, bi, devs, ndev, flags, dropped, err) == -1)
 		goto out;
 	rc = 0;
 out:
 	free(devs);
+	return rc;
+}
+
+int
+bundle_configure(const struct bk_inst *bi, unsigned flags, struct err *err)
+{
+	struct vmx *v = NULL;
+	size_t dropped = 0;
+	int rc = -1;
+
+	if (vmx_load(bi->bi_vmx, &v, err) == -1)
+		return -1;
+	if (flags & BUNDLE_RESET_IDENTITY)
+		remove_locks(bi->bi_dir);
+	if (configure_vmx(v, bi, flags, &dropped, err) == -1)
+		goto out;
+	if (vmx_save(v, bi->bi_vmx, err) == -1)
+		goto out;
+	if (dropped > 0)
+		log_info("%s: with its guestinfo keys the .vmx would be %zu "
+			 "bytes, over the %d VMware takes (less %d for its own "
+			 "keys): the Init reaches the guest through the seed "
+			 "ISO only",
+		    bi->bi_id, dropped, VMX_VMWARE_MAX_SIZE,
+		    VMX_VMWARE_HEADROOM);
+	rc = 0;
+out:
 	vmx_free(v);
+	return rc;
+}
+
+int
+bundle_check_vmx_size(
+    const char *template_vmx, const struct inst_spec *spec, struct err *err)
+{
+	char id[ID_MAX];
+	struct tags tags;
+	struct bk_inst bi;
+	struct vmx *v = NULL;
+	size_t dropped = 0;
+	int rc = -1;
+
+	/* Only "guestinfo" can be refused; "auto" falls back to the seed ISO
+	 * when the instance is made (and Provision stays fast). */
+	if (spec->s_props.p_guest_init != GUEST_INIT_GUESTINFO)
+		return 0;
+	/* The longest ID ours can be, the tags the instance will have
+	 * (Properties.Tags, then Spec.Tags winning), no seed ISO written. */
+	memset(id, 'x', sizeof(id) - 1);
+	memcpy(id, ID_PREFIX, sizeof(ID_PREFIX) - 1);
+	id[sizeof(id) - 1] = '\0';
+	memset(&tags, 0, sizeof(tags));
+	if (tags_copy(&tags, &spec->s_props.p_tags) == -1 ||
+	    tags_merge(&tags, &spec->s_tags) == -1) {
+		err_set(err, EIK_INTERNAL, "out of memory");
+		goto out;
+	}
+	memset(&bi, 0, sizeof(bi));
+	bi.bi_id = id;
+	bi.bi_vmx = template_vmx;
+	bi.bi_template = template_vmx;
+	bi.bi_spec = spec;
+	bi.bi_tags = &tags;
+	if (vmx_load(template_vmx, &v, err) == -1)
+		goto out;
+	rc = configure_vmx(v, &bi,
+	    BUNDLE_RESET_IDENTITY | BUNDLE_ABS_MEDIA | BUNDLE_VMX_LIMIT,
+	    &dropped, err);
+out:
+	vmx_free(v);
+	tags_free(&tags);
 	return rc;
 }
 

@@ -18,6 +18,7 @@
 
 struct bk_inst;
 struct err;
+struct inst_spec;
 struct vmx;
 
 #define BUNDLE_SEED_ISO "seed.iso"
@@ -45,6 +46,20 @@ long bundle_devices(const struct vmx *v, struct vmx_device **out);
 int bundle_resolve(
     const char *vmx_path, const char *file, char *out, size_t outlen);
 
+/*
+ * Checks that every disk of the template at template_vmx (a present device
+ * backed by a file, not a CD-ROM) lies inside the template's directory:
+ * its fileName resolved against that directory with "." and ".." folded
+ * ("../shared.vmdk" escapes), absolute names included, and, when the file
+ * exists, with symbolic links resolved. Instances would otherwise all
+ * write one disk. CD-ROM images may live anywhere: instances share them
+ * as read-only media. v is the template parsed, or NULL to load it.
+ * Returns 0, or -1 with err (EIK_INVAL) naming the template, the key, the
+ * path and the fix.
+ */
+int bundle_check_disks(
+    const char *template_vmx, const struct vmx *v, struct err *err);
+
 /* What bundle_copy did, for logs and benchmarks. */
 struct copy_stats {
 	uint64_t cs_bytes;
@@ -67,8 +82,13 @@ int bundle_copy(const char *template_vmx, const char *dir, const char *id,
 /* Options of bundle_configure. */
 #define BUNDLE_RESET_IDENTITY 0x1 /* a copy or clone of a template */
 #define BUNDLE_ABS_MEDIA                                                       \
-	0x2 /* make relative CD-ROM paths absolute                             \
-	       (to the template's directory) */
+	0x2		     /* make relative CD-ROM paths absolute            \
+				(to the template's directory) */
+#define BUNDLE_VMX_LIMIT 0x4 /* keep the .vmx within BUNDLE_VMX_BUDGET */
+
+/* The largest .vmx we write with BUNDLE_VMX_LIMIT: what VMware takes, less
+ * room for the keys it adds itself at power-on. */
+#define BUNDLE_VMX_BUDGET (VMX_VMWARE_MAX_SIZE - VMX_VMWARE_HEADROOM)
 
 /*
  * Configures the powered-off instance bundle bi (bi_vmx, bi_dir) before its
@@ -82,9 +102,24 @@ int bundle_copy(const char *template_vmx, const char *dir, const char *id,
  *    guestinfo.infrakit.id and .logical-id;
  *  - guest init per Properties.GuestInit: guestinfo.metadata/userdata
  *    (+ .encoding) and/or seed.iso (label cidata) attached as a CD-ROM in a
- *    free IDE/SATA slot.
+ *    free IDE/SATA slot;
+ *  - with BUNDLE_VMX_LIMIT (VMware), when the guestinfo keys would make the
+ *    .vmx larger than BUNDLE_VMX_BUDGET: GuestInit auto leaves them out
+ *    (the seed ISO carries the same documents) and logs it; GuestInit
+ *    guestinfo is refused (EIK_INVAL, naming Spec.Init).
  */
 int bundle_configure(const struct bk_inst *bi, unsigned flags, struct err *err);
+
+/*
+ * Decides, before Provision answers, what bundle_configure with
+ * BUNDLE_VMX_LIMIT would decide for an instance of spec from the template
+ * (the .vmx VMware would be given, for the longest instance ID): -1 with
+ * bundle_configure's error when GuestInit "guestinfo" would not fit; 0
+ * otherwise, at once for any other GuestInit (auto falls back to the seed
+ * ISO alone when the instance is made).
+ */
+int bundle_check_vmx_size(
+    const char *template_vmx, const struct inst_spec *spec, struct err *err);
 
 /* The MAC address of ethernet0 (address or generatedAddress), normalised,
  * or -1 when the .vmx has none yet. */

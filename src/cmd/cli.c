@@ -1,6 +1,7 @@
 /*
  * Command-line dispatch and usage. See cli.h.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include "cmd/cli.h"
 #include "util/compat.h"
+#include "util/defaults.h"
 #include "util/err.h"
 #include "version.h"
 
@@ -50,8 +52,28 @@ cli_set_name(struct config *c, const char *arg)
 	return 0;
 }
 
+/*
+ * The PORT of tcp://HOST:PORT: decimal digits only, 1 to TCP_PORT_MAX, or
+ * 0 (any free port, which NAME.listen then names) when serving. getaddrinfo
+ * would take "99999" and bind port 34463 (99999 mod 65536).
+ */
+static int
+check_port(const char *arg, const char *port, bool serving)
+{
+	const char *e;
+
+	(void)parse_uint(port, serving ? 0 : 1, TCP_PORT_MAX, &e);
+	if (e == NULL)
+		return 0;
+	fprintf(stderr,
+	    "--listen %s: port \"%s\" is %s; use a number from 1 to %d%s\n",
+	    arg, port, e, TCP_PORT_MAX,
+	    serving ? " (or 0 for any free port)" : "");
+	return -1;
+}
+
 int
-cli_set_listen(struct config *c, const char *arg)
+cli_set_listen(struct config *c, const char *arg, bool serving)
 {
 	if (strncmp(arg, "tcp://", 6) == 0) {
 		const char *hp = arg + 6;
@@ -65,6 +87,8 @@ cli_set_listen(struct config *c, const char *arg)
 			    arg);
 			return -1;
 		}
+		if (check_port(arg, colon + 1, serving) == -1)
+			return -1;
 		(void)strlcpy(c->c_tcp, hp, sizeof(c->c_tcp));
 		return 0;
 	}

@@ -7,6 +7,7 @@
 #define CLI_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "backend/backend.h"
@@ -45,9 +46,10 @@ int client_fail(const struct err *err);
 void cli_usage(FILE *f);
 void serve_usage(FILE *f);
 
-/* --listen VALUE: a unix socket path (or unix://PATH), or tcp://HOST:PORT.
+/* --listen VALUE: a unix socket path (or unix://PATH), or tcp://HOST:PORT
+ * with PORT from 1 to TCP_PORT_MAX (or 0, any free port, when serving).
  * 0, or -1 with a message printed. */
-int cli_set_listen(struct config *c, const char *arg);
+int cli_set_listen(struct config *c, const char *arg, bool serving);
 
 /* Fills c->c_socket from --listen or <plugins dir>/<name>. 0 or -1. */
 int cli_resolve_socket(struct config *c);

@@ -556,7 +556,7 @@ client_main(int argc, char **argv)
 				return 2;
 			break;
 		case COPT_LISTEN:
-			if (cli_set_listen(&o.co_conf, optarg) == -1)
+			if (cli_set_listen(&o.co_conf, optarg, false) == -1)
 				return 2;
 			break;
 		case COPT_TYPE:

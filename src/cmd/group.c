@@ -465,7 +465,7 @@ parse(int argc, char **argv, struct gopts *o, bool *help)
 				return -1;
 			break;
 		case GOPT_LISTEN:
-			if (cli_set_listen(&o->go_conf, optarg) == -1)
+			if (cli_set_listen(&o->go_conf, optarg, false) == -1)
 				return -1;
 			break;
 		case GOPT_PRETEND:

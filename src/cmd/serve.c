@@ -57,7 +57,9 @@ serve_usage(FILE *f)
 	    "  --listen tcp://H:P   also serve TCP and write NAME.listen "
 	    "(loopback only\n"
 	    "                       unless --allow-remote: the protocol has "
-	    "no authentication)\n"
+	    "no\n"
+	    "                       authentication); P is 1 to %d, 0 = any "
+	    "free port\n"
 	    "  --allow-remote       allow a non-loopback --listen tcp:// "
 	    "address\n"
 	    "  --log 0..5           verbosity (InfraKit convention; 5 logs "
@@ -105,7 +107,7 @@ serve_usage(FILE *f)
 	    "15s)\n"
 	    "Environment: INFRAKIT_PLUGINS_DIR, else INFRAKIT_HOME/plugins, "
 	    "else\n~/.infrakit/plugins holds the socket NAME and NAME.pid.\n",
-	    MAX_PARALLEL_DEFAULT);
+	    TCP_PORT_MAX, MAX_PARALLEL_DEFAULT);
 }
 
 enum {
@@ -210,7 +212,7 @@ parse_flags(int argc, char **argv, struct config *c)
 				return -1;
 			break;
 		case OPT_LISTEN:
-			if (cli_set_listen(c, optarg) == -1)
+			if (cli_set_listen(c, optarg, true) == -1)
 				return -1;
 			break;
 		case OPT_ALLOW_REMOTE:
@@ -567,10 +569,19 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 			  "will fail until templates are there",
 		    c.c_vm_lib);
 
+		/* Close-on-exec from the start where the system can: threads
+		 * spawn long-lived children (QEMU), and one spawned between
+		 * pipe() and fcntl() would keep our ends open for its whole
+		 * life. */
+#ifdef HAVE_PIPE2
+	if (pipe2(sig_pipe, O_CLOEXEC) == -1)
+		fatal("pipe2");
+#else
 	if (pipe(sig_pipe) == -1)
 		fatal("pipe");
 	(void)fd_cloexec(sig_pipe[0]);
 	(void)fd_cloexec(sig_pipe[1]);
+#endif
 	(void)fd_nonblock(sig_pipe[1]);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

@@ -331,7 +331,7 @@ int
 gctl_check(struct gctl *c, const char *text, size_t len, unsigned flags,
     struct group_spec *g, struct err *err)
 {
-	char hash[GHASH_TEXT_MAX + 1];
+	char hash[GHASH_TEXT_MAX + 1], tmpl[PATH_BUF];
 	struct vanilla_member m;
 	struct inst_spec s;
 	int rc;
@@ -349,6 +349,11 @@ gctl_check(struct gctl *c, const char *text, size_t len, unsigned flags,
 	m.vm_props = g->g_instance.gp_props;
 	memset(&s, 0, sizeof(s));
 	rc = vanilla_prepare(&g->g_vanilla, &m, &s, err);
+	/* And that Spec as the service checks a Provision's (what the Init
+	 * makes of a .vmx, say). */
+	if (rc == 0 && c->c_conf.gc_svc->ops->validate_spec != NULL)
+		rc = c->c_conf.gc_svc->ops->validate_spec(c->c_conf.gc_svc->ctx,
+		    g->g_instance.gp_type, &s, tmpl, sizeof(tmpl), err);
 	inst_spec_free(&s);
 	return rc;
 }

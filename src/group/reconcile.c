@@ -294,6 +294,20 @@ sent(struct group *g, struct gop *o, struct gctl *c)
 	gop_submit(c, o);
 }
 
+/* The member's whole Spec through the service, as a Provision RPC's. */
+static int
+validate(const struct gctl *c, struct svc_req *sr, struct err *err)
+{
+	const struct svc *svc = c->c_conf.gc_svc;
+
+	if (svc->ops->validate_spec != NULL)
+		return svc->ops->validate_spec(svc->ctx, sr->sr_type,
+		    &sr->sr_spec, sr->sr_template, sizeof(sr->sr_template),
+		    err);
+	return svc->ops->validate(svc->ctx, sr->sr_type, &sr->sr_spec.s_props,
+	    sr->sr_template, sizeof(sr->sr_template), err);
+}
+
 static void
 act_create(struct gctl *c, struct group *g, const char *lid)
 {
@@ -317,9 +331,7 @@ act_create(struct gctl *c, struct group *g, const char *lid)
 	m.vm_props = s->g_instance.gp_props;
 	(void)strlcpy(sr->sr_type, s->g_instance.gp_type, sizeof(sr->sr_type));
 	if (vanilla_prepare(&s->g_vanilla, &m, &sr->sr_spec, &err) == -1 ||
-	    c->c_conf.gc_svc->ops->validate(c->c_conf.gc_svc->ctx, sr->sr_type,
-		&sr->sr_spec.s_props, sr->sr_template, sizeof(sr->sr_template),
-		&err) == -1) {
+	    validate(c, sr, &err) == -1) {
 		/* The template went away since the commit, say. */
 		count_failure(c, g, NULL, err.msg);
 		gop_free(c, o);

@@ -1,16 +1,15 @@
 /*
- * cloud-init user-data, meta-data and guestinfo encodings. See cloudinit.h.
+ * cloud-init user-data and meta-data, and the appender they are written
+ * with (shared with guestinfo.c through ci_int.h). See cloudinit.h.
  */
 #include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <zlib.h>
-
 #include "util/buf.h"
+#include "guest/ci_int.h"
 #include "guest/cloudinit.h"
 #include "util/compat.h"
 #include "util/err.h"
@@ -22,7 +21,6 @@
 #define MIME_B64_LINE 76
 #define BOUNDARY_PREFIX "==ikvf-boundary-"
 #define BOUNDARY_SUFFIX "=="
-#define INFLATE_CHUNK 16384
 
 /*
  * The user-data markers cloud-init recognises, longest first where one is
@@ -55,17 +53,8 @@ enum ud_kind {
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/*
- * An appender with a sticky error: after the first failure nothing more is
- * added and wr_done() reports it once.
- */
-struct wr {
-	struct buf *w_b;
-	int w_errno; /* 0, or the errno of the first failure */
-};
-
-static void
-wr_add(struct wr *w, const void *p, size_t n)
+void
+ci_wr_add(struct ci_wr *w, const void *p, size_t n)
 {
 	if (w->w_errno != 0)
 		return;
@@ -73,14 +62,14 @@ wr_add(struct wr *w, const void *p, size_t n)
 		w->w_errno = errno != 0 ? errno : ENOMEM;
 }
 
-static void
-wr_str(struct wr *w, const char *s)
+void
+ci_wr_str(struct ci_wr *w, const char *s)
 {
-	wr_add(w, s, strlen(s));
+	ci_wr_add(w, s, strlen(s));
 }
 
-static int
-wr_done(const struct wr *w, const char *what, struct err *err)
+int
+ci_wr_done(const struct ci_wr *w, const char *what, struct err *err)
 {
 	if (w->w_errno == 0)
 		return 0;
@@ -100,7 +89,7 @@ wr_done(const struct wr *w, const char *what, struct err *err)
  * U+FFFE/U+FFFF (not printable in YAML). s must be valid UTF-8.
  */
 static void
-wr_json_body(struct wr *w, const char *s, size_t len)
+wr_json_body(struct ci_wr *w, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	const unsigned char *end = p + len, *run = p;
@@ -150,30 +139,26 @@ wr_json_body(struct wr *w, const char *s, size_t len)
 			esc = u;
 			break;
 		}
-		wr_add(w, run, (size_t)(p - run));
-		wr_str(w, esc);
+		ci_wr_add(w, run, (size_t)(p - run));
+		ci_wr_str(w, esc);
 		p += skip;
 		run = p;
 	}
-	wr_add(w, run, (size_t)(p - run));
+	ci_wr_add(w, run, (size_t)(p - run));
 }
 
 /* Appends s as a JSON string with its quotes. */
 static void
-wr_json(struct wr *w, const char *s)
+wr_json(struct ci_wr *w, const char *s)
 {
-	wr_str(w, "\"");
+	ci_wr_str(w, "\"");
 	wr_json_body(w, s, strlen(s));
-	wr_str(w, "\"");
+	ci_wr_str(w, "\"");
 }
 
-/*
- * Appends the base64 of len bytes. With linelen (a multiple of 4) the
- * output is broken into lines of that many characters, separated (not
- * terminated) by LF.
- */
-static void
-wr_base64(struct wr *w, const unsigned char *p, size_t len, size_t linelen)
+void
+ci_wr_base64(
+    struct ci_wr *w, const unsigned char *p, size_t len, size_t linelen)
 {
 	char chunk[4096 + 1];
 	size_t n = 0, col = 0;
@@ -199,79 +184,11 @@ wr_base64(struct wr *w, const unsigned char *p, size_t len, size_t linelen)
 		p += take;
 		len -= take;
 		if (n + 5 > sizeof(chunk)) {
-			wr_add(w, chunk, n);
+			ci_wr_add(w, chunk, n);
 			n = 0;
 		}
 	}
-	wr_add(w, chunk, n);
-}
-
-static int
-b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Decodes base64 text (white space skipped, padding required) into w. */
-static int
-b64_decode(struct wr *w, const char *text, struct err *err)
-{
-	const unsigned char *p;
-	unsigned q[4];
-	int nq = 0, pad = 0;
-
-	for (p = (const unsigned char *)text; *p != '\0'; p++) {
-		if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-			continue;
-		if (*p == '=') {
-			if (nq < 2 || pad >= 2) {
-				err_set(err, EIK_INVAL,
-				    "base64: misplaced '=' at offset %zu",
-				    (size_t)(p - (const unsigned char *)text));
-				return -1;
-			}
-			pad++;
-			q[nq++] = 0;
-		} else {
-			int v = b64_value(*p);
-
-			if (v < 0 || pad > 0) {
-				err_set(err, EIK_INVAL,
-				    "base64: unexpected byte 0x%02x at offset "
-				    "%zu",
-				    *p,
-				    (size_t)(p - (const unsigned char *)text));
-				return -1;
-			}
-			q[nq++] = (unsigned)v;
-		}
-		if (nq == 4) {
-			unsigned char o[3];
-			unsigned v = q[0] << 18 | q[1] << 12 | q[2] << 6 | q[3];
-
-			o[0] = (unsigned char)(v >> 16);
-			o[1] = (unsigned char)(v >> 8);
-			o[2] = (unsigned char)v;
-			wr_add(w, o, (size_t)(3 - pad));
-			nq = 0;
-		}
-	}
-	if (nq != 0) {
-		err_set(err, EIK_INVAL,
-		    "base64: truncated input (length not a multiple of 4)");
-		return -1;
-	}
-	return 0;
+	ci_wr_add(w, chunk, n);
 }
 
 int
@@ -435,30 +352,30 @@ out:
 
 /* Appends a MIME body: 7bit as is, otherwise base64 in 76-column lines. */
 static void
-wr_part_body(struct wr *w, const struct buf *body)
+wr_part_body(struct ci_wr *w, const struct buf *body)
 {
 	if (is_7bit(buf_str(body), body->b_len))
-		wr_add(w, buf_str(body), body->b_len);
+		ci_wr_add(w, buf_str(body), body->b_len);
 	else
-		wr_base64(w, (const unsigned char *)buf_str(body), body->b_len,
-		    MIME_B64_LINE);
+		ci_wr_base64(w, (const unsigned char *)buf_str(body),
+		    body->b_len, MIME_B64_LINE);
 }
 
 static void
-wr_part_head(struct wr *w, const char *boundary, const char *type,
+wr_part_head(struct ci_wr *w, const char *boundary, const char *type,
     const struct buf *body, const char *filename)
 {
-	wr_str(w, "--");
-	wr_str(w, boundary);
-	wr_str(w, "\nContent-Type: ");
-	wr_str(w, type);
-	wr_str(w,
+	ci_wr_str(w, "--");
+	ci_wr_str(w, boundary);
+	ci_wr_str(w, "\nContent-Type: ");
+	ci_wr_str(w, type);
+	ci_wr_str(w,
 	    "; charset=\"utf-8\"\nMIME-Version: 1.0\n"
 	    "Content-Transfer-Encoding: ");
-	wr_str(w, is_7bit(buf_str(body), body->b_len) ? "7bit" : "base64");
-	wr_str(w, "\nContent-Disposition: attachment; filename=\"");
-	wr_str(w, filename);
-	wr_str(w, "\"\n\n");
+	ci_wr_str(w, is_7bit(buf_str(body), body->b_len) ? "7bit" : "base64");
+	ci_wr_str(w, "\nContent-Disposition: attachment; filename=\"");
+	ci_wr_str(w, filename);
+	ci_wr_str(w, "\"\n\n");
 }
 
 /* Checks the SSH keys: one non-empty UTF-8 line each. */
@@ -480,6 +397,114 @@ check_keys(const struct ci_input *in, struct err *err)
 	return 0;
 }
 
+/* Copies len bytes of init into norm with CRLF normalised to LF; a lone CR
+ * stays. */
+static int
+ud_normalise(const char *init, size_t len, struct buf *norm, struct err *err)
+{
+	struct ci_wr wn = { norm, 0 };
+	const char *p, *end;
+
+	for (p = init, end = init + len; p < end;) {
+		const char *cr = memchr(p, '\r', (size_t)(end - p));
+
+		if (cr == NULL) {
+			ci_wr_add(&wn, p, (size_t)(end - p));
+			break;
+		}
+		if (cr + 1 < end && cr[1] == '\n') {
+			ci_wr_add(&wn, p, (size_t)(cr - p));
+			p = cr + 1; /* the LF starts the next run */
+		} else {
+			ci_wr_add(&wn, p, (size_t)(cr + 1 - p));
+			p = cr + 1;
+		}
+	}
+	return ci_wr_done(&wn, "user-data", err);
+}
+
+/*
+ * Chooses the form of the user-data proper for the normalised Init norm
+ * and writes it into body: a blank Init becomes an empty cloud-config,
+ * shell lines get "#!/bin/sh" (and a last LF), a marked or MIME Init stays
+ * as it is. *kind gets what norm is, *type its MIME type.
+ */
+static int
+ud_form(const struct buf *norm, struct buf *body, enum ud_kind *kind,
+    const char **type, struct err *err)
+{
+	struct ci_wr wu = { body, 0 };
+
+	*kind = ud_classify(buf_str(norm), norm->b_len, type);
+	if (*kind == UD_BLANK) {
+		ci_wr_str(&wu, "#cloud-config\n{}\n");
+	} else if (*kind == UD_PLAIN) {
+		ci_wr_str(&wu, "#!/bin/sh\n");
+		ci_wr_add(&wu, buf_str(norm), norm->b_len);
+		if (norm->b_data[norm->b_len - 1] != '\n')
+			ci_wr_str(&wu, "\n");
+	} else
+		ci_wr_add(&wu, buf_str(norm), norm->b_len);
+	return ci_wr_done(&wu, "user-data", err);
+}
+
+/* Without keys, or for a MIME Init: the user-data proper is the document. */
+static int
+ud_single(const struct buf *body, struct buf *out, struct err *err)
+{
+	struct ci_wr w = { out, 0 };
+
+	ci_wr_add(&w, buf_str(body), body->b_len);
+	return ci_wr_done(&w, "user-data", err);
+}
+
+/* Writes the cloud-config that installs the SSH keys into cfg. */
+static int
+ud_keys_part(const struct ci_input *in, struct buf *cfg, struct err *err)
+{
+	struct ci_wr wk = { cfg, 0 };
+
+	ci_wr_str(&wk, "#cloud-config\nssh_authorized_keys:\n");
+	for (size_t i = 0; i < in->ci_n_ssh_keys; i++) {
+		ci_wr_str(&wk, "  - ");
+		wr_json(&wk, in->ci_ssh_keys[i]);
+		ci_wr_str(&wk, "\n");
+	}
+	return ci_wr_done(&wk, "user-data", err);
+}
+
+/*
+ * With keys: writes into out a multipart/mixed document of parts[0] (the
+ * keys' cloud-config) and then parts[1] (the user-data proper, of MIME type
+ * type), with a boundary that occurs in neither.
+ */
+static int
+ud_multipart(const struct buf parts[2], const char *type, struct buf *out,
+    struct err *err)
+{
+	struct ci_wr w = { out, 0 };
+	char boundary[64];
+	unsigned long bn;
+
+	if (pick_boundary(parts, 2, &bn, err) == -1)
+		return -1;
+	(void)snprintf(boundary, sizeof(boundary), "%s%lu%s", BOUNDARY_PREFIX,
+	    bn, BOUNDARY_SUFFIX);
+	ci_wr_str(&w, "Content-Type: multipart/mixed; boundary=\"");
+	ci_wr_str(&w, boundary);
+	ci_wr_str(&w, "\"\nMIME-Version: 1.0\n\n");
+	wr_part_head(&w, boundary, "text/cloud-config", &parts[0],
+	    "ssh-authorized-keys.cfg");
+	wr_part_body(&w, &parts[0]);
+	ci_wr_str(&w, "\n");
+	wr_part_head(&w, boundary, type, &parts[1], "infrakit-init");
+	wr_part_body(&w, &parts[1]);
+	ci_wr_str(&w, "\n--");
+	ci_wr_str(&w, boundary);
+	ci_wr_str(&w, "--\n");
+	return ci_wr_done(&w, "user-data", err);
+}
+
 int
 ci_user_data(const struct ci_input *in, struct buf *out, struct err *err)
 {
@@ -487,93 +512,22 @@ ci_user_data(const struct ci_input *in, struct buf *out, struct err *err)
 	size_t len = strlen(init);
 	struct buf norm;     /* Init with CRLF normalised */
 	struct buf parts[2]; /* the keys' cloud-config, the user-data */
-	struct wr w, wn, wk, wu;
-	const char *type, *p, *end;
-	char boundary[64];
-	unsigned long bn;
+	const char *type;
 	enum ud_kind kind;
 	int rc = -1;
 
 	buf_init(&norm, CI_BUF_MAX);
 	buf_init(&parts[0], CI_BUF_MAX);
 	buf_init(&parts[1], CI_BUF_MAX);
-	if (ci_check_init(init, len, err) == -1 || check_keys(in, err) == -1)
+	if (ci_check_init(init, len, err) == -1 || check_keys(in, err) == -1 ||
+	    ud_normalise(init, len, &norm, err) == -1 ||
+	    ud_form(&norm, &parts[1], &kind, &type, err) == -1)
 		goto out;
-
-	/* Init with CRLF normalised to LF; a lone CR stays. */
-	wn.w_b = &norm;
-	wn.w_errno = 0;
-	for (p = init, end = init + len; p < end;) {
-		const char *cr = memchr(p, '\r', (size_t)(end - p));
-
-		if (cr == NULL) {
-			wr_add(&wn, p, (size_t)(end - p));
-			break;
-		}
-		if (cr + 1 < end && cr[1] == '\n') {
-			wr_add(&wn, p, (size_t)(cr - p));
-			p = cr + 1; /* the LF starts the next run */
-		} else {
-			wr_add(&wn, p, (size_t)(cr + 1 - p));
-			p = cr + 1;
-		}
-	}
-	if (wr_done(&wn, "user-data", err) == -1)
-		goto out;
-
-	/* The user-data proper. */
-	kind = ud_classify(buf_str(&norm), norm.b_len, &type);
-	wu.w_b = &parts[1];
-	wu.w_errno = 0;
-	if (kind == UD_BLANK) {
-		wr_str(&wu, "#cloud-config\n{}\n");
-	} else if (kind == UD_PLAIN) {
-		wr_str(&wu, "#!/bin/sh\n");
-		wr_add(&wu, buf_str(&norm), norm.b_len);
-		if (norm.b_data[norm.b_len - 1] != '\n')
-			wr_str(&wu, "\n");
-	} else
-		wr_add(&wu, buf_str(&norm), norm.b_len);
-	if (wr_done(&wu, "user-data", err) == -1)
-		goto out;
-
 	buf_reset(out);
-	w.w_b = out;
-	w.w_errno = 0;
-	if (in->ci_n_ssh_keys == 0 || kind == UD_MIME) {
-		wr_add(&w, buf_str(&parts[1]), parts[1].b_len);
-		rc = wr_done(&w, "user-data", err);
-		goto out;
-	}
-
-	/* With keys: multipart/mixed, keys first, then the user-data. */
-	wk.w_b = &parts[0];
-	wk.w_errno = 0;
-	wr_str(&wk, "#cloud-config\nssh_authorized_keys:\n");
-	for (size_t i = 0; i < in->ci_n_ssh_keys; i++) {
-		wr_str(&wk, "  - ");
-		wr_json(&wk, in->ci_ssh_keys[i]);
-		wr_str(&wk, "\n");
-	}
-	if (wr_done(&wk, "user-data", err) == -1 ||
-	    pick_boundary(parts, 2, &bn, err) == -1)
-		goto out;
-	(void)snprintf(boundary, sizeof(boundary), "%s%lu%s", BOUNDARY_PREFIX,
-	    bn, BOUNDARY_SUFFIX);
-
-	wr_str(&w, "Content-Type: multipart/mixed; boundary=\"");
-	wr_str(&w, boundary);
-	wr_str(&w, "\"\nMIME-Version: 1.0\n\n");
-	wr_part_head(&w, boundary, "text/cloud-config", &parts[0],
-	    "ssh-authorized-keys.cfg");
-	wr_part_body(&w, &parts[0]);
-	wr_str(&w, "\n");
-	wr_part_head(&w, boundary, type, &parts[1], "infrakit-init");
-	wr_part_body(&w, &parts[1]);
-	wr_str(&w, "\n--");
-	wr_str(&w, boundary);
-	wr_str(&w, "--\n");
-	rc = wr_done(&w, "user-data", err);
+	if (in->ci_n_ssh_keys == 0 || kind == UD_MIME)
+		rc = ud_single(&parts[1], out, err);
+	else if (ud_keys_part(in, &parts[0], err) == 0)
+		rc = ud_multipart(parts, type, out, err);
 out:
 	buf_free(&norm);
 	buf_free(&parts[0]);
@@ -598,7 +552,7 @@ ci_meta_data(const struct ci_input *in, struct buf *out, struct err *err)
 	char host[CI_HOSTNAME_MAX];
 	const struct tags *tg = in->ci_tags;
 	int have_tags = tg != NULL && tg->tg_n > 0;
-	struct wr w;
+	struct ci_wr w;
 
 	if (in->ci_instance_id == NULL || in->ci_instance_id[0] == '\0') {
 		err_set(err, EIK_INVAL, "meta-data: the instance ID is empty");
@@ -618,44 +572,44 @@ ci_meta_data(const struct ci_input *in, struct buf *out, struct err *err)
 	buf_reset(out);
 	w.w_b = out;
 	w.w_errno = 0;
-	wr_str(&w, "instance-id: ");
+	ci_wr_str(&w, "instance-id: ");
 	wr_json(&w, in->ci_instance_id);
-	wr_str(&w, "\nlocal-hostname: ");
+	ci_wr_str(&w, "\nlocal-hostname: ");
 	wr_json(&w, host);
-	wr_str(&w, "\n");
+	ci_wr_str(&w, "\n");
 	if (in->ci_n_ssh_keys > 0) {
-		wr_str(&w, "public-keys-data: \"");
+		ci_wr_str(&w, "public-keys-data: \"");
 		for (size_t i = 0; i < in->ci_n_ssh_keys; i++) {
 			if (i > 0)
-				wr_str(&w, "\\n");
+				ci_wr_str(&w, "\\n");
 			wr_json_body(
 			    &w, in->ci_ssh_keys[i], strlen(in->ci_ssh_keys[i]));
 		}
-		wr_str(&w, "\"\npublic-keys:\n");
+		ci_wr_str(&w, "\"\npublic-keys:\n");
 		for (size_t i = 0; i < in->ci_n_ssh_keys; i++) {
-			wr_str(&w, "  - ");
+			ci_wr_str(&w, "  - ");
 			wr_json(&w, in->ci_ssh_keys[i]);
-			wr_str(&w, "\n");
+			ci_wr_str(&w, "\n");
 		}
 	}
 	if (in->ci_logical_id != NULL || have_tags)
-		wr_str(&w, "infrakit:\n");
+		ci_wr_str(&w, "infrakit:\n");
 	if (in->ci_logical_id != NULL) {
-		wr_str(&w, "  logical-id: ");
+		ci_wr_str(&w, "  logical-id: ");
 		wr_json(&w, in->ci_logical_id);
-		wr_str(&w, "\n");
+		ci_wr_str(&w, "\n");
 	}
 	if (have_tags) {
-		wr_str(&w, "  tags:\n");
+		ci_wr_str(&w, "  tags:\n");
 		for (size_t i = 0; i < tg->tg_n; i++) {
-			wr_str(&w, "    ");
+			ci_wr_str(&w, "    ");
 			wr_json(&w, tg->tg_v[i].t_key);
-			wr_str(&w, ": ");
+			ci_wr_str(&w, ": ");
 			wr_json(&w, tg->tg_v[i].t_value);
-			wr_str(&w, "\n");
+			ci_wr_str(&w, "\n");
 		}
 	}
-	return wr_done(&w, "meta-data", err);
+	return ci_wr_done(&w, "meta-data", err);
 }
 
 /* True for a dotted quad: four decimal parts of 1-3 digits, each <= 255. */
@@ -764,144 +718,4 @@ ci_hostname(
 			(void)strlcpy(h, "localhost", sizeof(h));
 	}
 	(void)strlcpy(out, h, outlen);
-}
-
-int
-ci_guestinfo_encode(const char *data, size_t len, struct buf *out,
-    const char **encoding, struct err *err)
-{
-	unsigned char *gz = NULL;
-	z_stream zs;
-	int zinit = 0, zr, rc = -1;
-	struct wr w;
-
-	buf_reset(out);
-	w.w_b = out;
-	w.w_errno = 0;
-	if (len <= CI_GZIP_THRESHOLD) {
-		wr_base64(&w, (const unsigned char *)data, len, 0);
-		*encoding = "base64";
-		return wr_done(&w, "guestinfo data", err);
-	}
-	if (len > CI_BUF_MAX) {
-		err_set(err, EIK_INVAL,
-		    "guestinfo data is %zu bytes; the limit is %d bytes", len,
-		    CI_BUF_MAX);
-		return -1;
-	}
-	memset(&zs, 0, sizeof(zs));
-	/* windowBits 31: a gzip wrapper (zlib's 15 + 16). */
-	zr = deflateInit2(&zs, 9, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
-	if (zr != Z_OK) {
-		err_set(
-		    err, EIK_INTERNAL, "gzip: deflateInit2 failed (%d)", zr);
-		goto out;
-	}
-	zinit = 1;
-	zs.avail_out = (uInt)deflateBound(&zs, (uLong)len);
-	gz = malloc(zs.avail_out);
-	if (gz == NULL) {
-		err_set(err, EIK_INTERNAL, "gzip: out of memory");
-		goto out;
-	}
-	zs.next_out = gz;
-	zs.next_in = (Bytef *)(uintptr_t)data;
-	zs.avail_in = (uInt)len;
-	zr = deflate(&zs, Z_FINISH);
-	if (zr != Z_STREAM_END) {
-		err_set(err, EIK_INTERNAL, "gzip: deflate failed (%d)", zr);
-		goto out;
-	}
-	wr_base64(&w, gz, (size_t)zs.total_out, 0);
-	*encoding = "gzip+base64";
-	rc = wr_done(&w, "guestinfo data", err);
-out:
-	if (zinit)
-		(void)deflateEnd(&zs);
-	free(gz);
-	return rc;
-}
-
-/* Inflates a gzip stream of len bytes into w. */
-static int
-gunzip(struct wr *w, const unsigned char *gz, size_t len, struct err *err)
-{
-	unsigned char chunk[INFLATE_CHUNK];
-	z_stream zs;
-	int zr, rc = -1;
-
-	memset(&zs, 0, sizeof(zs));
-	zr = inflateInit2(&zs, 31);
-	if (zr != Z_OK) {
-		err_set(
-		    err, EIK_INTERNAL, "gzip: inflateInit2 failed (%d)", zr);
-		return -1;
-	}
-	zs.next_in = (Bytef *)(uintptr_t)gz;
-	zs.avail_in = (uInt)len;
-	do {
-		zs.next_out = chunk;
-		zs.avail_out = sizeof(chunk);
-		zr = inflate(&zs, Z_NO_FLUSH);
-		if (zr != Z_OK && zr != Z_STREAM_END) {
-			err_set(err, EIK_INVAL, "gzip: %s",
-			    zr == Z_BUF_ERROR	 ? "truncated stream"
-				: zs.msg != NULL ? zs.msg
-						 : "corrupt stream");
-			goto out;
-		}
-		wr_add(w, chunk, sizeof(chunk) - zs.avail_out);
-		if (wr_done(w, "guestinfo data", err) == -1)
-			goto out;
-	} while (zr != Z_STREAM_END);
-	if (zs.avail_in != 0) {
-		err_set(err, EIK_INVAL, "gzip: %u bytes after the stream",
-		    zs.avail_in);
-		goto out;
-	}
-	rc = 0;
-out:
-	(void)inflateEnd(&zs);
-	return rc;
-}
-
-int
-ci_guestinfo_decode(
-    const char *text, const char *encoding, struct buf *out, struct err *err)
-{
-	struct buf raw;
-	struct wr w;
-	int rc = -1;
-
-	buf_init(&raw, CI_BUF_MAX);
-	buf_reset(out);
-	w.w_b = out;
-	w.w_errno = 0;
-	if (text == NULL)
-		text = "";
-	if (encoding != NULL &&
-	    (strcmp(encoding, "base64") == 0 || strcmp(encoding, "b64") == 0)) {
-		if (b64_decode(&w, text, err) == -1)
-			goto out;
-	} else if (encoding != NULL &&
-	    (strcmp(encoding, "gzip+base64") == 0 ||
-		strcmp(encoding, "gz+b64") == 0)) {
-		struct wr wraw = { &raw, 0 };
-
-		if (b64_decode(&wraw, text, err) == -1 ||
-		    wr_done(&wraw, "guestinfo data", err) == -1 ||
-		    gunzip(&w, (const unsigned char *)buf_str(&raw), raw.b_len,
-			err) == -1)
-			goto out;
-	} else {
-		err_set(err, EIK_INVAL,
-		    "unknown guestinfo encoding \"%s\": use base64 or "
-		    "gzip+base64",
-		    encoding != NULL ? encoding : "(null)");
-		goto out;
-	}
-	rc = wr_done(&w, "guestinfo data", err);
-out:
-	buf_free(&raw);
-	return rc;
 }

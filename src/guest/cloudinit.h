@@ -1,10 +1,10 @@
 /*
  * cloud-init documents for a new instance: user-data built from InfraKit's
- * Spec.Init (plus SSH keys), meta-data with the instance ID, hostname, keys
- * and tags, and the guestinfo encodings (base64, gzip+base64) that
- * cloud-init's VMware datasource reads from the .vmx. The same documents go
- * into a NoCloud seed ISO (seediso.h). Pure functions: no I/O, no JSON
- * library; YAML and MIME are written here with their own escaping.
+ * Spec.Init (plus SSH keys), and meta-data with the instance ID, hostname,
+ * keys and tags. They reach the guest through guestinfo keys in the .vmx,
+ * encoded for cloud-init's VMware datasource (guestinfo.h), or a NoCloud
+ * seed ISO (seediso.h). Pure functions: no I/O, no JSON library; YAML and
+ * MIME are written here with their own escaping.
  *
  * Every function that fills a struct buf replaces its content: the caller
  * sets it up with buf_init() (CI_BUF_MAX fits the largest Init) and frees it
@@ -22,8 +22,6 @@ struct buf;
 struct err;
 struct tags;
 
-/* Data up to this size is base64'd as is; larger data is gzip'd first. */
-#define CI_GZIP_THRESHOLD 4096
 /* A buffer cap that holds any document built from an Init of
  * INIT_MAX_SIZE bytes, with every SSH key, in any encoding. */
 #define CI_BUF_MAX (4 * 1024 * 1024)
@@ -90,24 +88,5 @@ int ci_meta_data(const struct ci_input *in, struct buf *out, struct err *err);
  */
 void ci_hostname(
     const char *logical_id, const char *instance_id, char *out, size_t outlen);
-
-/*
- * Encodes len bytes of data for a guestinfo key into out (content
- * replaced): base64 when len <= CI_GZIP_THRESHOLD (*encoding = "base64"),
- * else gzip (level 9) then base64 (*encoding = "gzip+base64"). Standard
- * alphabet, padded, no line breaks. *encoding points to a static string.
- * Returns 0 or -1 with err.
- */
-int ci_guestinfo_encode(const char *data, size_t len, struct buf *out,
-    const char **encoding, struct err *err);
-
-/*
- * Decodes text in encoding ("base64"/"b64" or "gzip+base64"/"gz+b64", as
- * cloud-init accepts) into out (content replaced; bytes, NUL-terminated by
- * the buffer). ASCII white space in text is skipped. The decoded size is
- * capped by out's cap. Returns 0 or -1 with err.
- */
-int ci_guestinfo_decode(
-    const char *text, const char *encoding, struct buf *out, struct err *err);
 
 #endif /* CLOUDINIT_H */

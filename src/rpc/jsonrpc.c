@@ -1,6 +1,7 @@
 /*
  * JSON-RPC 2.0 envelope. See jsonrpc.h.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,14 +82,161 @@ skip_value(const char *p, const char *end)
 	return p;
 }
 
+/* Four hex digits at p (before end) as a number; -1 if they are not. */
+static long
+hex4(const char *p, const char *end)
+{
+	long v = 0;
+
+	if (end - p < 4)
+		return -1;
+	for (int i = 0; i < 4; i++) {
+		int c = (unsigned char)p[i], d;
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			d = c - 'A' + 10;
+		else
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+/*
+ * Decodes the character at *pp of a JSON string's contents (before end)
+ * as jansson does (escapes, \uXXXX with surrogate pairs) into its UTF-8
+ * bytes in out; advances *pp. Returns the byte count, or 0 on an escape
+ * jansson would refuse.
+ */
+static size_t
+json_char(const char **pp, const char *end, unsigned char out[4])
+{
+	const char *p = *pp;
+	long cp;
+
+	if (*p != '\\') {
+		out[0] = (unsigned char)*p;
+		*pp = p + 1;
+		return 1;
+	}
+	if (end - p < 2)
+		return 0;
+	switch (p[1]) {
+	case '"':
+	case '\\':
+	case '/':
+		out[0] = (unsigned char)p[1];
+		break;
+	case 'b':
+		out[0] = '\b';
+		break;
+	case 'f':
+		out[0] = '\f';
+		break;
+	case 'n':
+		out[0] = '\n';
+		break;
+	case 'r':
+		out[0] = '\r';
+		break;
+	case 't':
+		out[0] = '\t';
+		break;
+	case 'u':
+		cp = hex4(p + 2, end);
+		p += 6;
+		if (cp >= 0xDC00 && cp <= 0xDFFF)
+			return 0; /* a lone low surrogate */
+		if (cp >= 0xD800 && cp <= 0xDBFF) {
+			long lo = end - p >= 6 && p[0] == '\\' && p[1] == 'u'
+			    ? hex4(p + 2, end)
+			    : -1;
+
+			if (lo < 0xDC00 || lo > 0xDFFF)
+				return 0;
+			cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+			p += 6;
+		}
+		if (cp < 0)
+			return 0;
+		*pp = p;
+		if (cp < 0x80) {
+			out[0] = (unsigned char)cp;
+			return 1;
+		}
+		if (cp < 0x800) {
+			out[0] = (unsigned char)(0xC0 | (cp >> 6));
+			out[1] = (unsigned char)(0x80 | (cp & 0x3F));
+			return 2;
+		}
+		if (cp < 0x10000) {
+			out[0] = (unsigned char)(0xE0 | (cp >> 12));
+			out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+			out[2] = (unsigned char)(0x80 | (cp & 0x3F));
+			return 3;
+		}
+		out[0] = (unsigned char)(0xF0 | (cp >> 18));
+		out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+		out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+		out[3] = (unsigned char)(0x80 | (cp & 0x3F));
+		return 4;
+	default:
+		return 0;
+	}
+	*pp = p + 2;
+	return 1;
+}
+
+static int
+ascii_lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/*
+ * Compares the contents [s, e) of a JSON string token, decoded as jansson
+ * decodes it, with key: KEY_EXACT, KEY_FOLDED (equal but for ASCII letter
+ * case, as strcasecmp and jget() compare) or 0.
+ */
+#define KEY_EXACT 2
+#define KEY_FOLDED 1
+static int
+key_cmp(const char *s, const char *e, const char *key)
+{
+	size_t klen = strlen(key), n = 0;
+	bool exact = true;
+
+	while (s < e) {
+		unsigned char b[4];
+		size_t bl = json_char(&s, e, b);
+
+		if (bl == 0 || bl > klen - n)
+			return 0;
+		for (size_t i = 0; i < bl; i++, n++) {
+			if (b[i] == (unsigned char)key[n])
+				continue;
+			if (ascii_lower(b[i]) !=
+			    ascii_lower((unsigned char)key[n]))
+				return 0;
+			exact = false;
+		}
+	}
+	if (n != klen)
+		return 0;
+	return exact ? KEY_EXACT : KEY_FOLDED;
+}
+
 int
 json_raw_member(const char *text, size_t len, const char *key,
     const char **start, size_t *vlen)
 {
 	const char *p = text, *end = text + len;
-	size_t klen = strlen(key);
-	const char *ci_start = NULL;
-	size_t ci_len = 0;
+	const char *ex_start = NULL, *ci_start = NULL;
+	size_t ex_len = 0, ci_len = 0, matches = 0;
 
 	p = skip_ws(p, end);
 	if (p >= end || *p != '{')
@@ -96,6 +244,7 @@ json_raw_member(const char *text, size_t len, const char *key,
 	p = skip_ws(p + 1, end);
 	while (p < end && *p == '"') {
 		const char *ks = p + 1, *ke, *vs, *ve;
+		int c;
 
 		p = skip_string(p, end);
 		if (p == NULL)
@@ -108,21 +257,27 @@ json_raw_member(const char *text, size_t len, const char *key,
 		ve = skip_value(vs, end);
 		if (ve == NULL)
 			return -1;
-		if ((size_t)(ke - ks) == klen) {
-			if (memcmp(ks, key, klen) == 0) {
-				*start = vs;
-				*vlen = (size_t)(ve - vs);
-				return 0;
-			}
-			if (ci_start == NULL &&
-			    strncasecmp(ks, key, klen) == 0) {
-				ci_start = vs;
-				ci_len = (size_t)(ve - vs);
-			}
+		/* Keys as jansson reads them: "\u0069d" is "id". */
+		c = key_cmp(ks, ke, key);
+		if (c != 0)
+			matches++;
+		if (c == KEY_EXACT && ex_start == NULL) {
+			ex_start = vs;
+			ex_len = (size_t)(ve - vs);
+		} else if (c == KEY_FOLDED && ci_start == NULL) {
+			ci_start = vs;
+			ci_len = (size_t)(ve - vs);
 		}
 		p = skip_ws(ve, end);
 		if (p < end && *p == ',')
 			p = skip_ws(p + 1, end);
+	}
+	if (matches > 1)
+		return JSON_RAW_AMBIGUOUS;
+	if (ex_start != NULL) {
+		*start = ex_start;
+		*vlen = ex_len;
+		return 0;
 	}
 	if (ci_start != NULL) {
 		*start = ci_start;
@@ -130,6 +285,62 @@ json_raw_member(const char *text, size_t len, const char *key,
 		return 0;
 	}
 	return -1;
+}
+
+/*
+ * Refuses a request with two members for one envelope field ("id" and
+ * "ID", say): jansson (JSON_REJECT_DUPLICATES) only refuses exact
+ * repeats, jget() takes the exact spelling first and gorilla (Go's
+ * encoding/json, which matches field names case-insensitively) the last
+ * one, so the request means different things to different readers.
+ */
+static int
+check_unambiguous(json_t *root, struct err *err)
+{
+	static const char *const fields[] = { "jsonrpc", "method", "params",
+		"id" };
+	const char *k;
+	json_t *v;
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		size_t n = 0;
+
+		json_object_foreach(root, k, v)
+		{
+			if (strcasecmp(k, fields[i]) == 0)
+				n++;
+		}
+		if (n > 1) {
+			err_set(err, EIK_REQUEST,
+			    "invalid request: %zu members are named \"%s\" "
+			    "(letter case aside); send exactly one",
+			    n, fields[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The id to echo: its exact token in the body, which must be the member
+ * jansson read as v (the same value); else v written back by jansson.
+ * A new string (caller frees), or NULL when out of memory.
+ */
+static char *
+id_token(const char *body, size_t len, const json_t *v)
+{
+	const char *raw;
+	size_t rawlen;
+	json_error_t je;
+	json_t *back;
+	bool same;
+
+	if (json_raw_member(body, len, "id", &raw, &rawlen) != 0)
+		return jdump(v);
+	back = json_loadb(raw, rawlen, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+	same = back != NULL && json_equal(back, (json_t *)v);
+	json_decref(back);
+	return same ? strndup(raw, rawlen) : jdump(v);
 }
 
 /* Describes a jansson parse error in words a user can act on. */
@@ -154,8 +365,6 @@ jsonrpc_parse(
 {
 	json_error_t je;
 	json_t *root, *v, *params;
-	const char *raw;
-	size_t rawlen;
 
 	memset(req, 0, sizeof(*req));
 	root = json_loadb(body, len,
@@ -172,15 +381,15 @@ jsonrpc_parse(
 		    jtype(root));
 		return -1;
 	}
+	/* Which member is the id must be beyond doubt (no id echoed). */
+	if (check_unambiguous(root, err) == -1)
+		return -1;
 	/* The id first, so every later error can carry it. */
 	v = jget(root, "id");
 	if (v == NULL)
 		req->jr_notify = true;
 	else if (json_is_string(v) || json_is_number(v) || json_is_null(v)) {
-		if (json_raw_member(body, len, "id", &raw, &rawlen) == 0)
-			req->jr_id = strndup(raw, rawlen);
-		else
-			req->jr_id = jdump(v);
+		req->jr_id = id_token(body, len, v);
 		if (req->jr_id == NULL) {
 			err_set(err, EIK_INTERNAL, "out of memory");
 			return -1;

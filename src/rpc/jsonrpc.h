@@ -47,10 +47,17 @@ int jsonrpc_error(
 /* The JSON-RPC code for an err code. */
 int jsonrpc_code(int err_code);
 
+/* What json_raw_member returns when several members match. */
+#define JSON_RAW_AMBIGUOUS (-2)
+
 /*
  * Finds the raw text of member key of the top-level object in the JSON text
- * [text, text+len), which must already be valid JSON. Iterative: nesting
- * depth costs no stack. Returns 0 and the span, or -1 when absent.
+ * [text, text+len), which must already be valid JSON. Member names are
+ * compared as jansson decodes them (escapes, \uXXXX and surrogate pairs:
+ * "\u0069d" is "id"): the exact name, else one equal but for ASCII letter
+ * case, as jget() finds it. Iterative: nesting depth costs no stack.
+ * Returns 0 and the span; -1 when absent; JSON_RAW_AMBIGUOUS when more than
+ * one member's name matches key, letter case aside.
  */
 int json_raw_member(const char *text, size_t len, const char *key,
     const char **start, size_t *vlen);

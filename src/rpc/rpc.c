@@ -94,6 +94,18 @@ front_validate(void *ctx, const char *type, const struct inst_props *props,
 	return in->ops->validate(in->ctx, type, props, tmpl, tmpllen, err);
 }
 
+static int
+front_validate_spec(void *ctx, const char *type, const struct inst_spec *spec,
+    char *tmpl, size_t tmpllen, struct err *err)
+{
+	const struct svc *in = ((struct rpc_front *)ctx)->rf_inner;
+
+	if (in->ops->validate_spec == NULL)
+		return in->ops->validate(
+		    in->ctx, type, &spec->s_props, tmpl, tmpllen, err);
+	return in->ops->validate_spec(in->ctx, type, spec, tmpl, tmpllen, err);
+}
+
 static void
 front_submit(void *ctx, struct svc_req *r)
 {
@@ -112,6 +124,7 @@ front_types(void *ctx, const char **names, size_t max)
 
 static const struct svc_ops front_ops = {
 	.validate = front_validate,
+	.validate_spec = front_validate_spec,
 	.submit = front_submit,
 	.types = front_types,
 };

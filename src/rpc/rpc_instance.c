@@ -114,7 +114,12 @@ rpc_prep_provision(const struct rpc_env *env, json_t *params, struct svc_req *r,
 	    specjson_spec(
 		jget(params, "Spec"), "params.Spec", &r->sr_spec, err) == -1)
 		return -1;
-	/* Checked here, on this thread, against the template library. */
+	/* Checked here, on this thread, against the template library: the
+	 * whole Spec where the service can (what Init makes counts too). */
+	if (env->re_svc->ops->validate_spec != NULL)
+		return env->re_svc->ops->validate_spec(env->re_svc->ctx,
+		    r->sr_type, &r->sr_spec, r->sr_template,
+		    sizeof(r->sr_template), err);
 	return env->re_svc->ops->validate(env->re_svc->ctx, r->sr_type,
 	    &r->sr_spec.s_props, r->sr_template, sizeof(r->sr_template), err);
 }

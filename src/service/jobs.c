@@ -54,6 +54,8 @@ job_prepare(
 	j->j_stop_soft_ms = sv->sv_conf.sc_stop_soft_ms;
 	(void)strlcpy(j->j_id, r->r_id, sizeof(j->j_id));
 	j->j_ssh_port = r->r_ssh_port;
+	if (r->r_ip != NULL)
+		(void)strlcpy(j->j_known_ip, r->r_ip, sizeof(j->j_known_ip));
 	/* Before the worker starts: it reads j_op at once. */
 	if (kind == JOB_POWEROP && in->in_power_req != NULL)
 		j->j_op = in->in_power_req->sr_power;
@@ -265,7 +267,11 @@ step_net(struct job *j)
 
 	bi_fill(j, false, &bi);
 	j->j_rc = 0;
-	if (ops->guest_ip != NULL)
+	/* The address once known is kept: asking the hypervisor again can
+	 * take long (vmrun getGuestIPAddress waits for the guest's tools). */
+	if (j->j_known_ip[0] != '\0')
+		(void)strlcpy(j->j_ip, j->j_known_ip, sizeof(j->j_ip));
+	else if (ops->guest_ip != NULL)
 		j->j_rc = ops->guest_ip(j->j_bk->be_ctx, &bi, j->j_ip,
 		    sizeof(j->j_ip), j->j_mac, sizeof(j->j_mac), &j->j_err);
 	if (j->j_ssh_port != 0) {

@@ -150,6 +150,26 @@ svc_validate(void *ctx, const char *type, const struct inst_props *props,
 	return 0;
 }
 
+static int
+svc_validate_spec(void *ctx, const char *type, const struct inst_spec *spec,
+    char *tmpl, size_t tmpllen, struct err *err)
+{
+	struct service *sv = ctx;
+	const struct bkent *bk = resolve_type(sv, type, err);
+
+	if (bk == NULL)
+		return -1;
+	if (bk->be_ops->validate_spec == NULL)
+		return svc_validate(
+		    ctx, type, &spec->s_props, tmpl, tmpllen, err);
+	if (template_find(sv->sv_conf.sc_vm_lib, spec->s_props.p_vmx, tmpl,
+		tmpllen, err) == -1) {
+		err_prefix(err, "Properties.VMX");
+		return -1;
+	}
+	return bk->be_ops->validate_spec(bk->be_ctx, spec, tmpl, err);
+}
+
 static void
 svc_submit(void *ctx, struct svc_req *r)
 {
@@ -173,6 +193,7 @@ svc_types(void *ctx, const char **names, size_t max)
 
 const struct svc_ops service_ops = {
 	.validate = svc_validate,
+	.validate_spec = svc_validate_spec,
 	.submit = svc_submit,
 	.types = svc_types,
 };

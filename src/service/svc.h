@@ -84,6 +84,11 @@ struct svc_ops {
 	int (*validate)(void *ctx, const char *type,
 	    const struct inst_props *props, char *tmpl, size_t tmpllen,
 	    struct err *err);
+	/* validate() for a whole Spec, at Provision: what the Init makes of
+	 * the instance counts too (a .vmx over VMware's limit). Any thread. */
+	int (*validate_spec)(void *ctx, const char *type,
+	    const struct inst_spec *spec, char *tmpl, size_t tmpllen,
+	    struct err *err);
 	/* Hands r over; see above. Never blocks. */
 	void (*submit)(void *ctx, struct svc_req *r);
 	/* Names of the typed objects served besides the default "."; the

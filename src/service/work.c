@@ -324,9 +324,10 @@ on_power(struct service *sv, struct job *j)
 		struct inst *in = index_get(sv, j->j_power[i].bp_id);
 		enum power_state ps = j->j_power[i].bp_state;
 
-		/* Busy instances change under their job; skip them. */
-		if (in == NULL || in->in_job != NULL ||
-		    in->in_rec.r_state != ST_RUNNING)
+		/* Instances a job changes skip this look (a probe of the
+		 * network changes nothing). */
+		if (in == NULL || in->in_rec.r_state != ST_RUNNING ||
+		    (in->in_job != NULL && in->in_job->j_kind != JOB_NET))
 			continue;
 		if (in->in_power != ps && ps != POWER_UNKNOWN)
 			log_info("instance %s: power %s -> %s", in->in_rec.r_id,

@@ -33,6 +33,7 @@
 #define HTTP_THREADS_MAX 32
 #define HTTP_LISTEN_BACKLOG                                                    \
 	4096 /* a burst must not find it full (the kernel caps it) */
+#define TCP_PORT_MAX 65535 /* --listen tcp://HOST:PORT */
 
 /* Files. */
 #define PLUGINS_DIR_MODE 0700
@@ -97,6 +98,24 @@
 #define PROC_KILL_GRACE_MS 2000 /* SIGTERM → SIGKILL */
 #define PROC_TICK_MS 50		/* how often a waiting run looks at its token */
 #define PROC_DAEMON_GRACE_MS 200 /* output held open by a grandchild */
+
+/* VMware. */
+#define VMRUN_LIST_MAX 100000 /* VMs one `vmrun list` may count */
+/*
+ * The largest .vmx VMware takes: 1 MiB by default (its
+ * tools.setInfo.sizeLimit; vmware-tanzu/vm-operator#148, "the vmx file has a
+ * maximum size (by default) of 1MiB"; govmomi#2158, "the final vmx file is
+ * less than 1MB"), which is what guestinfo keys count against. Observed:
+ * 605 KB of Init made a 1.16 MB .vmx that VMware refused (issue 11 #12).
+ * spec/vmware.md does not document it.
+ */
+#define VMX_VMWARE_MAX_SIZE (1024 * 1024)
+#define VMX_VMWARE_HEADROOM (16 * 1024) /* for the keys VMware adds itself */
+
+/* QEMU. */
+#define QMP_SOCK_PATH_MAX 100 /* under sun_path's size everywhere (104) */
+#define QMP_TMPDIR_MAX 40     /* a longer $TMPDIR: /tmp instead */
+#define QMP_RUNDIR_MODE 0700  /* <tmp>/ikvf-qmp-<euid>, exactly */
 
 /* Environment. */
 #define ENV_PLUGINS_DIR "INFRAKIT_PLUGINS_DIR"

@@ -127,7 +127,8 @@ class Client:
         assert ans.get("jsonrpc") == "2.0", text
         assert ans.get("id") == rid, "id not echoed: %s" % text
         if "error" in ans and ans["error"] is not None:
-            if want_error:
+            # want_error None: an error or a result, whichever comes.
+            if want_error or want_error is None:
                 return ans["error"]
             raise RPCError(ans["error"].get("message"), ans["error"].get("code"))
         if want_error:

@@ -123,6 +123,34 @@ class BadInput(harness.PluginTest):
             with self.subTest(case=name):
                 self.assert_error(data, status, needle, code)
 
+    def test_id_as_jansson_reads_it(self):
+        """The raw id scanner and jansson agree on which member is "id"
+        (issue 11 #15): two candidates are refused, never an object
+        echoed as the id; an escaped name alone is the id, echoed as
+        sent."""
+        for body in (b'{"jsonrpc":"2.0","method":"Handshake.Hello","params":{},'
+                     b'"\\u0069d":7,"ID":{"evil":1}}',
+                     b'{"jsonrpc":"2.0","method":"Handshake.Hello","params":{},'
+                     b'"ID":{"evil":1},"i\\u0064":7}',
+                     b'{"jsonrpc":"2.0","method":"Handshake.Hello","params":{},'
+                     b'"id":7,"Id":8}'):
+            with self.subTest(body=body):
+                st, text = self.exchange(http_post(body))
+                self.assertEqual(st, 200, text)
+                self.assertNotIn("evil", text)
+                ans = json.loads(text)
+                self.assertIsNone(ans["id"], text)
+                self.assertEqual(ans["error"]["code"], -32600, text)
+                self.assertIn('2 members are named "id" (letter case aside)',
+                              ans["error"]["message"])
+                self.assert_alive()
+        st, text = self.exchange(http_post(
+            b'{"jsonrpc":"2.0","method":"Handshake.Hello","params":{},'
+            b'"\\u0069d":9223372036854775807}'))
+        self.assertEqual(st, 200, text)
+        self.assertTrue(text.endswith(',"id":9223372036854775807}\n'), text)
+        self.assertIn("Instance/0.6.1", json.loads(text)["result"]["Objects"])
+
     def test_get_root_and_other_paths(self):
         self.assert_error(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n", 405, "POST method required")
         self.assert_error(b"GET /nope HTTP/1.1\r\nHost: h\r\n\r\n", 404, "no such endpoint")

@@ -119,6 +119,43 @@ class Daemon(harness.PluginTest):
         p3.start()
         self.assertIn("WITHOUT AUTHENTICATION", p3.log())
 
+    def test_tcp_port_out_of_range(self):
+        """tcp://H:99999 used to bind port 34463 (99999 mod 65536)."""
+        for port, why in (("99999", "too large"), ("65536", "too large"),
+                          ("-1", "invalid"), ("http", "invalid"),
+                          ("80x", "invalid"), ("", None)):
+            with self.subTest(port=port):
+                vm = os.path.join(self.base, "vp" + port)
+                proc = subprocess.Popen(
+                    [harness.TESTD_BIN, "serve", "--backend", "test",
+                     "--name", "port", "--vm-dir", vm,
+                     "--listen", "tcp://127.0.0.1:" + port],
+                    env=self.p.env, stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT, text=True)
+                try:
+                    out, _ = proc.communicate(timeout=10 * harness.SLOW)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    out, _ = proc.communicate()
+                    self.fail("--listen tcp://127.0.0.1:%s was accepted: "
+                              "the plugin serves (%s)" % (port, out[-500:]))
+                self.assertEqual(proc.returncode, 2, out)
+                if why is None:
+                    self.assertIn("use tcp://HOST:PORT", out)
+                else:
+                    self.assertIn('port "%s" is %s; use a number from 1 to '
+                                  '65535 (or 0 for any free port)' %
+                                  (port, why), out)
+                self.assertFalse(os.path.exists(
+                    os.path.join(self.p.plugins, "port.listen")))
+        # A client cannot connect to "any port".
+        p = subprocess.run([harness.TESTD_BIN, "describe", "--listen",
+                            "tcp://127.0.0.1:0"], env=self.p.env,
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn('port "0" is too small; use a number from 1 to 65535',
+                      p.stderr)
+
     def test_client_verbs(self):
         spec = os.path.join(self.base, "spec.json")
         with open(spec, "w") as f:

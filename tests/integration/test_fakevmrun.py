@@ -235,6 +235,20 @@ class FakeVmrunTest(unittest.TestCase):
                 "hard")
         self.assertEqual(self.running(), [other])
 
+    def test_list_lie(self):
+        """FAKE_VMRUN_LIST_LIE: a fault injection, off by default."""
+        self.ok("-T", "fusion", "start", self.vmx, "nogui")
+        self.assertEqual(self.ok("-T", "fusion", "list"),
+                         "Total running VMs: 1\n%s\n" % self.vmx)
+        self.assertEqual(self.ok("-T", "fusion", "list",
+                                 env={"FAKE_VMRUN_LIST_LIE": "nopaths"}),
+                         "Total running VMs: 1\n")
+        self.ctl_env(FAKE_VMRUN_LIST_LIE="count=3")
+        self.assertEqual(self.ok("-T", "fusion", "list"),
+                         "Total running VMs: 3\n%s\n" % self.vmx)
+        self.ctl_env()
+        self.assertEqual(self.running(), [self.vmx])
+
     def test_generated_mac(self):
         vmx = self.make_vm("vms/new", "new", "unused")
         text = read(vmx).replace(

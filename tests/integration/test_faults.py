@@ -7,6 +7,7 @@ quarantine as documented, and never crash or lose an instance."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -170,6 +171,41 @@ class BadRecords(harness.PluginTest):
         self.c = p3.client()
         self.assertTrue(os.path.isdir(self.p.bundle(ids[0])))
         self.assertEqual(self.c.ids({G: "q"}), [ids[2]])
+
+
+@unittest.skipUnless(SHIM and os.path.exists(SHIM) and os.uname().sysname == "Linux",
+                     "fault shim not built")
+class CloexecPipes(harness.PluginTest):
+    """Every pipe is close-on-exec from the start (pipe2): QEMU children
+    are spawned from other threads at any moment, and one spawned between
+    pipe() and fcntl() would keep the plugin's ends open (issue 10). The
+    shim makes pipe() fail, so a plugin that still calls it cannot start."""
+    start_plugin = False
+
+    def test_no_plain_pipe(self):
+        env = {"LD_PRELOAD": SHIM, "FAULT_NO_PIPE": "1",
+               "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
+        p = self.new_plugin(env=env, poll="200ms")
+        harness.make_template(p.vm_lib, "alpine")
+        p.start()
+        self.c = p.client()
+        iid = self.c.provision({"VMX": "alpine"})["ID"]
+        harness.wait_until(lambda: os.path.exists(os.path.join(p.bundle(iid), "running")),
+                           what="running")
+        pipes = 0
+        fddir = "/proc/%d/fd" % p.proc.pid
+        for fd in os.listdir(fddir):
+            try:
+                target = os.readlink(os.path.join(fddir, fd))
+                with open("/proc/%d/fdinfo/%s" % (p.proc.pid, fd)) as f:
+                    flags = int(re.search(r"flags:\s+([0-7]+)", f.read()).group(1), 8)
+            except (OSError, AttributeError):
+                continue
+            if target.startswith("pipe:") and int(fd) > 2:
+                pipes += 1
+                self.assertTrue(flags & os.O_CLOEXEC, "fd %s (%s) lacks O_CLOEXEC" % (fd, target))
+        self.assertGreater(pipes, 0)
+        self.assertNotIn("pipe", p.log().lower().replace("pipeline", ""))
 
 
 @unittest.skipUnless(SHIM and os.path.exists(SHIM) and os.uname().sysname == "Linux",

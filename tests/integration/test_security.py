@@ -7,6 +7,7 @@ and files and directories get private modes."""
 
 import json
 import os
+import shutil
 import stat
 import unittest
 
@@ -136,6 +137,97 @@ class Edges(harness.PluginTest):
                                                            "instance.json")).st_mode), 0o600)
         self.assertEqual(stat.S_IMODE(os.stat(self.p.socket).st_mode), 0o600)
         self.assertEqual(stat.S_IMODE(os.stat(self.p.plugins).st_mode), 0o700)
+
+
+DISK_VMX = """.encoding = "UTF-8"
+config.version = "8"
+virtualHW.version = "19"
+displayName = "{name}"
+guestOS = "other5xlinux-64"
+memsize = "256"
+numvcpus = "1"
+scsi0.present = "TRUE"
+scsi0:0.present = "TRUE"
+scsi0:0.fileName = "{disk}"
+ide1:0.present = "TRUE"
+ide1:0.deviceType = "cdrom-image"
+ide1:0.fileName = "{iso}"
+ethernet0.present = "TRUE"
+ethernet0.addressType = "generated"
+"""
+
+
+class TemplateDisks(harness.PluginTest):
+    """A template's disk must be inside its bundle (issue 11 #8): with
+    "../shared.vmdk", an absolute path outside it, or a symbolic link out
+    of it, every instance would write one disk. Validate and Provision
+    refuse such a template before anything is made, naming the key and the
+    path; a CD-ROM image outside the bundle (read-only media) is fine."""
+    start_plugin = False
+
+    def make(self, lib, name, disk, iso="../iso/install.iso"):
+        d = os.path.join(lib, name + ".vmwarevm")
+        os.makedirs(d)
+        with open(os.path.join(d, name + ".vmx"), "w") as f:
+            f.write(DISK_VMX.format(name=name, disk=disk, iso=iso))
+        with open(os.path.join(d, "disk.vmdk"), "wb") as f:
+            f.write(b"KDMV" + bytes(508))
+        return d
+
+    def check_backend(self, backend, args, env=None):
+        lib = os.path.join(self.base, backend + "-lib")
+        vms = os.path.join(self.base, backend + "-vms")
+        os.makedirs(os.path.join(lib, "iso"))
+        with open(os.path.join(lib, "iso", "install.iso"), "wb") as f:
+            f.write(b"CD001" * 100)
+        shared = os.path.join(lib, "shared.vmdk")
+        with open(shared, "wb") as f:
+            f.write(b"KDMV" + bytes(508))
+        outside = os.path.join(self.base, "elsewhere.vmdk")
+        with open(outside, "wb") as f:
+            f.write(b"KDMV" + bytes(508))
+        self.make(lib, "good", "disk.vmdk")
+        bad = {"rel": "../shared.vmdk", "deep": "sub/../../shared.vmdk",
+               "abs": outside, "link": "link.vmdk"}
+        for name, disk in bad.items():
+            d = self.make(lib, name, disk)
+            if name == "link":
+                os.symlink(shared, os.path.join(d, "link.vmdk"))
+        p = self.new_plugin(binary=harness.PLUGIN_BIN, backend=backend, args=args,
+                            env=env, vm_dir=vms, vm_lib=lib)
+        p.start()
+        c = p.client()
+        try:
+            # Read-only media outside the bundle: fine.
+            self.assertEqual(c.validate({"VMX": "good"})["OK"], True)
+            for name, disk in bad.items():
+                with self.subTest(backend=backend, template=name):
+                    tvmx = os.path.join(lib, name + ".vmwarevm", name + ".vmx")
+                    want = 'template %s: scsi0:0.fileName "%s" is outside the template\'s ' \
+                           'directory %s' % (tvmx, disk, os.path.dirname(tvmx))
+                    for err in (c.validate({"VMX": name}, want_error=True),
+                                c.provision({"VMX": name}, want_error=True)):
+                        self.assertIn(want, err["message"])
+                        self.assertIn("every instance would share that disk",
+                                      err["message"])
+                    self.assertEqual(c.describe(all_=True), [])
+            # Nothing was made: no instance directory, nothing staged.
+            self.assertEqual([n for n in os.listdir(vms) if not n.startswith(".")], [])
+            staging = os.path.join(vms, ".staging")
+            self.assertEqual(os.listdir(staging) if os.path.isdir(staging) else [], [])
+            with open(shared, "rb") as f:
+                self.assertEqual(f.read(), b"KDMV" + bytes(508))
+        finally:
+            c.close()
+
+    def test_vmware(self):
+        self.check_backend("vmware", ["--vmrun", FAKE, "--clone", "copy"],
+                           env={"FAKE_VMRUN_STATE": os.path.join(self.base, "fake-state")})
+
+    @unittest.skipUnless(shutil.which("qemu-system-x86_64") and shutil.which("qemu-img"),
+                         "QEMU not installed")
+    def test_qemu(self):
+        self.check_backend("qemu", [])
 
 
 if __name__ == "__main__":

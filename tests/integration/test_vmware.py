@@ -607,6 +607,110 @@ class VMware(harness.PluginTest):
         self.assertRegex(p.log(), r"soft power-off failed .*VMware Tools "
                          r"are not running")
 
+    # -- h. a `vmrun list` that contradicts itself is not believed
+
+    def test_h_inconsistent_list(self):
+        make_template(self.lib, "alpine")
+        p = self.plugin()
+        ids = sorted(self.c.provision({"VMX": "alpine"}, tags={G: "h"})["ID"]
+                     for _ in range(2))
+        self.wait_running(ids)
+
+        def lists_since(mark):
+            return len([c for c in self.calls()[mark:]
+                        if c["argv"][2] == "list"])
+
+        # "Total running VMs: 2" and no path: read as "none runs", the
+        # group would replace both (issue 11 #6).
+        self.ctl_env(FAKE_VMRUN_LIST_LIE="nopaths")
+        mark = len(self.calls())
+        harness.wait_until(lambda: lists_since(mark) >= 6, 20,
+                           what="6 power refreshes")
+        self.assertEqual(self.c.ids({G: "h"}), ids)
+        for iid in ids:
+            self.assertEqual(self.props(iid)["PowerState"], "unknown")
+        complaint = "header says 2 running VMs but 0 paths follow"
+        self.assertEqual(p.log().count(complaint), 1, p.log()[-3000:])
+        # Another lie is another change: logged once more.
+        self.ctl_env(FAKE_VMRUN_LIST_LIE="count=7")
+        mark = len(self.calls())
+        harness.wait_until(lambda: lists_since(mark) >= 6, 20,
+                           what="6 power refreshes")
+        self.assertEqual(self.c.ids({G: "h"}), ids)
+        self.assertEqual(p.log().count(
+            "header says 7 running VMs but 2 paths follow"), 1)
+        self.assertEqual(p.log().count(complaint), 1)
+        # The truth again: believed again, and a real power-off is seen.
+        self.ctl_env()
+        self.wait_running(ids)
+        self.assertIn("vmrun list answers consistently again", p.log())
+        self.fake("-T", "ws", "stop", self.vmx(p, ids[0]), "hard")
+        harness.wait_until(lambda: self.c.ids({G: "h"}) == ids[1:], 10,
+                           what="powered-off VM unreported")
+        self.assertEqual(self.props(ids[0])["PowerState"], "off")
+
+    # -- i. guestinfo keys that would make the .vmx too big for VMware
+
+    def test_i_vmx_size_limit(self):
+        make_template(self.lib, "alpine")
+        p = self.plugin(clone="copy")
+        rnd = __import__("random").Random(11)
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+        # 450 KB of keys: each goes into the user-data once and the
+        # meta-data twice, about 1.3 MB of guestinfo (issue 11 #12).
+        keys = ["ssh-rsa " + "".join(rnd.choice(alphabet) for _ in range(15000))
+                for _ in range(30)]
+        init = "echo big"
+
+        # GuestInit auto: accepted; the .vmx VMware gets has no guestinfo
+        # documents and stays under its limit; the seed ISO has them.
+        iid = self.c.provision({"VMX": "alpine", "SSHAuthorizedKeys": keys},
+                               tags={G: "i"}, init=init)["ID"]
+        self.wait_running([iid])
+        vmx = self.vmx(p, iid)
+        v = read_vmx(vmx)
+        for k in ("guestinfo.userdata", "guestinfo.metadata"):
+            self.assertNotIn(k, v)
+        self.assertEqual(v["guestinfo.infrakit.id"], iid)
+        self.assertLessEqual(os.path.getsize(vmx), 1024 * 1024)
+        seed = [k for k, val in v.items() if val == "seed.iso"]
+        self.assertEqual(len(seed), 1, v)
+        self.assertGreater(os.path.getsize(os.path.join(p.bundle(iid), "seed.iso")),
+                           450000)
+        self.assertIn("%s: with its guestinfo keys the .vmx would be" % iid, p.log())
+        self.assertIn("the Init reaches the guest through the seed ISO only", p.log())
+
+        # GuestInit guestinfo: Validate (Properties: the keys) refuses...
+        props = {"VMX": "alpine", "SSHAuthorizedKeys": keys, "GuestInit": "guestinfo"}
+        err = self.c.validate(props, want_error=True)
+        self.assertIn('Spec.Init: with Properties.GuestInit "guestinfo" the instance\'s '
+                      '.vmx would be', err["message"])
+        self.assertIn('use GuestInit "auto" or "cidata"', err["message"])
+        # ... and so does Provision, before it answers.
+        err = self.c.provision(props, tags={G: "i"}, init=init, want_error=True)
+        self.assertIn('Spec.Init: with Properties.GuestInit "guestinfo"', err["message"])
+        self.assertEqual(self.c.ids({G: "i"}), [iid])
+        self.assertEqual(sorted(n for n in os.listdir(p.vm_dir) if not n.startswith(".")),
+                         [iid])
+
+        # Keys that fit alone, and an Init that makes it too much: only the
+        # whole Spec shows it, and Provision refuses it before it answers.
+        rand = "".join(chr(rnd.randrange(32, 127)) for _ in range(400000))
+        props = {"VMX": "alpine", "SSHAuthorizedKeys": keys[:15], "GuestInit": "guestinfo"}
+        self.assertEqual(self.c.validate(props)["OK"], True)
+        err = self.c.provision(props, tags={G: "i2"}, init="#!/bin/sh\n: '" +
+                               rand.replace("'", "") + "'\n", want_error=True)
+        self.assertIn('Spec.Init: with Properties.GuestInit "guestinfo" the instance\'s .vmx',
+                      err["message"])
+        self.assertEqual(self.c.ids({G: "i2"}), [])
+        self.assertEqual(self.c.ids({G: "i2"}), [])
+
+        # A large Init that still fits keeps its guestinfo keys.
+        small = self.c.provision({"VMX": "alpine"}, tags={G: "i"},
+                                 init="echo " + "x" * 100000)["ID"]
+        self.wait_running([small])
+        self.assertIn("guestinfo.userdata", read_vmx(self.vmx(p, small)))
+
 
 if __name__ == "__main__":
     harness.main()

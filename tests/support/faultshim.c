@@ -3,9 +3,13 @@
  * (LD_PRELOAD=libfaultshim.so): shifts the wall clock by the number of
  * milliseconds in the file $FAULT_CLOCK_FILE (re-read every 50 ms), so a
  * test can set the clock back or forward under a running plugin and check
- * that deadlines, timers and IDs do not depend on it.
+ * that deadlines, timers and IDs do not depend on it. With $FAULT_NO_PIPE
+ * set, pipe() fails (ENOSYS): where the system has pipe2() every pipe the
+ * plugin makes must be close-on-exec from the start (threads spawn
+ * long-lived QEMU children at any moment), so nothing may call pipe().
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,7 +22,10 @@ typedef int (*clock_gettime_fn)(clockid_t, struct timespec *);
 static _Atomic int64_t offset_ms;
 static _Atomic int64_t next_read_ns;
 
+typedef int (*pipe_fn)(int[2]);
+
 int clock_gettime(clockid_t clk, struct timespec *ts);
+int pipe(int fds[2]);
 int gettimeofday(struct timeval *restrict tv, void *restrict tz);
 
 static clock_gettime_fn
@@ -143,4 +150,18 @@ fdatasync(int fd)
 		real = (sync_fn)(uintptr_t)dlsym(RTLD_NEXT, "fdatasync");
 	sync_delay();
 	return real(fd);
+}
+
+int
+pipe(int fds[2])
+{
+	static pipe_fn fn;
+
+	if (getenv("FAULT_NO_PIPE") != NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (fn == NULL)
+		fn = (pipe_fn)(uintptr_t)dlsym(RTLD_NEXT, "pipe");
+	return fn(fds);
 }

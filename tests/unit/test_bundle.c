@@ -11,6 +11,7 @@
 #include "backend/backend.h"
 #include "backend/bundle.h"
 #include "util/buf.h"
+#include "util/compat.h"
 #include "util/defaults.h"
 #include "util/err.h"
 #include "util/fsutil.h"
@@ -331,11 +332,21 @@ test_copy_refuses_shared_disk(void **state)
 	    bundle_copy(f->f_tvmx, f->f_idir, ID, false, NULL, &err), -1);
 	assert_int_equal(err.code, EIK_INVAL);
 	(void)snprintf(text, sizeof(text),
-	    "template %s: disk ide0:0 (%s/shared.vmdk) is outside the "
-	    "template's directory, so copies would share it; move it into the "
-	    "bundle and refer to it by a relative name",
-	    f->f_tvmx, f->f_root);
+	    "template %s: ide0:0.fileName \"%s/shared.vmdk\" is outside the "
+	    "template's directory %s (it is %s/shared.vmdk): every instance "
+	    "would share that disk; move the disk into the bundle and refer to "
+	    "it by a relative name (only CD-ROM images, read-only media, may "
+	    "live elsewhere)",
+	    f->f_tvmx, f->f_root, f->f_tdir, f->f_root);
 	assert_string_equal(err.msg, text);
+	/* The same with a relative name (issue 11 #8): nothing copied. */
+	put(f->f_tdir, "tmpl.vmx",
+	    "ide0:0.present = \"TRUE\"\n"
+	    "ide0:0.fileName = \"../shared.vmdk\"\n");
+	assert_int_equal(
+	    bundle_copy(f->f_tvmx, f->f_idir, ID, false, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "\"../shared.vmdk\" is outside"));
+	assert_false(exists(f->f_idir, ID ".vmx"));
 	assert_false(exists(f->f_idir, ID ".vmx"));
 
 	/* An absolute path inside the bundle is fine; so is an absolute
@@ -647,6 +658,232 @@ test_mac(void **state)
 	assert_int_equal(bundle_mac(f->f_ivmx, mac, sizeof(mac)), -1);
 }
 
+/* ---- disks inside the bundle (issue 11 #8) ----------------------------- */
+
+static void
+test_check_disks(void **state)
+{
+	struct fixture *f = *state;
+	struct {
+		const char *key, *file; /* file: %T = the template's dir, %R
+					   = its parent */
+		const char *type;	/* deviceType, or NULL */
+		bool ok;
+		const char *is; /* the resolved path in the message */
+	} cases[] = {
+		{ "ide0:0", "disk.vmdk", NULL, true, NULL },
+		{ "scsi0:0", "./disk.vmdk", NULL, true, NULL },
+		{ "sata0:1", "sub/../disk.vmdk", NULL, true, NULL },
+		{ "nvme0:0", "%T/disk.vmdk", NULL, true, NULL },
+		{ "scsi0:1", "%T/./sub/../disk.vmdk", NULL, true, NULL },
+		{ "ide0:0", "../shared.vmdk", NULL, false, "%R/shared.vmdk" },
+		{ "scsi0:0", "sub/../../shared.vmdk", NULL, false,
+		    "%R/shared.vmdk" },
+		{ "sata0:0", "../tmpl.vmwarevm-2/disk.vmdk", NULL, false,
+		    "%R/tmpl.vmwarevm-2/disk.vmdk" },
+		{ "nvme0:0", "../../../../../../../../../etc/passwd", NULL,
+		    false, "/etc/passwd" },
+		{ "ide0:1", "%R/shared.vmdk", NULL, false, "%R/shared.vmdk" },
+		{ "ide0:1", "%T/../shared.vmdk", NULL, false,
+		    "%R/shared.vmdk" },
+		{ "ide0:1", "%T-evil/disk.vmdk", NULL, false,
+		    "%T-evil/disk.vmdk" },
+		{ "ide0:1", ".", NULL, false, "%T" },
+		{ "ide0:1", "link.vmdk", NULL, false, "%R/shared.vmdk" },
+		/* "linkdir/.." is where linkdir points, then up. */
+		{ "ide0:1", "linkdir/../shared.vmdk", NULL, false,
+		    "%R/shared.vmdk" },
+		/* Read-only media may be shared. */
+		{ "ide1:0", "../iso/x.iso", "cdrom-image", true, NULL },
+		{ "ide1:0", "/srv/iso/x.iso", "cdrom-image", true, NULL },
+		{ "sata0:3", "../x.iso", "cdrom-image", true, NULL },
+		/* A host drive is not a file of the bundle. */
+		{ "ide1:0", "/dev/sr0", "atapi-cdrom", true, NULL },
+	};
+	char link[PATH_BUF], target[PATH_BUF];
+	struct err err;
+
+	/* A link in the bundle to a disk outside it. */
+	put(f->f_root, "shared.vmdk", "shared");
+	(void)snprintf(target, sizeof(target), "%s/shared.vmdk", f->f_root);
+	(void)snprintf(link, sizeof(link), "%s/link.vmdk", f->f_tdir);
+	assert_int_equal(symlink(target, link), 0);
+	(void)snprintf(target, sizeof(target), "%s/elsewhere", f->f_root);
+	assert_int_equal(mkdir(target, 0755), 0);
+	(void)snprintf(link, sizeof(link), "%s/linkdir", f->f_tdir);
+	assert_int_equal(symlink(target, link), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char file[PATH_BUF], is[PATH_BUF], text[2 * PATH_BUF];
+		const char *subst[2][2] = { { "%T", f->f_tdir },
+			{ "%R", f->f_root } };
+		const char *srcs[2] = { cases[i].file, cases[i].is };
+		char *dsts[2] = { file, is };
+
+		for (int k = 0; k < 2; k++) {
+			const char *src = srcs[k];
+
+			dsts[k][0] = '\0';
+			if (src == NULL)
+				continue;
+			for (int m = 0; m < 2; m++)
+				if (strncmp(src, subst[m][0], 2) == 0) {
+					(void)snprintf(dsts[k], PATH_BUF,
+					    "%s%s", subst[m][1], src + 2);
+					break;
+				}
+			if (dsts[k][0] == '\0')
+				(void)strlcpy(dsts[k], src, PATH_BUF);
+		}
+		(void)snprintf(text, sizeof(text),
+		    "%s.present = \"TRUE\"\n%s.fileName = \"%s\"\n%s%s%s%s",
+		    cases[i].key, cases[i].key, file,
+		    cases[i].type != NULL ? cases[i].key : "",
+		    cases[i].type != NULL ? ".deviceType = \"" : "",
+		    cases[i].type != NULL ? cases[i].type : "",
+		    cases[i].type != NULL ? "\"\n" : "");
+		put(f->f_tdir, "tmpl.vmx", text);
+		err_clear(&err);
+		if (bundle_check_disks(f->f_tvmx, NULL, &err) ==
+		    (cases[i].ok ? 0 : -1)) {
+			char want[PATH_BUF * 2];
+
+			if (cases[i].ok)
+				continue;
+			assert_int_equal(err.code, EIK_INVAL);
+			(void)snprintf(want, sizeof(want),
+			    "template %s: %s.fileName \"%s\" is outside the "
+			    "template's directory %s (%s%s): every instance "
+			    "would share that disk",
+			    f->f_tvmx, cases[i].key, file, f->f_tdir,
+			    strncmp(cases[i].file, "link", 4) == 0
+				? "through a symbolic link it is "
+				: "it is ",
+			    is);
+			if (strncmp(err.msg, want, strlen(want)) != 0)
+				fail_msg("case %zu:\n got %s\nwant %s...", i,
+				    err.msg, want);
+			continue;
+		}
+		fail_msg("case %zu (%s = \"%s\"): want %s, got %s", i,
+		    cases[i].key, file, cases[i].ok ? "ok" : "refused",
+		    cases[i].ok ? err.msg : "ok");
+	}
+	/* A disk that is not present is not used. */
+	put(f->f_tdir, "tmpl.vmx",
+	    "ide0:0.present = \"FALSE\"\n"
+	    "ide0:0.fileName = \"../shared.vmdk\"\n");
+	assert_int_equal(bundle_check_disks(f->f_tvmx, NULL, &err), 0);
+	/* The fixture's template: a disk inside, CD-ROMs in and out. */
+	put(f->f_tdir, "tmpl.vmx", template_vmx);
+	assert_int_equal(bundle_check_disks(f->f_tvmx, NULL, &err), 0);
+}
+
+/* ---- the .vmx VMware is given (issue 11 #12) --------------------------- */
+
+/* SSH keys that gzip cannot shrink much: each key's text goes into the
+ * user-data once and the meta-data twice. */
+static void
+big_keys(struct fixture *f, size_t n, size_t len)
+{
+	static const char a[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint32_t x = 2463534242u;
+
+	f->f_spec.s_props.p_ssh_keys = calloc(n + 1, sizeof(char *));
+	assert_non_null(f->f_spec.s_props.p_ssh_keys);
+	for (size_t i = 0; i < n; i++) {
+		char *k = malloc(len + 1);
+
+		assert_non_null(k);
+		memcpy(k, "ssh-rsa ", 8);
+		for (size_t j = 8; j < len; j++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			k[j] = a[x % 64];
+		}
+		k[len] = '\0';
+		f->f_spec.s_props.p_ssh_keys[i] = k;
+	}
+	f->f_spec.s_props.p_n_ssh_keys = n;
+}
+
+static size_t
+file_size(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return (size_t)st.st_size;
+}
+
+static void
+test_vmx_size_limit(void **state)
+{
+	struct fixture *f = *state;
+	struct err err;
+	struct vmx *v;
+
+	/* Small: the keys fit; checked and written as always. */
+	f->f_spec.s_props.p_guest_init = GUEST_INIT_GUESTINFO;
+	err_clear(&err);
+	if (bundle_check_vmx_size(f->f_tvmx, &f->f_spec, &err) == -1)
+		fail_msg("%s", err.msg);
+	put(f->f_idir, ID ".vmx", template_vmx);
+	configure(f, BUNDLE_VMX_LIMIT);
+	v = instance_vmx(f);
+	assert_non_null(vmx_get(v, "guestinfo.userdata"));
+	vmx_free(v);
+
+	/* 450 KB of keys: about 1.3 MB of guestinfo. */
+	big_keys(f, 30, 15000);
+	/* GuestInit guestinfo: refused before anything is written... */
+	err_clear(&err);
+	assert_int_equal(
+	    bundle_check_vmx_size(f->f_tvmx, &f->f_spec, &err), -1);
+	assert_int_equal(err.code, EIK_INVAL);
+	if (strstr(err.msg,
+		"Spec.Init: with Properties.GuestInit "
+		"\"guestinfo\" the instance's .vmx would be ") != err.msg ||
+	    strstr(err.msg, "over the 1048576 VMware takes") == NULL ||
+	    strstr(err.msg, "use GuestInit \"auto\" or \"cidata\"") == NULL)
+		fail_msg("%s", err.msg);
+	/* ... and by bundle_configure itself, which leaves the .vmx be. */
+	put(f->f_idir, ID ".vmx", template_vmx);
+	assert_int_equal(
+	    bundle_configure(&f->f_bi, BUNDLE_VMX_LIMIT, &err), -1);
+	assert_non_null(strstr(err.msg, "over the 1048576 VMware takes"));
+	assert_int_equal(file_size(f->f_ivmx), strlen(template_vmx));
+
+	/* GuestInit auto: no error; the seed ISO alone carries the Init. */
+	f->f_spec.s_props.p_guest_init = GUEST_INIT_AUTO;
+	err_clear(&err);
+	if (bundle_check_vmx_size(f->f_tvmx, &f->f_spec, &err) == -1)
+		fail_msg("%s", err.msg);
+	configure(
+	    f, BUNDLE_RESET_IDENTITY | BUNDLE_ABS_MEDIA | BUNDLE_VMX_LIMIT);
+	assert_true(file_size(f->f_ivmx) <= BUNDLE_VMX_BUDGET);
+	v = instance_vmx(f);
+	assert_key(v, "guestinfo.userdata", NULL);
+	assert_key(v, "guestinfo.userdata.encoding", NULL);
+	assert_key(v, "guestinfo.metadata", NULL);
+	assert_key(v, "guestinfo.metadata.encoding", NULL);
+	assert_key(v, "guestinfo.infrakit.id", ID);
+	assert_key(v, "ide1:1.fileName", BUNDLE_SEED_ISO);
+	vmx_free(v);
+	{
+		char iso[PATH_BUF];
+
+		assert_int_equal(
+		    path_join(iso, sizeof(iso), f->f_idir, BUNDLE_SEED_ISO), 0);
+		assert_true(file_size(iso) > 450000);
+	}
+	/* Without BUNDLE_VMX_LIMIT (QEMU reads no .vmx limit): as asked. */
+	put(f->f_idir, ID ".vmx", template_vmx);
+	configure(f, 0);
+	assert_true(file_size(f->f_ivmx) > VMX_VMWARE_MAX_SIZE);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -665,6 +902,8 @@ main(void)
 		T(test_seed_slot),
 		T(test_seed_slot_reused),
 		T(test_mac),
+		T(test_check_disks),
+		T(test_vmx_size_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,6 +7,7 @@
 
 #include "util/buf.h"
 #include "guest/cloudinit.h"
+#include "guest/guestinfo.h"
 #include "util/defaults.h"
 #include "util/err.h"
 #include "model/tags.h"

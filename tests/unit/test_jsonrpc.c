@@ -243,6 +243,91 @@ test_raw_member(void **state)
 	assert_memory_equal(s, "\"abc\"", 5);
 }
 
+/* Member names are compared as jansson decodes them (issue 11 #15). */
+static void
+test_raw_member_escaped_keys(void **state)
+{
+	static const struct {
+		const char *text, *key;
+		int rc;
+		const char *want;
+	} cases[] = {
+		{ "{\"\\u0069d\":7}", "id", 0, "7" },
+		{ "{\"i\\u0064\":7}", "id", 0, "7" },
+		{ "{\"\\u0049\\u0044\":7}", "id", 0, "7" },
+		{ "{\"\\u0069\\u0064\\u0000\":7}", "id", -1, NULL },
+		{ "{\"\\u0069d\":7,\"ID\":{\"a\":1}}", "id", JSON_RAW_AMBIGUOUS,
+		    NULL },
+		{ "{\"ID\":{\"a\":1},\"\\u0069d\":7}", "id", JSON_RAW_AMBIGUOUS,
+		    NULL },
+		{ "{\"id\":1,\"Id\":2}", "id", JSON_RAW_AMBIGUOUS, NULL },
+		{ "{\"a\\\"id\":1,\"id\":2}", "id", 0, "2" },
+		{ "{\"\\/id\":1,\"id\":2}", "id", 0, "2" },
+		{ "{\"\\u00e9\":1,\"\xc3\xa9\":2}", "\xc3\xa9",
+		    JSON_RAW_AMBIGUOUS, NULL },
+		{ "{\"\\ud83d\\ude00\":\"smile\"}", "\xf0\x9f\x98\x80", 0,
+		    "\"smile\"" },
+		{ "{\"\\u00C9\":1}", "\xc3\xa9", -1, NULL },
+		{ "{\"\\n\":3}", "\n", 0, "3" },
+	};
+	const char *s;
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *t = cases[i].text;
+		int rc = json_raw_member(t, strlen(t), cases[i].key, &s, &n);
+
+		if (rc != cases[i].rc)
+			fail_msg("case %zu (%s): %d, want %d", i, t, rc,
+			    cases[i].rc);
+		if (rc == 0 &&
+		    (n != strlen(cases[i].want) ||
+			memcmp(s, cases[i].want, n) != 0))
+			fail_msg("case %zu (%s): \"%.*s\", want \"%s\"", i, t,
+			    (int)n, s, cases[i].want);
+	}
+}
+
+/* The id echoed is the member jansson read; two candidates are refused
+ * (never an object echoed as the id). */
+static void
+test_id_ambiguous(void **state)
+{
+	static const char *const refused[] = {
+		"{\"jsonrpc\":\"2.0\",\"method\":\"Plugin.Implements\","
+		"\"params\":{},\"\\u0069d\":7,\"ID\":{\"evil\":1}}",
+		"{\"jsonrpc\":\"2.0\",\"method\":\"Plugin.Implements\","
+		"\"params\":{},\"id\":7,\"iD\":8}",
+		"{\"jsonrpc\":\"2.0\",\"method\":\"Plugin.Implements\","
+		"\"params\":{},\"Id\":[1],\"id\":7}",
+		"{\"jsonrpc\":\"2.0\",\"method\":\"Plugin.Implements\","
+		"\"METHOD\":\"Nope.Nope\",\"id\":7}",
+	};
+	char *ans;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		json_t *a = call_json(refused[i]);
+
+		assert_int_equal(error_code(a), -32600);
+		if (strstr(error_message(a), "members are named") == NULL)
+			fail_msg("case %zu: %s", i, error_message(a));
+		assert_true(json_is_null(json_object_get(a, "id")));
+		json_decref(a);
+	}
+	/* An escaped name alone is the id, echoed as sent. */
+	ans = call("{\"jsonrpc\":\"2.0\",\"method\":\"Plugin.Implements\","
+		   "\"params\":{},\"\\u0069d\":9223372036854775807}");
+	assert_non_null(strstr(ans, ",\"id\":9223372036854775807}\n"));
+	assert_null(strstr(ans, "\"error\""));
+	free(ans);
+	ans = call("{\"jsonrpc\":\"2.0\",\"method\":\"Plugin.Implements\","
+		   "\"params\":{},\"I\\u0044\":\"x\\u00e9\"}");
+	assert_non_null(strstr(ans, ",\"id\":\"x\\u00e9\"}\n"));
+	free(ans);
+}
+
 static void
 test_id_echo(void **state)
 {
@@ -803,6 +888,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_raw_member),
+		cmocka_unit_test(test_raw_member_escaped_keys),
+		cmocka_unit_test(test_id_ambiguous),
 		cmocka_unit_test(test_id_echo),
 		cmocka_unit_test(test_notification),
 		cmocka_unit_test(test_envelope_errors),

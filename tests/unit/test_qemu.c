@@ -2,12 +2,31 @@
  * Unit tests: qemu_argv.c — whole QEMU command lines for templates with
  * IDE, SATA, SCSI (lsi, pvscsi), NVMe disks, CD-ROMs, NICs and LaunchGUI,
  * compared with the transcripts in tests/data/qemu/; the helpers one by one.
+ * The private QMP socket directory (qmp_sock_path) and the QEMU backend's
+ * power query against a fake QMP server planted there.
  */
 #include "cm_compat.h"
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <unistd.h>
+
+#include "backend/backend.h"
 #include "backend/bundle.h"
 #include "backend/qemu/qemu_argv.h"
+#include "backend/qemu/qmp.h"
+#include "util/log.h"
 #include "util/buf.h"
+#include "util/compat.h"
 #include "util/defaults.h"
 #include "util/err.h"
 #include "util/fsutil.h"
@@ -267,6 +286,327 @@ test_small_translations(void **state)
 	assert_int_equal(strncmp(mac, "52:54:00:", 9), 0);
 }
 
+/* ---- the private QMP socket directory (issue 11 #9) ------------------ */
+
+extern const struct backend_ops backend_qemu_ops;
+
+/* A temporary TMPDIR, a bundle whose path is too long for its own QMP
+ * socket, and the private directory qmp_sock_path uses then. */
+struct qfx {
+	char q_t[PATH_BUF];   /* $TMPDIR, a real path */
+	char q_dir[PATH_BUF]; /* the bundle */
+	char q_run[PATH_BUF]; /* $TMPDIR/ikvf-qmp-<euid> */
+	char q_sock[PATH_BUF];
+	char *q_old_tmpdir;
+};
+
+static void
+qfx_init(struct qfx *f)
+{
+	char *tmp = cm_tmpdir(), vms[PATH_BUF];
+	struct err err;
+	int n;
+
+	memset(f, 0, sizeof(*f));
+	assert_non_null(realpath(tmp, f->q_t));
+	free(tmp);
+	assert_true(strlen(f->q_t) < QMP_TMPDIR_MAX);
+	f->q_old_tmpdir =
+	    getenv("TMPDIR") != NULL ? strdup(getenv("TMPDIR")) : NULL;
+	assert_int_equal(setenv("TMPDIR", f->q_t, 1), 0);
+	n = snprintf(vms, sizeof(vms),
+	    "%s/vms/a-directory-name-long-enough-to-push-the-socket-path-past-"
+	    "sun_path",
+	    f->q_t);
+	assert_true(n > 0 && (size_t)n < sizeof(vms));
+	n = snprintf(f->q_dir, sizeof(f->q_dir), "%s/i-qmp.vmwarevm", vms);
+	assert_true(n > 0 && (size_t)n < sizeof(f->q_dir));
+	assert_true(strlen(f->q_dir) + sizeof("/qmp.sock") > QMP_SOCK_PATH_MAX);
+	if (mkdir_p(f->q_dir, 0700, &err) == -1)
+		fail_msg("%s", err.msg);
+	n = snprintf(f->q_run, sizeof(f->q_run), "%s/ikvf-qmp-%ld", f->q_t,
+	    (long)geteuid());
+	assert_true(n > 0 && (size_t)n < sizeof(f->q_run));
+	n = snprintf(f->q_sock, sizeof(f->q_sock), "%s/i-qmp.sock", f->q_run);
+	assert_true(n > 0 && (size_t)n < sizeof(f->q_sock));
+}
+
+static void
+qfx_fini(struct qfx *f)
+{
+	if (f->q_old_tmpdir != NULL)
+		(void)setenv("TMPDIR", f->q_old_tmpdir, 1);
+	else
+		(void)unsetenv("TMPDIR");
+	free(f->q_old_tmpdir);
+	if (getenv("KEEP_TMP") == NULL)
+		(void)rm_tree(f->q_t, NULL);
+}
+
+static void
+expect_refused(const struct qfx *f, const char *needle)
+{
+	char out[PATH_BUF];
+	struct err err;
+
+	err_clear(&err);
+	assert_int_equal(
+	    qmp_sock_path(f->q_dir, "i-qmp", out, sizeof(out), &err), -1);
+	if (strstr(err.msg, needle) == NULL ||
+	    strstr(err.msg, f->q_run) == NULL)
+		fail_msg(
+		    "\"%s\" lacks \"%s\" or the directory", err.msg, needle);
+}
+
+static void
+test_qmp_private_dir(void **state)
+{
+	char out[PATH_BUF], other[PATH_BUF];
+	struct qfx f;
+	struct stat sb;
+	struct err err;
+
+	(void)state;
+	qfx_init(&f);
+	/* A short bundle path: the socket is in the bundle. */
+	err_clear(&err);
+	assert_int_equal(
+	    qmp_sock_path("/vms/i-1", "i-1", out, sizeof(out), &err), 0);
+	assert_string_equal(out, "/vms/i-1/qmp.sock");
+	assert_int_equal(lstat(f.q_run, &sb), -1);
+	/* Missing: made, 0700, ours. */
+	assert_int_equal(
+	    qmp_sock_path(f.q_dir, "i-qmp", out, sizeof(out), &err), 0);
+	assert_string_equal(out, f.q_sock);
+	assert_int_equal(lstat(f.q_run, &sb), 0);
+	assert_true(S_ISDIR(sb.st_mode));
+	assert_int_equal(sb.st_mode & 07777, 0700);
+	assert_int_equal(sb.st_uid, geteuid());
+	/* Group or other bits: refused. */
+	assert_int_equal(chmod(f.q_run, 0755), 0);
+	expect_refused(&f, "has mode 0755");
+	assert_int_equal(chmod(f.q_run, 0770), 0);
+	expect_refused(&f, "has mode 0770");
+	assert_int_equal(chmod(f.q_run, 01777), 0);
+	expect_refused(&f, "has mode 1777");
+	/* Another owner (we run as root in CI: chown to nobody). */
+	assert_int_equal(chmod(f.q_run, 0700), 0);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(f.q_run, 65534, 65534), 0);
+		expect_refused(&f, "belongs to uid 65534");
+		assert_int_equal(chown(f.q_run, 0, 0), 0);
+	}
+	assert_int_equal(
+	    qmp_sock_path(f.q_dir, "i-qmp", out, sizeof(out), &err), 0);
+	/* A symbolic link, even to a private directory of ours. */
+	assert_int_equal(rmdir(f.q_run), 0);
+	assert_int_equal(path_join(other, sizeof(other), f.q_t, "mine"), 0);
+	assert_int_equal(mkdir(other, 0700), 0);
+	assert_int_equal(symlink(other, f.q_run), 0);
+	expect_refused(&f, "is a symbolic link, not a directory");
+	assert_int_equal(unlink(f.q_run), 0);
+	/* A file. */
+	{
+		struct err e2;
+
+		if (atomic_write_file(f.q_run, "x", 1, 0600, &e2) == -1)
+			fail_msg("%s", e2.msg);
+	}
+	expect_refused(&f, "is a file, not a directory");
+	qfx_fini(&f);
+}
+
+/* A QMP server that says every VM is paused. */
+struct fake_qmp {
+	int fq_fd;
+	atomic_bool fq_stop;
+	atomic_int fq_queries;
+	pthread_t fq_thread;
+};
+
+static void
+fq_serve(struct fake_qmp *fq, int c)
+{
+	static const char greeting[] =
+	    "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": "
+	    "2, \"major\": 7}}, \"capabilities\": []}}\r\n";
+	char in[4096];
+	size_t have = 0;
+
+	(void)send(c, greeting, sizeof(greeting) - 1, MSG_NOSIGNAL);
+	for (;;) {
+		char *nl;
+		ssize_t r = recv(c, in + have, sizeof(in) - 1 - have, 0);
+
+		if (r <= 0)
+			break;
+		have += (size_t)r;
+		in[have] = '\0';
+		while ((nl = strchr(in, '\n')) != NULL) {
+			const char *ans = "{\"return\": {}}\r\n";
+
+			*nl = '\0';
+			if (strstr(in, "query-status") != NULL) {
+				ans = "{\"return\": {\"status\": \"paused\", "
+				      "\"singlestep\": false, \"running\": "
+				      "false}}\r\n";
+				atomic_fetch_add(&fq->fq_queries, 1);
+			}
+			(void)send(c, ans, strlen(ans), MSG_NOSIGNAL);
+			have -= (size_t)(nl + 1 - in);
+			memmove(in, nl + 1, have + 1);
+		}
+		if (have == sizeof(in) - 1)
+			break;
+	}
+	(void)close(c);
+}
+
+static void *
+fq_main(void *arg)
+{
+	struct fake_qmp *fq = arg;
+
+	while (!atomic_load(&fq->fq_stop)) {
+		struct pollfd pfd = { fq->fq_fd, POLLIN, 0 };
+		int c;
+
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		c = accept(fq->fq_fd, NULL, NULL);
+		if (c != -1)
+			fq_serve(fq, c);
+	}
+	return NULL;
+}
+
+static void
+fq_start(struct fake_qmp *fq, const char *path)
+{
+	struct sockaddr_un sun;
+
+	memset(fq, 0, sizeof(*fq));
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	assert_true(strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) <
+	    sizeof(sun.sun_path));
+	fq->fq_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fq->fq_fd != -1);
+	assert_int_equal(
+	    bind(fq->fq_fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(listen(fq->fq_fd, 8), 0);
+	assert_int_equal(pthread_create(&fq->fq_thread, NULL, fq_main, fq), 0);
+}
+
+static void
+fq_stop(struct fake_qmp *fq)
+{
+	atomic_store(&fq->fq_stop, true);
+	(void)pthread_join(fq->fq_thread, NULL);
+	(void)close(fq->fq_fd);
+}
+
+/* What the backend says of the VM in f's bundle. */
+static enum power_state
+power_of(void *ctx, const struct qfx *f)
+{
+	struct bk_power p = { "i-qmp", f->q_dir, NULL, POWER_RUNNING };
+	char vmx[PATH_BUF];
+	struct err err;
+
+	assert_int_equal(path_join(vmx, sizeof(vmx), f->q_dir, "i-qmp.vmx"), 0);
+	p.bp_vmx = vmx;
+	err_clear(&err);
+	if (backend_qemu_ops.power(ctx, &p, 1, mono_ms() + 10000, &err) == -1)
+		fail_msg("power: %s", err.msg);
+	return p.bp_state;
+}
+
+/*
+ * Another user's /tmp/ikvf-qmp-<uid> with a socket that says "paused"
+ * must not hide a VM that runs: its power state is unknown (reported)
+ * until the directory is ours and private again.
+ */
+static void
+test_qmp_planted_socket(void **state)
+{
+	char bin[PATH_BUF], img[PATH_BUF], pidf[PATH_BUF], num[32];
+	struct backend_conf conf;
+	struct fake_qmp fq;
+	struct qfx f;
+	struct err err;
+	void *ctx = NULL;
+	pid_t vm;
+	int st;
+
+	(void)state;
+	qfx_init(&f);
+	/* Stand-ins for the QEMU programs: open only checks they exist. */
+	assert_int_equal(
+	    path_join(bin, sizeof(bin), f.q_t, "qemu-system-x86_64"), 0);
+	assert_int_equal(path_join(img, sizeof(img), f.q_t, "qemu-img"), 0);
+	assert_int_equal(symlink("/bin/true", bin), 0);
+	assert_int_equal(symlink("/bin/true", img), 0);
+	memset(&conf, 0, sizeof(conf));
+	conf.bc_vm_dir = f.q_t;
+	conf.bc_vm_lib = f.q_t;
+	conf.bc_qemu = bin;
+	err_clear(&err);
+	if (backend_qemu_ops.open(&conf, &ctx, &err) == -1)
+		fail_msg("open: %s", err.msg);
+	/* "QEMU": a live process whose command line names the bundle. */
+	vm = fork();
+	assert_true(vm != -1);
+	if (vm == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		/* Its own group, killed whole below; no hold on our output
+		 * (the test runner waits for it to close). */
+		(void)setpgid(0, 0);
+		if (null != -1) {
+			(void)dup2(null, 1);
+			(void)dup2(null, 2);
+		}
+		(void)execl("/bin/sh", "sh", "-c", "sleep 60; :", f.q_dir,
+		    (char *)NULL);
+		_exit(127);
+	}
+	(void)setpgid(vm, vm);
+	(void)snprintf(num, sizeof(num), "%ld", (long)vm);
+	assert_int_equal(
+	    path_join(pidf, sizeof(pidf), f.q_dir, QEMU_PID_NAME), 0);
+	if (atomic_write_file(pidf, num, strlen(num), 0644, &err) == -1)
+		fail_msg("%s", err.msg);
+	/* A private directory of ours: its socket is believed. */
+	assert_int_equal(mkdir(f.q_run, 0700), 0);
+	fq_start(&fq, f.q_sock);
+	sleep_ms(200); /* sh has run */
+	assert_int_equal(power_of(ctx, &f), POWER_PAUSED);
+	assert_int_equal(atomic_load(&fq.fq_queries), 1);
+	/* Writable by others: anyone could have put that socket there. */
+	assert_int_equal(chmod(f.q_run, 0777), 0);
+	assert_int_equal(power_of(ctx, &f), POWER_UNKNOWN);
+	/* Someone else's. */
+	if (geteuid() == 0) {
+		assert_int_equal(chmod(f.q_run, 0700), 0);
+		assert_int_equal(chown(f.q_run, 65534, 65534), 0);
+		assert_int_equal(power_of(ctx, &f), POWER_UNKNOWN);
+		assert_int_equal(chown(f.q_run, 0, 0), 0);
+	}
+	assert_int_equal(atomic_load(&fq.fq_queries), 1);
+	/* Ours again. */
+	assert_int_equal(chmod(f.q_run, 0700), 0);
+	assert_int_equal(power_of(ctx, &f), POWER_PAUSED);
+	/* No QEMU: off, whatever the directory. */
+	(void)kill(-vm, SIGKILL);
+	assert_int_equal(waitpid(vm, &st, 0), vm);
+	assert_int_equal(chmod(f.q_run, 0777), 0);
+	assert_int_equal(power_of(ctx, &f), POWER_OFF);
+	fq_stop(&fq);
+	backend_qemu_ops.close(ctx);
+	qfx_fini(&f);
+}
+
 int
 main(void)
 {
@@ -277,7 +617,10 @@ main(void)
 		cmocka_unit_test(test_parts),
 		cmocka_unit_test(test_media),
 		cmocka_unit_test(test_small_translations),
+		cmocka_unit_test(test_qmp_private_dir),
+		cmocka_unit_test(test_qmp_planted_socket),
 	};
 
+	log_init(LOG_LVL_QUIET, "test_qemu");
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

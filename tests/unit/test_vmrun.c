@@ -78,6 +78,7 @@ struct dry {
 	enum product d_product;
 	bool d_snapshot;	 /* the template has infrakit-base */
 	const char *d_list_out;	 /* answer of list */
+	bool d_list_fail;	 /* list: Error:, exit 255 */
 	const char *d_ip_out;	 /* answer of getGuestIPAddress */
 	bool d_stop_off;	 /* stop: "not powered on" */
 	bool d_start_timeout;	 /* start: killed at the deadline */
@@ -285,6 +286,8 @@ dry_run(void *opaque, const char *const *argv, struct proc_result *res,
 	cmd = argv[3];
 	if (d->d_product == PROD_PLAYER && strcmp(argv[2], "player") != 0)
 		return reply(res, 255, PLAYER_ERROR);
+	if (strcmp(cmd, "list") == 0 && d->d_list_fail)
+		return reply(res, 255, "Error: The operation was canceled\n");
 	if (strcmp(cmd, "list") == 0)
 		return reply(res, 0,
 		    d->d_list_out != NULL ? d->d_list_out
@@ -543,6 +546,64 @@ test_parse_list(void **state)
 	err_clear(&err);
 	assert_int_equal(vmrun_parse_list("", add_path, &ps, &err), -1);
 	assert_int_equal(err.code, EIK_BACKEND);
+}
+
+/* A list whose header disagrees with its lines is not believed: read as
+ * "no VM runs", it would make the group replace every VM (issue 11 #6). */
+static void
+test_parse_list_inconsistent(void **state)
+{
+	static const struct {
+		const char *out;
+		const char *needle;
+	} cases[] = {
+		{ "Total running VMs: 2\n", "header says 2 running VMs but 0" },
+		{ "Total running VMs: 2\r\n\r\n", "says 2 running VMs but 0" },
+		{ "Total running VMs: 2\n/a/b.vmx\n",
+		    "says 2 running VMs but 1" },
+		{ "Total running VMs: 0\n/a/b.vmx\n",
+		    "says 0 running VMs but 1" },
+		{ "Total running VMs: 1\n/a/b.vmx\nTotal running VMs: 1\n"
+		  "/c/d.vmx\n",
+		    "2 \"Total running VMs:\" lines" },
+		{ "Total running VMs: two\n/a/b.vmx\n", "count" },
+		{ "Total running VMs:\n", "count" },
+		{ "Total running VMs: -1\n", "count" },
+		{ "Total running VMs: 99999999999999999999\n", "count" },
+	};
+	struct paths ps;
+	struct err err;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&ps, 0, sizeof(ps));
+		err_clear(&err);
+		assert_int_equal(
+		    vmrun_parse_list(cases[i].out, add_path, &ps, &err),
+		    VMRUN_LIST_INCONSISTENT);
+		assert_int_equal(err.code, EIK_BACKEND);
+		if (strstr(err.msg, cases[i].needle) == NULL)
+			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err.msg,
+			    cases[i].needle);
+	}
+	/* A path too long to read is one the header counts, not nothing. */
+	{
+		size_t n = PATH_BUF + 64, h;
+		char *out = malloc(n + 64);
+
+		assert_non_null(out);
+		(void)strlcpy(out, "Total running VMs: 1\n/", n + 64);
+		h = strlen(out);
+		memset(out + h, 'x', n);
+		out[h + n] = '\0';
+		(void)strlcat(out, ".vmx\n", n + 64);
+		memset(&ps, 0, sizeof(ps));
+		err_clear(&err);
+		assert_int_equal(vmrun_parse_list(out, add_path, &ps, &err),
+		    VMRUN_LIST_INCONSISTENT);
+		assert_non_null(strstr(err.msg, "longer than"));
+		free(out);
+	}
 }
 
 static void
@@ -939,13 +1000,52 @@ test_power(void **state)
 	assert_int_equal(p[3].bp_state, POWER_OFF);
 	assert_int_equal(p[4].bp_state, POWER_OFF);
 
-	/* Output that is not a list is an error, not "all off". */
-	D.d_list_out = "Error: The operation was canceled\n";
+	/* Output that is not a list, or a list that contradicts itself, is
+	 * "unknown" for every VM, never "all off" (issue 11 #6): the
+	 * instances stay reported and the group replaces none. Even a VM
+	 * whose .vmx is gone: nothing can be believed of this answer. */
+	{
+		static const char *const bad[] = {
+			"Error: The operation was canceled\n",
+			"Total running VMs: 3\n",
+			"Total running VMs: 5\n/elsewhere/x.vmx\n",
+		};
+
+		for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+			D.d_list_out = bad[k];
+			for (int i = 0; i < 5; i++)
+				p[i].bp_state = POWER_RUNNING;
+			err_clear(&err);
+			if (backend_vmware_ops.power(
+				f->f_ctx, p, 5, mono_ms() + 10000, &err) == -1)
+				fail_msg("case %zu: %s", k, err.msg);
+			for (int i = 0; i < 5; i++)
+				if (p[i].bp_state != POWER_UNKNOWN)
+					fail_msg("case %zu: %s is %s, want "
+						 "unknown",
+					    k, names[i],
+					    power_state_name(p[i].bp_state));
+		}
+	}
+	/* vmrun failing outright is still an error of the refresh. */
+	D.d_list_fail = true;
 	err_clear(&err);
 	assert_int_equal(
 	    backend_vmware_ops.power(f->f_ctx, p, 5, mono_ms() + 10000, &err),
 	    -1);
 	assert_int_equal(err.code, EIK_BACKEND);
+	D.d_list_fail = false;
+	/* A consistent list again: believed again. */
+	n = snprintf(list, sizeof(list), "Total running VMs: 1\n%s\n", vmxs[1]);
+	assert_true(n > 0 && (size_t)n < sizeof(list));
+	D.d_list_out = list;
+	err_clear(&err);
+	if (backend_vmware_ops.power(f->f_ctx, p, 5, mono_ms() + 10000, &err) ==
+	    -1)
+		fail_msg("%s", err.msg);
+	assert_int_equal(p[0].bp_state, POWER_OFF);
+	assert_int_equal(p[1].bp_state, POWER_RUNNING);
+	assert_int_equal(p[2].bp_state, POWER_SUSPENDED);
 	D.d_list_out = NULL;
 	check_golden("power");
 }
@@ -1041,11 +1141,146 @@ test_guest_ip(void **state)
 	check_golden("guest-ip");
 }
 
+/* Validate refuses a template whose disk escapes its bundle (issue 11
+ * #8), before any vmrun runs; CD-ROM images outside are fine. */
+static void
+test_validate_disks(void **state)
+{
+	struct fx *f = *state;
+	struct inst_props props;
+	char text[2 * PATH_BUF];
+	struct err err;
+	size_t calls;
+
+	open_backend(f, CLONE_AUTO);
+	calls = D.d_log.b_len;
+	memset(&props, 0, sizeof(props));
+	props.p_guest_init = GUEST_INIT_AUTO;
+	err_clear(&err);
+	if (backend_vmware_ops.validate(f->f_ctx, &props, f->f_tmpl, &err) ==
+	    -1)
+		fail_msg("%s", err.msg);
+	(void)snprintf(text, sizeof(text),
+	    "%s"
+	    "scsi0:1.present = \"TRUE\"\n"
+	    "scsi0:1.fileName = \"../shared.vmdk\"\n",
+	    TEMPLATE_VMX);
+	write_text(f->f_tmpl, text);
+	err_clear(&err);
+	assert_int_equal(
+	    backend_vmware_ops.validate(f->f_ctx, &props, f->f_tmpl, &err), -1);
+	assert_int_equal(err.code, EIK_INVAL);
+	assert_non_null(strstr(err.msg,
+	    "scsi0:1.fileName \"../shared.vmdk\" is outside the template's "
+	    "directory"));
+	(void)snprintf(text, sizeof(text),
+	    "%s"
+	    "scsi0:1.present = \"TRUE\"\n"
+	    "scsi0:1.fileName = \"%s/shared.vmdk\"\n",
+	    TEMPLATE_VMX, f->f_lib);
+	write_text(f->f_tmpl, text);
+	err_clear(&err);
+	assert_int_equal(
+	    backend_vmware_ops.validate(f->f_ctx, &props, f->f_tmpl, &err), -1);
+	assert_non_null(strstr(err.msg, "scsi0:1.fileName"));
+	/* An ISO outside: read-only media, allowed. */
+	(void)snprintf(text, sizeof(text),
+	    "%s"
+	    "sata0:1.present = \"TRUE\"\n"
+	    "sata0:1.deviceType = \"cdrom-image\"\n"
+	    "sata0:1.fileName = \"../../iso/install.iso\"\n",
+	    TEMPLATE_VMX);
+	write_text(f->f_tmpl, text);
+	err_clear(&err);
+	if (backend_vmware_ops.validate(f->f_ctx, &props, f->f_tmpl, &err) ==
+	    -1)
+		fail_msg("%s", err.msg);
+	/* Validate runs no vmrun. */
+	assert_int_equal(D.d_log.b_len, calls);
+}
+
+/* The .vmx that Init and SSH keys make must fit VMware's limit: decided
+ * by validate_spec before Provision answers (issue 11 #12). */
+static void
+test_validate_spec_size(void **state)
+{
+	static const char a[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	struct fx *f = *state;
+	struct inst in;
+	char *keys[31];
+	uint32_t x = 88172645u;
+	struct err err;
+
+	open_backend(f, CLONE_COPY);
+	inst_init(f, &in, "i-big0001");
+	assert_non_null(backend_vmware_ops.validate_spec);
+	for (size_t i = 0; i < 30; i++) {
+		keys[i] = malloc(15001);
+		assert_non_null(keys[i]);
+		memcpy(keys[i], "ssh-rsa ", 8);
+		for (size_t j = 8; j < 15000; j++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			keys[i][j] = a[x % 64];
+		}
+		keys[i][15000] = '\0';
+	}
+	keys[30] = NULL;
+	/* Small: fine either way. */
+	in.i_spec.s_props.p_guest_init = GUEST_INIT_GUESTINFO;
+	err_clear(&err);
+	if (backend_vmware_ops.validate_spec(
+		f->f_ctx, &in.i_spec, f->f_tmpl, &err) == -1)
+		fail_msg("%s", err.msg);
+	in.i_spec.s_props.p_ssh_keys = keys;
+	in.i_spec.s_props.p_n_ssh_keys = 30;
+	/* guestinfo only: refused, naming the field and the way out. */
+	err_clear(&err);
+	assert_int_equal(backend_vmware_ops.validate_spec(
+			     f->f_ctx, &in.i_spec, f->f_tmpl, &err),
+	    -1);
+	assert_int_equal(err.code, EIK_INVAL);
+	assert_non_null(strstr(err.msg,
+	    "Spec.Init: with Properties.GuestInit "
+	    "\"guestinfo\" the instance's .vmx"));
+	assert_non_null(strstr(err.msg, "use GuestInit \"auto\""));
+	/* ... also by Validate (Properties alone: an empty Init). */
+	err_clear(&err);
+	assert_int_equal(backend_vmware_ops.validate(
+			     f->f_ctx, &in.i_spec.s_props, f->f_tmpl, &err),
+	    -1);
+	assert_non_null(strstr(err.msg, "over the 1048576 VMware takes"));
+	/* auto: accepted, and made with the seed ISO alone. */
+	in.i_spec.s_props.p_guest_init = GUEST_INIT_AUTO;
+	err_clear(&err);
+	if (backend_vmware_ops.validate_spec(
+		f->f_ctx, &in.i_spec, f->f_tmpl, &err) == -1)
+		fail_msg("%s", err.msg);
+	create_ok(f, &in);
+	assert_vmx(in.i_vmx, "guestinfo.userdata", NULL);
+	assert_vmx(in.i_vmx, "guestinfo.metadata", NULL);
+	assert_vmx(in.i_vmx, "guestinfo.infrakit.id", in.i_id);
+	assert_vmx(in.i_vmx, "ide1:1.fileName", "seed.iso");
+	{
+		struct stat st;
+
+		assert_int_equal(stat(in.i_vmx, &st), 0);
+		assert_true(st.st_size <= VMX_VMWARE_MAX_SIZE);
+	}
+	in.i_spec.s_props.p_ssh_keys = NULL;
+	in.i_spec.s_props.p_n_ssh_keys = 0;
+	for (size_t i = 0; i < 30; i++)
+		free(keys[i]);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_list),
+		cmocka_unit_test(test_parse_list_inconsistent),
 		cmocka_unit_test(test_error_text),
 		cmocka_unit_test(test_has_snapshot),
 		cmocka_unit_test(test_clone_unsupported),
@@ -1070,6 +1305,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_power, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guest_ip, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_validate_disks, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_validate_spec_size, setup, teardown),
 	};
 
 	log_init(LOG_LVL_QUIET, "test_vmrun");

@@ -41,7 +41,6 @@
 #define QEMU_QUIT_WAIT_MS 10000
 #define QMP_TIMEOUT_MS 5000
 #define KVM_PROBE_MS 1500
-#define QMP_NAME "qmp.sock"
 
 struct qemu {
 	char qe_bin[PATH_BUF];
@@ -49,35 +48,13 @@ struct qemu {
 	atomic_bool qe_kvm; /* KVM works here */
 	pthread_mutex_t qe_probe_mu;
 	bool qe_probed; /* under qe_probe_mu */
+	/* Why the private QMP directory was last refused ("" when it was
+	 * not): logged when it changes, not at every refresh. */
+	pthread_mutex_t qe_qmp_mu;
+	char qe_qmp_bad[ERR_MSG_MAX];
 };
 
 /* ---- paths ------------------------------------------------------------ */
-
-/*
- * The QMP socket: in the bundle when the path fits a sockaddr_un, else in a
- * private runtime directory under a name derived from the instance ID (so a
- * restarted plugin finds it again).
- */
-static int
-qmp_path(const char *dir, const char *id, char *out, size_t len)
-{
-	char base[PATH_BUF];
-	const char *tmp = getenv("TMPDIR");
-	int n;
-
-	n = snprintf(out, len, "%s/" QMP_NAME, dir);
-	if (n > 0 && (size_t)n < len && (size_t)n < 100)
-		return 0;
-	n = snprintf(base, sizeof(base), "%s/ikvf-qmp-%ld",
-	    tmp != NULL && tmp[0] == '/' && strlen(tmp) < 40 ? tmp : "/tmp",
-	    (long)getuid());
-	if (n < 0 || (size_t)n >= sizeof(base))
-		return -1;
-	if (mkdir(base, 0700) == -1 && errno != EEXIST)
-		return -1;
-	n = snprintf(out, len, "%s/%s.sock", base, id);
-	return n < 0 || (size_t)n >= len ? -1 : 0;
-}
 
 /* QEMU's PID from the pidfile, when that process is alive and is this
  * VM's (its command line names the bundle); else -1. */
@@ -239,6 +216,7 @@ qe_open(const struct backend_conf *conf, void **ctx, struct err *err)
 		}
 	}
 	(void)pthread_mutex_init(&q->qe_probe_mu, NULL);
+	(void)pthread_mutex_init(&q->qe_qmp_mu, NULL);
 	log_info("qemu: %s (%s)", q->qe_bin, q->qe_img);
 	*ctx = q;
 	return 0;
@@ -267,6 +245,7 @@ qe_close(void *ctx)
 	struct qemu *q = ctx;
 
 	(void)pthread_mutex_destroy(&q->qe_probe_mu);
+	(void)pthread_mutex_destroy(&q->qe_qmp_mu);
 	free(q);
 }
 
@@ -290,6 +269,11 @@ qe_validate(
 		err_prefix(err, "template");
 		return -1;
 	}
+	/* The overlays' backing disks are read only, but a disk outside the
+	 * bundle would still be every instance's (and the template must be
+	 * one self-contained bundle for both backends). */
+	if (bundle_check_disks(tmpl, v, err) == -1)
+		goto out;
 	n = bundle_devices(v, &d);
 	for (long i = 0; i < n; i++) {
 		char abs[PATH_BUF];
@@ -441,10 +425,8 @@ start_argv(struct qemu *q, const struct bk_inst *bi, struct qemu_argv *a,
 
 	if (vmx_load(bi->bi_vmx, &v, err) == -1)
 		return -1;
-	if (qmp_path(bi->bi_dir, bi->bi_id, qmp, qmplen) == -1) {
-		err_set(err, EIK_INVAL, "no usable path for the QMP socket");
+	if (qmp_sock_path(bi->bi_dir, bi->bi_id, qmp, qmplen, err) == -1)
 		goto out;
-	}
 	memset(&vm, 0, sizeof(vm));
 	vm.qv_bin = q->qe_bin;
 	vm.qv_id = bi->bi_id;
@@ -468,10 +450,12 @@ qe_start(void *ctx, const struct bk_inst *bi, struct err *err)
 	struct err e;
 	int rc = -1;
 
+	/* A socket we cannot trust says nothing: never start then. */
+	if (qmp_sock_path(bi->bi_dir, bi->bi_id, qmp, sizeof(qmp), err) == -1)
+		return -1;
 	/* Already running (a resumed start): resume it if paused. */
 	err_clear(&e);
-	if (qmp_path(bi->bi_dir, bi->bi_id, qmp, sizeof(qmp)) == 0 &&
-	    qmp_status(qmp, status, sizeof(status), mono_ms() + QMP_TIMEOUT_MS,
+	if (qmp_status(qmp, status, sizeof(status), mono_ms() + QMP_TIMEOUT_MS,
 		&e) == 0) {
 		if (strcmp(status, "paused") == 0)
 			return qmp_call(qmp, "cont", NULL, NULL,
@@ -514,20 +498,28 @@ static int
 qe_stop(void *ctx, const struct bk_inst *bi, bool hard, struct err *err)
 {
 	char qmp[PATH_BUF];
+	bool have_qmp;
 	pid_t pid;
-	struct err e;
+	struct err e, pe;
 
 	(void)ctx;
-	if (qmp_path(bi->bi_dir, bi->bi_id, qmp, sizeof(qmp)) == -1)
-		return 0;
+	err_clear(&pe);
+	have_qmp =
+	    qmp_sock_path(bi->bi_dir, bi->bi_id, qmp, sizeof(qmp), &pe) == 0;
 	pid = qemu_pid(bi->bi_dir);
 	if (pid == -1) {
-		(void)unlink(qmp);
+		if (have_qmp)
+			(void)unlink(qmp);
 		return 0; /* nothing runs */
 	}
 	err_clear(&e);
 	if (!hard) {
 		/* ACPI power button: the guest shuts down by itself. */
+		if (!have_qmp) {
+			if (err != NULL)
+				*err = pe;
+			return -1;
+		}
 		if (qmp_call(qmp, "system_powerdown", NULL, NULL,
 			mono_ms() + QMP_TIMEOUT_MS, err) == -1)
 			return -1;
@@ -537,12 +529,15 @@ qe_stop(void *ctx, const struct bk_inst *bi, bool hard, struct err *err)
 		    "the guest did not power off after the ACPI power button");
 		return -1;
 	}
-	(void)qmp_call(qmp, "quit", NULL, NULL, mono_ms() + QMP_TIMEOUT_MS, &e);
-	if (wait_gone(bi->bi_dir, mono_ms() + QEMU_QUIT_WAIT_MS) == 0)
-		return 0;
+	if (have_qmp) {
+		(void)qmp_call(
+		    qmp, "quit", NULL, NULL, mono_ms() + QMP_TIMEOUT_MS, &e);
+		if (wait_gone(bi->bi_dir, mono_ms() + QEMU_QUIT_WAIT_MS) == 0)
+			return 0;
+	}
 	/* QMP did not help: the process, by its verified PID. */
-	log_warnx("qemu: %s: quit did not end PID %ld; killing it", bi->bi_id,
-	    (long)pid);
+	log_warnx("qemu: %s: %s PID %ld; killing it", bi->bi_id,
+	    have_qmp ? "quit did not end" : "no QMP socket to quit", (long)pid);
 	(void)kill(pid, SIGKILL);
 	if (wait_gone(bi->bi_dir, mono_ms() + QEMU_QUIT_WAIT_MS) == 0)
 		return 0;
@@ -555,12 +550,32 @@ static int
 qe_remove(void *ctx, const struct bk_inst *bi, struct err *err)
 {
 	char qmp[PATH_BUF];
+	struct err e;
 
 	(void)ctx;
 	(void)err;
-	if (qmp_path(bi->bi_dir, bi->bi_id, qmp, sizeof(qmp)) == 0)
+	err_clear(&e);
+	if (qmp_sock_path(bi->bi_dir, bi->bi_id, qmp, sizeof(qmp), &e) == 0)
 		(void)unlink(qmp);
 	return 0;
+}
+
+/*
+ * Logs why the private QMP directory is refused when that changes: bad is
+ * the reason, or NULL when a socket there was just found usable.
+ */
+static void
+note_qmp(struct qemu *q, const char *bad)
+{
+	(void)pthread_mutex_lock(&q->qe_qmp_mu);
+	if (bad != NULL && strcmp(bad, q->qe_qmp_bad) != 0) {
+		log_warnx("qemu: %s; the VMs whose sockets live there are "
+			  "reported with power state unknown",
+		    bad);
+		(void)strlcpy(q->qe_qmp_bad, bad, sizeof(q->qe_qmp_bad));
+	} else if (bad == NULL)
+		q->qe_qmp_bad[0] = '\0';
+	(void)pthread_mutex_unlock(&q->qe_qmp_mu);
 }
 
 static int
@@ -578,8 +593,20 @@ qe_power(
 		if (dl > deadline)
 			dl = deadline;
 		err_clear(&e);
-		if (qmp_path(p[i].bp_dir, p[i].bp_id, qmp, sizeof(qmp)) == -1 ||
-		    qmp_status(qmp, status, sizeof(status), dl, &e) == -1) {
+		if (qmp_sock_path(
+			p[i].bp_dir, p[i].bp_id, qmp, sizeof(qmp), &e) == -1) {
+			/* Its socket cannot be trusted: a VM that runs is
+			 * unknown (reported), never what a planted socket
+			 * says. */
+			note_qmp(q, e.msg);
+			p[i].bp_state = qemu_pid(p[i].bp_dir) == -1
+			    ? POWER_OFF
+			    : POWER_UNKNOWN;
+			continue;
+		}
+		if (strncmp(qmp, p[i].bp_dir, strlen(p[i].bp_dir)) != 0)
+			note_qmp(q, NULL);
+		if (qmp_status(qmp, status, sizeof(status), dl, &e) == -1) {
 			/* No QEMU behind the socket: off. A QEMU that does
 			 * not answer in time: unknown (never assume off). */
 			p[i].bp_state = e.code == EIK_TIMEOUT ? POWER_UNKNOWN

@@ -2,6 +2,7 @@
  * QMP client. See qmp.h.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/un.h>
 
@@ -17,10 +18,13 @@
 
 #include "util/buf.h"
 #include "util/compat.h"
+#include "util/defaults.h"
 #include "util/err.h"
 #include "backend/qemu/qmp.h"
 
 #define QMP_MAX_LINE (1024 * 1024)
+
+#define QMP_NAME "qmp.sock"
 
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0 /* macOS: SIGPIPE is ignored by serve */
@@ -327,4 +331,92 @@ qmp_status(const char *path, char *status, size_t len, int64_t deadline,
 	json_decref(v);
 	free(ret);
 	return rc;
+}
+
+/* Checks (and makes, when missing) the private directory base; see
+ * qmp_sock_path(). */
+static int
+private_dir(const char *base, struct err *err)
+{
+	struct stat sb;
+	uid_t uid = geteuid();
+
+	if (lstat(base, &sb) == -1) {
+		if (errno != ENOENT) {
+			err_set(err, EIK_IO, "QMP socket directory %s: %s",
+			    base, strerror(errno));
+			return -1;
+		}
+		if (mkdir(base, QMP_RUNDIR_MODE) == -1 && errno != EEXIST) {
+			err_set(err, EIK_IO,
+			    "cannot make the QMP socket directory %s: %s", base,
+			    strerror(errno));
+			return -1;
+		}
+		if (lstat(base, &sb) == -1) {
+			err_set(err, EIK_IO, "QMP socket directory %s: %s",
+			    base, strerror(errno));
+			return -1;
+		}
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		err_set(err, EIK_INVAL,
+		    "QMP socket directory %s is %s, not a directory: whoever "
+		    "made it could plant sockets that misreport VMs; remove it "
+		    "(the plugin makes it again) or set TMPDIR to a private "
+		    "directory",
+		    base, S_ISLNK(sb.st_mode) ? "a symbolic link" : "a file");
+		return -1;
+	}
+	if (sb.st_uid != uid) {
+		err_set(err, EIK_INVAL,
+		    "QMP socket directory %s belongs to uid %ld, not to this "
+		    "plugin's uid %ld: its owner could plant sockets that "
+		    "misreport VMs; remove it (the plugin makes it again) or "
+		    "set TMPDIR to a private directory",
+		    base, (long)sb.st_uid, (long)uid);
+		return -1;
+	}
+	if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		err_set(err, EIK_INVAL,
+		    "QMP socket directory %s has mode %04o: others could plant "
+		    "sockets in it that misreport VMs; chmod %o it (after "
+		    "checking its sockets are this plugin's) or remove it",
+		    base, (unsigned)(sb.st_mode & 07777),
+		    (unsigned)QMP_RUNDIR_MODE);
+		return -1;
+	}
+	return 0;
+}
+
+int
+qmp_sock_path(
+    const char *dir, const char *id, char *out, size_t len, struct err *err)
+{
+	char base[PATH_BUF];
+	const char *tmp = getenv("TMPDIR");
+	int n;
+
+	n = snprintf(out, len, "%s/" QMP_NAME, dir);
+	if (n > 0 && (size_t)n < len && n < QMP_SOCK_PATH_MAX)
+		return 0;
+	if (tmp == NULL || tmp[0] != '/' || strlen(tmp) >= QMP_TMPDIR_MAX)
+		tmp = "/tmp";
+	n = snprintf(
+	    base, sizeof(base), "%s/ikvf-qmp-%ld", tmp, (long)geteuid());
+	if (n < 0 || (size_t)n >= sizeof(base)) {
+		err_set(err, EIK_INVAL, "QMP socket directory path too long");
+		return -1;
+	}
+	if (private_dir(base, err) == -1)
+		return -1;
+	n = snprintf(out, len, "%s/%s.sock", base, id);
+	if (n < 0 || (size_t)n >= len || n >= QMP_SOCK_PATH_MAX) {
+		err_set(err, EIK_INVAL,
+		    "no usable path for the QMP socket of %s: %s/%s.sock is "
+		    "too long for a unix socket",
+		    id, base, id);
+		return -1;
+	}
+	return 0;
 }

@@ -225,8 +225,10 @@ vmrun_parse_list(const char *out, void (*fn)(void *, const char *), void *arg,
     struct err *err)
 {
 	const char *p = out;
-	bool header = false;
-	int n = 0;
+	const char *errstr = NULL;
+	uint64_t said = 0;
+	int headers = 0, n = 0;
+	bool too_long = false;
 
 	while (*p != '\0') {
 		size_t len = strcspn(p, "\n");
@@ -235,12 +237,25 @@ vmrun_parse_list(const char *out, void (*fn)(void *, const char *), void *arg,
 
 		while (k > 0 && (p[k - 1] == '\r' || p[k - 1] == ' '))
 			k--;
-		if (k < sizeof(line)) {
+		if (k >= sizeof(line)) {
+			/* Cannot be matched, and must not vanish silently:
+			 * it may be one of the VMs the header counts. */
+			if (headers > 0)
+				too_long = true;
+		} else {
 			memcpy(line, p, k);
 			line[k] = '\0';
-			if (strncmp(line, "Total running VMs:", 18) == 0)
-				header = true;
-			else if (header && line[0] == '/') {
+			if (strncmp(line, VMRUN_LIST_HEADER,
+				sizeof(VMRUN_LIST_HEADER) - 1) == 0) {
+				const char *num =
+				    line + sizeof(VMRUN_LIST_HEADER) - 1;
+
+				while (*num == ' ')
+					num++;
+				said =
+				    parse_uint(num, 0, VMRUN_LIST_MAX, &errstr);
+				headers++;
+			} else if (headers == 1 && line[0] == '/') {
 				fn(arg, line);
 				n++;
 			}
@@ -249,13 +264,39 @@ vmrun_parse_list(const char *out, void (*fn)(void *, const char *), void *arg,
 		if (*p == '\n')
 			p++;
 	}
-	if (!header) {
+	if (headers == 0) {
 		char first[128];
 
 		first_line(out, first, sizeof(first));
 		err_set(err, EIK_BACKEND,
 		    "vmrun list: unexpected output \"%s\"", first);
 		return -1;
+	}
+	/* An answer that contradicts itself says nothing about any VM: a
+	 * header counting VMs whose paths are missing must never read as
+	 * "all of them are off" (the group would replace them all). */
+	if (headers > 1 || errstr != NULL || too_long || said != (uint64_t)n) {
+		if (headers > 1)
+			err_set(err, EIK_BACKEND,
+			    "vmrun list: inconsistent output: %d \"%s\" "
+			    "lines",
+			    headers, VMRUN_LIST_HEADER);
+		else if (errstr != NULL)
+			err_set(err, EIK_BACKEND,
+			    "vmrun list: inconsistent output: the VM count "
+			    "after \"%s\" is %s",
+			    VMRUN_LIST_HEADER, errstr);
+		else if (too_long)
+			err_set(err, EIK_BACKEND,
+			    "vmrun list: inconsistent output: a line longer "
+			    "than %d bytes",
+			    PATH_BUF - 1);
+		else
+			err_set(err, EIK_BACKEND,
+			    "vmrun list: inconsistent output: the header says "
+			    "%llu running VMs but %d paths follow",
+			    (unsigned long long)said, n);
+		return VMRUN_LIST_INCONSISTENT;
 	}
 	return n;
 }

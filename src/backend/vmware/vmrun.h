@@ -67,11 +67,21 @@ int vmrun_run(struct vmrun *vr, const char *const *args, int64_t timeout_ms,
  */
 int vmrun_error_text(const char *out, char *msg, size_t msglen);
 
+/* The first line of `vmrun list` (§1.4), before the count. */
+#define VMRUN_LIST_HEADER "Total running VMs:"
+/* What vmrun_parse_list returns for a list that contradicts itself. */
+#define VMRUN_LIST_INCONSISTENT (-2)
+
 /*
  * Parses `vmrun list`: "Total running VMs: N" and then one absolute .vmx
- * path per line (paths may hold spaces; CRLF tolerated). Calls fn for each
- * path. Returns the number of paths, or -1 when the output is not a list
- * (err says why).
+ * path per line (paths may hold spaces; CRLF tolerated; lines before the
+ * header and lines after it that are not absolute paths are noise). Calls
+ * fn for each path. Returns the number of paths; -1 when the output is not
+ * a list (no header); VMRUN_LIST_INCONSISTENT when it contradicts itself:
+ * N is not the number of paths that follow (e.g. "Total running VMs: 2"
+ * and no path), N is not a number, the header comes twice, or a line is
+ * too long to be read. err says why. After a negative return the paths fn
+ * was given mean nothing.
  */
 int vmrun_parse_list(const char *out, void (*fn)(void *arg, const char *path),
     void *arg, struct err *err);

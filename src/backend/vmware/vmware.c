@@ -50,6 +50,10 @@ struct vmw {
 	char vw_leases[PATH_BUF]; /* $INFRAKIT_VMWARE_LEASES, or "" */
 	pthread_mutex_t vw_locks_mu;
 	struct tmpl_lock *vw_locks;
+	/* What was last wrong with `vmrun list` ("" when nothing): logged
+	 * when it changes, not at every refresh. */
+	pthread_mutex_t vw_list_mu;
+	char vw_list_bad[ERR_MSG_MAX];
 };
 
 static pthread_mutex_t *
@@ -100,6 +104,7 @@ vw_open(const struct backend_conf *conf, void **ctx, struct err *err)
 		return -1;
 	}
 	(void)pthread_mutex_init(&vw->vw_locks_mu, NULL);
+	(void)pthread_mutex_init(&vw->vw_list_mu, NULL);
 	vw->vw_clone =
 	    conf->bc_clone == CLONE_UNSET ? CLONE_AUTO : conf->bc_clone;
 	/* One `list` proves vmrun works here and settles -T ws vs player. */
@@ -108,6 +113,7 @@ vw_open(const struct backend_conf *conf, void **ctx, struct err *err)
 		err_prefix(err, "%s does not work", path);
 		vmrun_fini(&vw->vw_vr);
 		(void)pthread_mutex_destroy(&vw->vw_locks_mu);
+		(void)pthread_mutex_destroy(&vw->vw_list_mu);
 		free(vw);
 		return -1;
 	}
@@ -130,19 +136,23 @@ vw_close(void *ctx)
 		free(tl);
 	}
 	(void)pthread_mutex_destroy(&vw->vw_locks_mu);
+	(void)pthread_mutex_destroy(&vw->vw_list_mu);
 	vmrun_fini(&vw->vw_vr);
 	free(vw);
 }
 
+/*
+ * The template checks: it parses, has no key twice (VMware refuses such
+ * files), keeps its disks inside its bundle, and with spec, the .vmx the
+ * instance would get fits VMware's limit.
+ */
 static int
-vw_validate(void *ctx, const struct inst_props *props, const char *tmpl,
-    struct err *err)
+check_template(const char *tmpl, const struct inst_spec *spec, struct err *err)
 {
 	struct vmx *v = NULL;
 	const char *dup;
+	int rc = -1;
 
-	(void)ctx;
-	(void)props;
 	if (vmx_load(tmpl, &v, err) == -1) {
 		err_prefix(err, "template");
 		return -1;
@@ -153,11 +163,37 @@ vw_validate(void *ctx, const struct inst_props *props, const char *tmpl,
 		    "template %s has the key \"%s\" twice; VMware refuses such "
 		    "files: remove one of them",
 		    tmpl, dup);
-		vmx_free(v);
-		return -1;
+		goto out;
 	}
+	if (bundle_check_disks(tmpl, v, err) == -1 ||
+	    bundle_check_vmx_size(tmpl, spec, err) == -1)
+		goto out;
+	rc = 0;
+out:
 	vmx_free(v);
-	return 0;
+	return rc;
+}
+
+static int
+vw_validate(void *ctx, const struct inst_props *props, const char *tmpl,
+    struct err *err)
+{
+	struct inst_spec spec;
+
+	(void)ctx;
+	/* Properties alone: the .vmx with an empty Init must fit. */
+	memset(&spec, 0, sizeof(spec));
+	spec.s_props = *props; /* borrowed, not freed */
+	spec.s_init = (char *)"";
+	return check_template(tmpl, &spec, err);
+}
+
+static int
+vw_validate_spec(
+    void *ctx, const struct inst_spec *spec, const char *tmpl, struct err *err)
+{
+	(void)ctx;
+	return check_template(tmpl, spec, err);
 }
 
 static int
@@ -325,8 +361,8 @@ vw_create(void *ctx, const struct bk_inst *bi, struct err *err)
 	    bi->bi_id, st.cs_files, (unsigned long long)st.cs_bytes,
 	    st.cs_cloned);
 configure:
-	return bundle_configure(
-	    bi, BUNDLE_RESET_IDENTITY | BUNDLE_ABS_MEDIA, err);
+	return bundle_configure(bi,
+	    BUNDLE_RESET_IDENTITY | BUNDLE_ABS_MEDIA | BUNDLE_VMX_LIMIT, err);
 }
 
 /* Whether `vmrun list` shows vmx (after realpath). */
@@ -376,6 +412,11 @@ path_eq(const char *a, const char *b)
 #endif
 }
 
+/*
+ * One `vmrun list` into l. Returns 0; -1 with err when vmrun failed; 1 with
+ * err when it answered something that cannot be believed (not a list, or a
+ * list that contradicts itself): then l says nothing.
+ */
 static int
 running_list(
     struct vmw *vw, int64_t deadline, struct listed *l, struct err *err)
@@ -390,7 +431,7 @@ running_list(
 	    &vw->vw_vr, args, VMRUN_LIST_TIMEOUT_MS, deadline, &out, err);
 	if (rc == 0 &&
 	    vmrun_parse_list(buf_str(&out), collect_path, l, err) < 0)
-		rc = -1;
+		rc = 1;
 	if (rc == 0 && l->oom) {
 		err_set(err, EIK_INTERNAL, "out of memory");
 		rc = -1;
@@ -449,17 +490,53 @@ is_suspended(const char *dir, const char *vmx)
 	return susp;
 }
 
+/*
+ * Logs what is wrong with `vmrun list` when it changes: bad is the new
+ * complaint, or NULL when the list was fine.
+ */
+static void
+note_list(struct vmw *vw, const char *bad)
+{
+	(void)pthread_mutex_lock(&vw->vw_list_mu);
+	if (bad != NULL && strcmp(bad, vw->vw_list_bad) != 0) {
+		log_warnx("vmware: %s; power states are unknown until it "
+			  "agrees with itself (the instances stay reported)",
+		    bad);
+		(void)strlcpy(vw->vw_list_bad, bad, sizeof(vw->vw_list_bad));
+	} else if (bad == NULL && vw->vw_list_bad[0] != '\0') {
+		log_info("vmware: vmrun list answers consistently again");
+		vw->vw_list_bad[0] = '\0';
+	}
+	(void)pthread_mutex_unlock(&vw->vw_list_mu);
+}
+
 static int
 vw_power(
     void *ctx, struct bk_power *p, size_t n, int64_t deadline, struct err *err)
 {
 	struct vmw *vw = ctx;
 	struct listed l;
+	struct err e;
+	int rc;
 
-	if (running_list(vw, deadline, &l, err) == -1) {
+	err_clear(&e);
+	rc = running_list(vw, deadline, &l, &e);
+	if (rc == -1) {
 		listed_free(&l);
+		if (err != NULL)
+			*err = e;
 		return -1;
 	}
+	if (rc == 1) {
+		/* Not knowing is not "off": every VM stays as it was seen
+		 * (reported), and the group replaces none of them. */
+		note_list(vw, e.msg);
+		for (size_t i = 0; i < n; i++)
+			p[i].bp_state = POWER_UNKNOWN;
+		listed_free(&l);
+		return 0;
+	}
+	note_list(vw, NULL);
 	for (size_t i = 0; i < n; i++) {
 		if (listed_has(&l, p[i].bp_vmx))
 			p[i].bp_state = POWER_RUNNING;
@@ -631,6 +708,7 @@ const struct backend_ops backend_vmware_ops = {
 	.open = vw_open,
 	.close = vw_close,
 	.validate = vw_validate,
+	.validate_spec = vw_validate_spec,
 	.create = vw_create,
 	.start = vw_start,
 	.stop = vw_stop,
