@@ -11,6 +11,13 @@
 #   peak RSS                     VmHWM of the plugin after all of the above
 #   copy-clone                   1 GiB of random data: streaming copy, and
 #                                copy-on-write on a loop-mounted XFS (root)
+#   group converge               Size 20 with every backend op 2 s, at the
+#                                default --max-parallel (4): 20 Provisions
+#                                straight to the service (the backend's own
+#                                time), then group commit -> 20 running
+#                                (default Recovery, and MaxFailures 4)
+#   group replacement            a member powered off behind our back -> its
+#                                replacement's Provision (default 1 s poll)
 set -u
 cd "$(dirname "$0")/.."
 B=build-bench
@@ -36,10 +43,10 @@ mkdir -p "$T/lib/alpine.vmwarevm" "$T/ctl"
 printf '.encoding = "UTF-8"\nconfig.version = "8"\nmemsize = "512"\n' \
     >"$T/lib/alpine.vmwarevm/alpine.vmx"
 
-start_plugin() { # vm-dir
+start_plugin() { # vm-dir [max-parallel]
     INFRAKIT_PLUGINS_DIR="$T/plugins" TESTBACKEND_CTL="$T/ctl" \
         $TESTD serve --backend test --vm-dir "$1" --vm-lib "$T/lib" --log 2 \
-        --max-parallel 8 >>"$T/plugin.log" 2>&1 &
+        --max-parallel "${2:-8}" >>"$T/plugin.log" 2>&1 &
     PID=$!
     STARTUP=$($BENCH ready "$T/plugins/vmware-fusion" 30000) || {
         echo "plugin did not start:"; tail "$T/plugin.log"; exit 1; }
@@ -74,6 +81,18 @@ echo 5000 >"$T/ctl/delay-create"
 PROV=$($BENCH provision "$T/plugins/vmware-fusion" 50 500)
 stop_plugin
 RSS=$HWM
+
+echo "group controller: Size 20, every backend operation 2 s ..."
+rm -f "$T/ctl/delay-create"
+echo 2000 >"$T/ctl/delay-create"
+echo 2000 >"$T/ctl/delay-start"
+start_plugin "$T/vms-group" 4
+GBASE=$($BENCH provision-wait "$T/plugins/vmware-fusion" 20)
+GDEF=$($BENCH group-wait "$T/plugins/vmware-fusion" 20 bench-g1 0)
+GMF4=$($BENCH group-wait "$T/plugins/vmware-fusion" 20 bench-g4 4)
+REPL=$($BENCH replace "$T/plugins/vmware-fusion" "$T/vms-group" 5)
+stop_plugin
+rm -f "$T/ctl/delay-create" "$T/ctl/delay-start"
 
 if [ -n "${BENCH_NO_COPY:-}" ]; then
     CP="0 0"; COW="not measured: BENCH_NO_COPY"
@@ -117,7 +136,14 @@ not*) printf '| %-44s | %-28s |\n' "copy-clone 1 GiB, copy-on-write" "$COW" ;;
 *) printf '| %-44s | %-28s |\n' "copy-clone 1 GiB, copy-on-write (xfs)" "$(echo $COW | awk '{print $1" ms ("$3")"}')"
    printf '| %-44s | %-28s |\n' "copy-clone 1 GiB, streaming (xfs)" "$(echo $COWSTREAM | awk '{print $1" ms, "$2" MiB/s"}')" ;;
 esac
+printf '| %-44s | %-28s |\n' "20 Provisions -> 20 running (backend alone)" "$GBASE ms"
+printf '| %-44s | %-28s |\n' "group commit Size 20 -> 20 running" "$GDEF ms ($(awk -v a=$GDEF -v b=$GBASE 'BEGIN {printf "%+.1f%%", (a - b) * 100 / b}'))"
+printf '| %-44s | %-28s |\n' "  the same, Recovery.MaxFailures 4" "$GMF4 ms ($(awk -v a=$GMF4 -v b=$GBASE 'BEGIN {printf "%+.1f%%", (a - b) * 100 / b}'))"
+printf '| %-44s | %-28s |\n' "member off -> replacement's Provision" "$(echo $REPL | awk '{print $1" ms median, "$2" ms max"}')"
 echo
 echo "(Describe filter: infrakit.group matching 100 instances, Properties true."
 echo " Provision: the test backend, every VM operation 5 s; the RPC returns"
-echo " once the record is on disk.)"
+echo " once the record is on disk. Group rows: the test backend's create and"
+echo " start take 2 s each, --max-parallel 4, --poll-interval 1s; a group"
+echo " whose config has not yet run a member creates at most"
+echo " Recovery.MaxFailures (default 3) at once: the slow start.)"

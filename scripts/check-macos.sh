@@ -273,8 +273,8 @@ EOF
             for f in $test_files; do
                 b=$(basename "$f" .c)
                 case $f in
-                tests/unit/test_service.c)
-                    # Its extra source, as in tests/meson.build's list.
+                tests/unit/test_service.c|tests/unit/test_gctl.c)
+                    # Their extra source, as in tests/meson.build's list.
                     link_prog "$b" $(obj "$f" tests/support/backend_test.c) "$core" $libs -lcmocka ;;
                 tests/unit/test_*.c)
                     link_prog "$b" $(obj "$f") "$core" $libs -lcmocka ;;

@@ -26,6 +26,10 @@ cli_usage(FILE *f)
 	    "Properties)\n"
 	    "       " PLUGIN_PROGNAME " destroy ID...\n"
 	    "       " PLUGIN_PROGNAME " label ID k=v...\n"
+	    "       " PLUGIN_PROGNAME " group commit|ls|describe|destroy|free|"
+	    "scale|inspect ...\n"
+	    "                          (the built-in group controller; "
+	    "`group --help`)\n"
 	    "       " PLUGIN_PROGNAME " version\n"
 	    "\n"
 	    "The client verbs talk to a running plugin; they accept --name "
@@ -159,6 +163,8 @@ cli_main(int argc, char **argv, const struct backend_ops *const *extra)
 		serve_usage(stdout);
 		return 0;
 	}
+	if (strcmp(verb, "group") == 0)
+		return group_main(argc - 1, argv + 1);
 	if (strcmp(verb, "describe") == 0 || strcmp(verb, "provision") == 0 ||
 	    strcmp(verb, "destroy") == 0 || strcmp(verb, "validate") == 0 ||
 	    strcmp(verb, "label") == 0)

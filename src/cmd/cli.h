@@ -6,6 +6,7 @@
 #ifndef CLI_H
 #define CLI_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -21,6 +22,25 @@ int serve_main(int argc, char **argv, const struct backend_ops *const *extra);
 
 /* client.c: the verbs. argv[0] is the verb. */
 int client_main(int argc, char **argv);
+
+/* cmd/group.c: the `group` verbs. argv[0] is "group". */
+int group_main(int argc, char **argv);
+
+/*
+ * One JSON-RPC call to the running plugin (client.c): the "result" (a new
+ * reference), or NULL with err holding the plugin's message (code EIK_IO
+ * when no plugin answered). params_text is sent as it is.
+ */
+#define CLIENT_TIMEOUT_S 60
+#define CLIENT_MAX_ANSWER (256 * 1024 * 1024)
+struct err;
+json_t *client_call(const struct config *c, const char *method, json_t *params,
+    struct err *err);
+json_t *client_call_raw(const struct config *c, const char *method,
+    const char *params_text, struct err *err);
+/* Prints "error: ..." and returns the exit status for err (3: no plugin
+ * reachable, else 1). */
+int client_fail(const struct err *err);
 
 /* Usage texts. */
 void cli_usage(FILE *f);

@@ -30,9 +30,6 @@
 #include "util/fsutil.h"
 #include "model/jsonutil.h"
 
-#define CLIENT_TIMEOUT_S 60
-#define CLIENT_MAX_ANSWER (256 * 1024 * 1024)
-
 struct client_opts {
 	struct config co_conf;
 	char co_type[RPC_MAX_TYPE + 1];
@@ -147,13 +144,9 @@ plugin_connect(const struct config *c, struct err *err)
 	return -1;
 }
 
-/*
- * Sends one JSON-RPC call and returns its "result" (new reference), or NULL
- * with err holding the plugin's error message.
- */
-static json_t *
-rpc_call(
-    const struct config *c, const char *method, json_t *params, struct err *err)
+json_t *
+client_call_raw(const struct config *c, const char *method, const char *params,
+    struct err *err)
 {
 	struct buf req, ans;
 	struct timeval tv = { CLIENT_TIMEOUT_S, 0 };
@@ -171,12 +164,15 @@ rpc_call(
 	}
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	{
-		json_t *r = json_pack("{s:s,s:s,s:O,s:I}", "jsonrpc", "2.0",
-		    "method", method, "params", params, "id",
-		    (json_int_t)(time(NULL) & 0x7fffffff));
+		/* The params as given, byte for byte (a group spec's numbers
+		 * keep their spelling). */
+		size_t n = strlen(method) + strlen(params) + 96;
 
-		body = r != NULL ? json_dumps(r, JSON_COMPACT) : NULL;
-		json_decref(r);
+		if ((body = malloc(n)) != NULL)
+			(void)snprintf(body, n,
+			    "{\"jsonrpc\":\"2.0\",\"method\":\"%s\",\"params\":%s,"
+			    "\"id\":%ld}",
+			    method, params, (long)(time(NULL) & 0x7fffffff));
 	}
 	if (body == NULL ||
 	    buf_printf(&req,
@@ -251,8 +247,24 @@ out:
 	return result;
 }
 
-static int
-fail_with(const struct err *err)
+json_t *
+client_call(
+    const struct config *c, const char *method, json_t *params, struct err *err)
+{
+	char *text = json_dumps(params, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_t *res;
+
+	if (text == NULL) {
+		err_set(err, EIK_INTERNAL, "out of memory");
+		return NULL;
+	}
+	res = client_call_raw(c, method, text, err);
+	free(text);
+	return res;
+}
+
+int
+client_fail(const struct err *err)
 {
 	fprintf(stderr, "error: %s\n", err->msg);
 	return err->code == EIK_IO ? 3 : 1;
@@ -318,10 +330,11 @@ do_describe(const struct client_opts *o)
 	    jtags_new(&filter), "Properties", o->co_props || o->co_all, "All",
 	    o->co_all);
 	tags_free(&filter);
-	res = rpc_call(&o->co_conf, "Instance.DescribeInstances", params, &err);
+	res = client_call(
+	    &o->co_conf, "Instance.DescribeInstances", params, &err);
 	json_decref(params);
 	if (res == NULL)
-		return fail_with(&err);
+		return client_fail(&err);
 	descs = json_object_get(res, "Descriptions");
 	if (o->co_json) {
 		char *text = json_dumps(res, JSON_INDENT(2));
@@ -403,16 +416,16 @@ do_provision(const struct client_opts *o, const char *file)
 	err_clear(&err);
 	spec = load_json_file(file, &err);
 	if (spec == NULL)
-		return fail_with(&err);
+		return client_fail(&err);
 	/* Accept a bare Spec or {"Spec": {...}} (a provision request). */
 	inner = jget(spec, "Spec");
 	params = json_pack("{s:s,s:O}", "Type", o->co_type, "Spec",
 	    json_is_object(inner) ? inner : spec);
 	json_decref(spec);
-	res = rpc_call(&o->co_conf, "Instance.Provision", params, &err);
+	res = client_call(&o->co_conf, "Instance.Provision", params, &err);
 	json_decref(params);
 	if (res == NULL)
-		return fail_with(&err);
+		return client_fail(&err);
 	printf("%s\n", json_string_value(json_object_get(res, "ID")));
 	json_decref(res);
 	return 0;
@@ -427,15 +440,15 @@ do_validate(const struct client_opts *o, const char *file)
 	err_clear(&err);
 	props = load_json_file(file, &err);
 	if (props == NULL)
-		return fail_with(&err);
+		return client_fail(&err);
 	inner = json_object_size(props) == 1 ? jget(props, "Properties") : NULL;
 	params = json_pack("{s:s,s:O}", "Type", o->co_type, "Properties",
 	    json_is_object(inner) ? inner : props);
 	json_decref(props);
-	res = rpc_call(&o->co_conf, "Instance.Validate", params, &err);
+	res = client_call(&o->co_conf, "Instance.Validate", params, &err);
 	json_decref(params);
 	if (res == NULL)
-		return fail_with(&err);
+		return client_fail(&err);
 	printf("valid\n");
 	json_decref(res);
 	return 0;
@@ -454,10 +467,11 @@ do_destroy(const struct client_opts *o, int argc, char **argv)
 		params = json_pack("{s:s,s:s,s:{s:s}}", "Type", o->co_type,
 		    "Instance", argv[i], "Context", "Reason",
 		    o->co_reason[0] != '\0' ? o->co_reason : "terminate");
-		res = rpc_call(&o->co_conf, "Instance.Destroy", params, &err);
+		res =
+		    client_call(&o->co_conf, "Instance.Destroy", params, &err);
 		json_decref(params);
 		if (res == NULL) {
-			rc = fail_with(&err);
+			rc = client_fail(&err);
 			continue;
 		}
 		printf("destroying %s\n", argv[i]);
@@ -484,10 +498,10 @@ do_label(const struct client_opts *o, const char *id, int argc, char **argv)
 	params = json_pack("{s:s,s:s,s:o}", "Type", o->co_type, "Instance", id,
 	    "Labels", jtags_new(&labels));
 	tags_free(&labels);
-	res = rpc_call(&o->co_conf, "Instance.Label", params, &err);
+	res = client_call(&o->co_conf, "Instance.Label", params, &err);
 	json_decref(params);
 	if (res == NULL)
-		return fail_with(&err);
+		return client_fail(&err);
 	printf("labelled %s\n", id);
 	json_decref(res);
 	return 0;

@@ -12,6 +12,8 @@
 
 #include "util/compat.h"
 #include "cmd/config.h"
+#include "group/ghash.h"
+#include "group/policy.h"
 #include "util/err.h"
 
 static int
@@ -97,6 +99,8 @@ config_defaults(struct config *c, struct err *err)
 	c->c_clone = CLONE_AUTO;
 	c->c_max_parallel = MAX_PARALLEL_DEFAULT;
 	c->c_poll_ms = POLL_INTERVAL_DEFAULT_MS;
+	c->c_group_era = GHASH_ERA_DEFAULT;
+	c->c_group_restart_wait_ms = POLICY_RESTART_WAIT_DEFAULT_MS;
 	c->c_op_timeout_ms = OP_TIMEOUT_DEFAULT_MS;
 	c->c_stop_soft_ms = STOP_SOFT_DEFAULT_MS;
 	if (config_plugins_dir(

@@ -31,6 +31,8 @@ struct config {
 	unsigned c_poll_ms;
 	unsigned c_op_timeout_ms;
 	unsigned c_stop_soft_ms;
+	int c_group_era;		  /* enum ghash_era: --group-hash-tag */
+	unsigned c_group_restart_wait_ms; /* --group-restart-wait */
 };
 
 /*

@@ -23,7 +23,9 @@
 #include "util/compat.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "group/gctl.h"
 #include "http/httpd.h"
+#include "rpc/rpc.h"
 #include "service/service.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -87,11 +89,28 @@ serve_usage(FILE *f)
 	    "  --max-parallel N     background VM operations at once "
 	    "(default %d)\n"
 	    "  --poll-interval D    power-state refresh, e.g. 5s, 500ms "
-	    "(default 5s)\n"
+	    "(default 1s): a VM\n"
+	    "                       stopped behind the plugin's back is "
+	    "seen (and its group\n"
+	    "                       reacts) within this time\n"
 	    "  --op-timeout D       deadline of one backend operation "
 	    "(default 30m)\n"
 	    "  --stop-timeout D     soft power-off budget before a hard one "
 	    "(default 30s)\n"
+	    "  --group-hash-tag E   the config-hash tag the built-in group "
+	    "controller writes:\n"
+	    "                       master (infrakit.config.hash, default) or "
+	    "v0.5\n"
+	    "                       (infrakit.config_sha, InfraKit v0.5 and "
+	    "master before\n"
+	    "                       2018-01-18); v0.1 for v0.1-v0.4 "
+	    "(base64url)\n"
+	    "  --group-restart-wait D  a group with RestartPolicy \"restart\": "
+	    "how long a\n"
+	    "                       restarted member may take to run again "
+	    "before the next\n"
+	    "                       try (2 tries, then it is replaced; default "
+	    "15s)\n"
 	    "Environment: INFRAKIT_PLUGINS_DIR, else INFRAKIT_HOME/plugins, "
 	    "else\n~/.infrakit/plugins holds the socket NAME and NAME.pid.\n",
 	    TCP_PORT_MAX, MAX_PARALLEL_DEFAULT);
@@ -113,6 +132,8 @@ enum {
 	OPT_POLL,
 	OPT_OP_TIMEOUT,
 	OPT_STOP_TIMEOUT,
+	OPT_GROUP_HASH_TAG,
+	OPT_GROUP_RESTART_WAIT,
 	OPT_HELP
 };
 
@@ -132,6 +153,9 @@ static const struct option serve_opts[] = { { "name", required_argument, NULL,
 	{ "poll-interval", required_argument, NULL, OPT_POLL },
 	{ "op-timeout", required_argument, NULL, OPT_OP_TIMEOUT },
 	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
+	{ "group-hash-tag", required_argument, NULL, OPT_GROUP_HASH_TAG },
+	{ "group-restart-wait", required_argument, NULL,
+	    OPT_GROUP_RESTART_WAIT },
 	{ "help", no_argument, NULL, OPT_HELP }, { NULL, 0, NULL, 0 } };
 
 static int
@@ -152,6 +176,30 @@ set_duration(unsigned *dst, const char *arg, const char *flag)
 		fprintf(stderr,
 		    "%s %s: not a duration; use e.g. 500ms, 5s or 2m\n", flag,
 		    arg);
+		return -1;
+	}
+	return 0;
+}
+
+/* The group controller's flags. 0, or -1 with a message printed. */
+static int
+group_flag(int ch, const char *arg, struct config *c)
+{
+	if (ch == OPT_GROUP_HASH_TAG) {
+		if ((c->c_group_era = ghash_era_parse(arg)) < 0) {
+			fprintf(stderr,
+			    "--group-hash-tag %s: use master, v0.5, v0.1 or "
+			    "v0.1-go1.6\n",
+			    arg);
+			return -1;
+		}
+		return 0;
+	}
+	if (set_duration(
+		&c->c_group_restart_wait_ms, arg, "--group-restart-wait") == -1)
+		return -1;
+	if (c->c_group_restart_wait_ms == 0) {
+		fprintf(stderr, "--group-restart-wait must be > 0\n");
 		return -1;
 	}
 	return 0;
@@ -269,6 +317,11 @@ parse_flags(int argc, char **argv, struct config *c)
 		case OPT_STOP_TIMEOUT:
 			if (set_duration(&c->c_stop_soft_ms, optarg,
 				"--stop-timeout") == -1)
+				return -1;
+			break;
+		case OPT_GROUP_HASH_TAG:
+		case OPT_GROUP_RESTART_WAIT:
+			if (group_flag(ch, optarg, c) == -1)
 				return -1;
 			break;
 		case OPT_HELP:
@@ -450,6 +503,28 @@ remove_socket(const char *path, const struct stat *ours)
 		(void)unlink(path);
 }
 
+/* The built-in group controller on the service; NULL (logged) on
+ * failure. */
+static struct gctl *
+open_groups(const struct config *c, const struct svc *svc)
+{
+	struct gctl_conf gcc;
+	struct gctl *gc;
+	struct err err;
+
+	memset(&gcc, 0, sizeof(gcc));
+	gcc.gc_vm_dir = c->c_vm_dir;
+	gcc.gc_svc = svc;
+	gcc.gc_plugin = c->c_name;
+	gcc.gc_era = (enum ghash_era)c->c_group_era;
+	gcc.gc_poll_ms = c->c_poll_ms;
+	gcc.gc_restart_wait_ms = c->c_group_restart_wait_ms;
+	err_clear(&err);
+	if ((gc = gctl_open(&gcc, &err)) == NULL)
+		log_error("group controller: %s", err.msg);
+	return gc;
+}
+
 int
 serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 {
@@ -459,6 +534,8 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 	size_t nbk = 0;
 	struct service_conf sc;
 	struct service *sv = NULL;
+	struct gctl *gc = NULL;
+	struct rpc_front front;
 	struct httpd *h = NULL, *ht = NULL;
 	struct httpd_opts ho_unix, ho_tcp;
 	struct conns *conns = NULL;
@@ -550,6 +627,11 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 		log_error("%s", err.msg);
 		goto out;
 	}
+	/* The group controller: a client of the service, started after it
+	 * and stopped before it. */
+	if ((gc = open_groups(&c, service_svc(sv))) == NULL)
+		goto out;
+	rpc_front_init(&front, service_svc(sv), gc);
 
 	fd = httpd_listen_unix(c.c_socket, &err);
 	if (fd == -1) {
@@ -600,7 +682,7 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 		ho_tcp = ho_unix;
 		ho_tcp.ho_tcp = true;
 		ho_tcp.ho_remote = c.c_allow_remote;
-		ht = httpd_start(tfd, service_svc(sv), &ho_tcp, &err);
+		ht = httpd_start(tfd, &front.rf_svc, &ho_tcp, &err);
 		if (ht == NULL) {
 			log_error("%s", err.msg);
 			goto out;
@@ -615,7 +697,7 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 		log_info("listening on %s (%s)", url, listenfile);
 	}
 	/* Last: once the socket answers, NAME.listen is in place too. */
-	h = httpd_start(fd, service_svc(sv), &ho_unix, &err);
+	h = httpd_start(fd, &front.rf_svc, &ho_unix, &err);
 	if (h == NULL) {
 		log_error("%s", err.msg);
 		goto out;
@@ -641,17 +723,21 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 	}
 	rc = 0;
 out:
-	/* Stop accepting first; then the service answers what it took and
-	 * parks its work; only then can the HTTP server stop (no connection
-	 * may still wait for an answer) and the service be freed. */
+	/* Stop accepting first; then the group controller answers what it
+	 * took (its own requests to the service still get answers), then the
+	 * service answers what it took and parks its work; only then can the
+	 * HTTP server stop (no connection may still wait for an answer) and
+	 * both be freed. */
 	httpd_quiesce(ht);
 	httpd_quiesce(h);
 	if (have_sock)
 		remove_socket(c.c_socket, &sock_st);
+	gctl_stop(gc);
 	service_stop(sv);
 	httpd_stop(ht);
 	httpd_stop(h);
 	httpd_conns_free(conns);
+	gctl_close(gc);
 	service_close(sv);
 	for (size_t i = 0; i < nbk; i++)
 		if (bks[i].be_ops->close != NULL)

@@ -78,8 +78,8 @@ counts(const struct group_spec *g, const struct member *m)
 
 /* How long a new member must have run before it counts as up in a roll:
  * master's Updating.Duration, or Count checks one poll interval apart. */
-static int64_t
-settle_ms(const struct plan_input *in)
+int64_t
+plan_settle_ms(const struct plan_input *in)
 {
 	const struct group_spec *g = in->pi_spec;
 
@@ -97,7 +97,7 @@ is_up(const struct plan_input *in, const struct member *m)
 		return false;
 	if (!is_current(m, in->pi_hash))
 		return true; /* old members are never health-checked */
-	return in->pi_now_ms - m->m_since_ms >= settle_ms(in);
+	return in->pi_now_ms - m->m_since_ms >= plan_settle_ms(in);
 }
 
 int64_t

@@ -126,6 +126,10 @@ int plan_pass(
     const struct plan_input *in, struct plan_pass *out, struct err *err);
 void plan_pass_free(struct plan_pass *p);
 
+/* How long a member with the target config must have run before a roll
+ * counts it as up: Updating.Duration, or Count - 1 poll intervals. */
+int64_t plan_settle_ms(const struct plan_input *in);
+
 /* Destroy's Context.Reason for a destroy: "rolling_update" for WHY_ROLL,
  * else "terminate". */
 const char *plan_reason(enum plan_why why);

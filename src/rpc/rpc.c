@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "group/gctl.h"
 #include "rpc/jsonrpc.h"
 #include "rpc/rpc.h"
 #include "util/buf.h"
@@ -19,38 +20,131 @@ struct method {
 	enum svc_op op;	   /* or by the service: */
 	rpc_prep_fn prep;
 	rpc_done_fn done;
+	enum gctl_op gop; /* or by the group controller: */
+	rpc_gprep_fn gprep;
+	rpc_gdone_fn gdone;
 };
 
+#define NOW(n, f)                                                              \
+	{                                                                      \
+		.name = (n), .now = (f)                                        \
+	}
+#define SVC(n, o, p, d)                                                        \
+	{                                                                      \
+		.name = (n), .op = (o), .prep = (p), .done = (d)               \
+	}
+#define GRP(n, o, p, d)                                                        \
+	{                                                                      \
+		.name = (n), .gop = (o), .gprep = (p), .gdone = (d)            \
+	}
+
 static const struct method rpc_methods[] = {
-	{ "Plugin.Implements", rpc_plugin_implements, 0, NULL, NULL },
-	{ "Handshake.Implements", rpc_plugin_implements, 0, NULL, NULL },
-	{ "Handshake.Types", rpc_handshake_types, 0, NULL, NULL },
-	{ "Handshake.Hello", rpc_handshake_hello, 0, NULL, NULL },
-	{ "Instance.Validate", rpc_instance_validate, 0, NULL, NULL },
-	{ "Instance.Provision", NULL, SVC_PROVISION, rpc_prep_provision,
-	    rpc_done_provision },
-	{ "Instance.Destroy", NULL, SVC_DESTROY, rpc_prep_destroy,
-	    rpc_done_ok },
-	{ "Instance.DescribeInstances", NULL, SVC_DESCRIBE, rpc_prep_describe,
-	    rpc_done_describe },
-	{ "Instance.Label", NULL, SVC_LABEL, rpc_prep_label, rpc_done_ok },
+	NOW("Plugin.Implements", rpc_plugin_implements),
+	NOW("Handshake.Implements", rpc_plugin_implements),
+	NOW("Handshake.Types", rpc_handshake_types),
+	NOW("Handshake.Hello", rpc_handshake_hello),
+	NOW("Instance.Validate", rpc_instance_validate),
+	SVC("Instance.Provision", SVC_PROVISION, rpc_prep_provision,
+	    rpc_done_provision),
+	SVC("Instance.Destroy", SVC_DESTROY, rpc_prep_destroy, rpc_done_ok),
+	SVC("Instance.DescribeInstances", SVC_DESCRIBE, rpc_prep_describe,
+	    rpc_done_describe),
+	SVC("Instance.Label", SVC_LABEL, rpc_prep_label, rpc_done_ok),
 	/* Ours, for the client verbs; not part of InfraKit's API. */
-	{ "Machine.Start", NULL, SVC_POWER, rpc_prep_start, rpc_done_ok },
-	{ "Machine.Stop", NULL, SVC_POWER, rpc_prep_stop, rpc_done_ok },
-	{ "Machine.Restart", NULL, SVC_POWER, rpc_prep_restart, rpc_done_ok },
+	SVC("Machine.Start", SVC_POWER, rpc_prep_start, rpc_done_ok),
+	SVC("Machine.Stop", SVC_POWER, rpc_prep_stop, rpc_done_ok),
+	SVC("Machine.Restart", SVC_POWER, rpc_prep_restart, rpc_done_ok),
+	GRP("Group.CommitGroup", GCTL_COMMIT, rpc_gprep_commit,
+	    rpc_gdone_commit),
+	GRP("Group.FreeGroup", GCTL_FREE, rpc_gprep_id, rpc_gdone_ok),
+	GRP("Group.DestroyGroup", GCTL_DESTROY, rpc_gprep_id, rpc_gdone_ok),
+	GRP("Group.DescribeGroup", GCTL_DESCRIBE, rpc_gprep_describe,
+	    rpc_gdone_describe),
+	GRP("Group.InspectGroups", GCTL_INSPECT, rpc_gprep_inspect,
+	    rpc_gdone_inspect),
+	GRP("Group.Size", GCTL_SIZE, rpc_gprep_id, rpc_gdone_size),
+	GRP("Group.SetSize", GCTL_SET_SIZE, rpc_gprep_set_size,
+	    rpc_gdone_commit),
+	GRP("Group.DestroyInstances", GCTL_DESTROY_INSTANCES,
+	    rpc_gprep_destroy_instances, rpc_gdone_ok),
 };
 
 struct rpc_call {
 	struct jsonrpc_req c_req;
 	const struct method *c_m;
 	const struct svc *c_svc;
-	struct svc_req *c_sr;
+	struct svc_req *c_sr; /* with the service, or */
+	struct gctl *c_g;     /* with the group controller: */
+	struct gctl_req *c_gr;
 	unsigned long c_reqno;
 	bool c_props;
 	atomic_int c_done;
 	void (*c_wake)(void *);
 	void *c_wake_arg;
 };
+
+/* ---- the front: the service and the group controller ------------------ */
+
+static int
+front_validate(void *ctx, const char *type, const struct inst_props *props,
+    char *tmpl, size_t tmpllen, struct err *err)
+{
+	const struct svc *in = ((struct rpc_front *)ctx)->rf_inner;
+
+	return in->ops->validate(in->ctx, type, props, tmpl, tmpllen, err);
+}
+
+static int
+front_validate_spec(void *ctx, const char *type, const struct inst_spec *spec,
+    char *tmpl, size_t tmpllen, struct err *err)
+{
+	const struct svc *in = ((struct rpc_front *)ctx)->rf_inner;
+
+	if (in->ops->validate_spec == NULL)
+		return in->ops->validate(
+		    in->ctx, type, &spec->s_props, tmpl, tmpllen, err);
+	return in->ops->validate_spec(in->ctx, type, spec, tmpl, tmpllen, err);
+}
+
+static void
+front_submit(void *ctx, struct svc_req *r)
+{
+	const struct svc *in = ((struct rpc_front *)ctx)->rf_inner;
+
+	in->ops->submit(in->ctx, r);
+}
+
+static size_t
+front_types(void *ctx, const char **names, size_t max)
+{
+	const struct svc *in = ((struct rpc_front *)ctx)->rf_inner;
+
+	return in->ops->types != NULL ? in->ops->types(in->ctx, names, max) : 0;
+}
+
+static const struct svc_ops front_ops = {
+	.validate = front_validate,
+	.validate_spec = front_validate_spec,
+	.submit = front_submit,
+	.types = front_types,
+};
+
+void
+rpc_front_init(struct rpc_front *f, const struct svc *inner, struct gctl *group)
+{
+	f->rf_svc.ops = &front_ops;
+	f->rf_svc.ctx = f;
+	f->rf_inner = inner;
+	f->rf_group = group;
+}
+
+struct gctl *
+rpc_group_of(const struct svc *svc)
+{
+	if (svc == NULL || svc->ops != &front_ops)
+		return NULL;
+	return ((const struct rpc_front *)svc->ctx)->rf_group;
+}
 
 static const struct method *
 rpc_lookup(const char *method)
@@ -99,19 +193,52 @@ answer_result(struct buf *out, const struct jsonrpc_req *req,
 
 /* The method, or -1 with err set. */
 static int
-find_method(
-    const struct jsonrpc_req *req, const struct method **m, struct err *err)
+find_method(const struct jsonrpc_req *req, const struct svc *svc,
+    const struct method **m, struct err *err)
 {
 	*m = rpc_lookup(req->jr_method);
-	if (*m != NULL)
+	if (*m != NULL && ((*m)->gprep == NULL || rpc_group_of(svc) != NULL))
 		return 0;
 	err_set(err, EIK_METHOD,
 	    "rpc: can't find method \"%s\" (this plugin serves "
-	    "Plugin.Implements, Handshake.Implements|Types|Hello and "
-	    "Instance.Validate|Provision|Destroy|DescribeInstances|Label; "
+	    "Plugin.Implements, Handshake.Implements|Types|Hello, "
+	    "Instance.Validate|Provision|Destroy|DescribeInstances|Label%s; "
 	    "and Machine.Start|Stop|Restart for its own client)",
-	    req->jr_method);
+	    req->jr_method,
+	    rpc_group_of(svc) != NULL
+		? ", Group.CommitGroup|FreeGroup|DescribeGroup|"
+		  "DestroyGroup|InspectGroups|Size|SetSize|DestroyInstances"
+		: "");
 	return -1;
+}
+
+/* A call for the group controller: its request prepared from params. */
+static int
+begin_group(const struct rpc_env *env, struct jsonrpc_req *req,
+    const struct method *m, struct rpc_call **callp, struct err *err)
+{
+	struct rpc_call *c = calloc(1, sizeof(*c));
+
+	if (c == NULL || (c->c_gr = gctl_req_new(m->gop)) == NULL) {
+		free(c);
+		err_set(err, EIK_INTERNAL, "out of memory");
+		return -1;
+	}
+	c->c_gr->gr_reqno = env->re_reqno;
+	if (m->gprep(env, req->jr_params, c->c_gr, err) == -1) {
+		gctl_req_free(c->c_gr);
+		free(c);
+		return -1;
+	}
+	c->c_req = *req; /* moved */
+	memset(req, 0, sizeof(*req));
+	c->c_m = m;
+	c->c_svc = env->re_svc;
+	c->c_g = env->re_group;
+	c->c_reqno = env->re_reqno;
+	atomic_init(&c->c_done, 0);
+	*callp = c;
+	return 1;
 }
 
 static int
@@ -119,7 +246,7 @@ begin_service(const struct svc *svc, struct jsonrpc_req *req,
     const struct method *m, unsigned long reqno, struct rpc_call **callp,
     struct err *err)
 {
-	struct rpc_env env = { svc, reqno };
+	struct rpc_env env = { svc, reqno, NULL, NULL, 0 };
 	struct rpc_call *c = calloc(1, sizeof(*c));
 
 	if (c == NULL || (c->c_sr = svc_req_new(m->op)) == NULL) {
@@ -148,7 +275,7 @@ rpc_begin(const struct svc *svc, const char *body, size_t len, struct buf *out,
     unsigned long reqno, struct rpc_call **callp)
 {
 	struct jsonrpc_req req;
-	struct rpc_env env = { svc, reqno };
+	struct rpc_env env = { svc, reqno, rpc_group_of(svc), body, len };
 	const struct method *m;
 	struct err err;
 	json_t *result = NULL;
@@ -160,8 +287,14 @@ rpc_begin(const struct svc *svc, const char *body, size_t len, struct buf *out,
 		log_debug("req %lu: %.*s", reqno,
 		    (int)(len > 4096 ? 4096 : len), body);
 	if (jsonrpc_parse(body, len, &req, &err) == -1 ||
-	    find_method(&req, &m, &err) == -1)
+	    find_method(&req, svc, &m, &err) == -1)
 		goto fail;
+	if (m->gprep != NULL) {
+		rc = begin_group(&env, &req, m, callp, &err);
+		if (rc == -1)
+			goto fail;
+		return rc;
+	}
 	if (m->now == NULL) {
 		rc = begin_service(svc, &req, m, reqno, callp, &err);
 		if (rc == -1)
@@ -185,13 +318,24 @@ fail:
 }
 
 static void
-on_answer(struct svc_req *r, void *arg)
+answered(struct rpc_call *c)
 {
-	struct rpc_call *c = arg;
-
-	(void)r;
 	atomic_store_explicit(&c->c_done, 1, memory_order_release);
 	c->c_wake(c->c_wake_arg);
+}
+
+static void
+on_answer(struct svc_req *r, void *arg)
+{
+	(void)r;
+	answered(arg);
+}
+
+static void
+on_group_answer(struct gctl_req *r, void *arg)
+{
+	(void)r;
+	answered(arg);
 }
 
 void
@@ -199,15 +343,39 @@ rpc_call_submit(struct rpc_call *c, void (*wake)(void *), void *arg)
 {
 	c->c_wake = wake;
 	c->c_wake_arg = arg;
+	if (c->c_gr != NULL) {
+		c->c_gr->gr_done = on_group_answer;
+		c->c_gr->gr_done_arg = c;
+		gctl_submit(c->c_g, c->c_gr);
+		return;
+	}
 	c->c_sr->sr_done = on_answer;
 	c->c_sr->sr_done_arg = c;
 	c->c_svc->ops->submit(c->c_svc->ctx, c->c_sr);
 }
 
+/* The answer's text (into text), or -1 with err: the callee's error or
+ * the done function's. */
+static int
+answer_text(const struct rpc_call *c, struct buf *text, struct err *err)
+{
+	if (c->c_gr != NULL) {
+		if (c->c_gr->gr_rc == -1) {
+			*err = c->c_gr->gr_err;
+			return -1;
+		}
+		return c->c_m->gdone(c->c_gr, text, err);
+	}
+	if (c->c_sr->sr_rc == -1) {
+		*err = c->c_sr->sr_err;
+		return -1;
+	}
+	return c->c_m->done(c->c_sr, c->c_props, text, err);
+}
+
 int
 rpc_call_finish(struct rpc_call *c, struct buf *out)
 {
-	struct svc_req *r = c->c_sr;
 	struct buf text;
 	struct err err;
 	int rc;
@@ -216,10 +384,7 @@ rpc_call_finish(struct rpc_call *c, struct buf *out)
 		abort(); /* finish before the answer: a caller's bug */
 	err_clear(&err);
 	buf_init(&text, DESCRIBE_MAX_ANSWER);
-	if (r->sr_rc == -1) {
-		err = r->sr_err;
-		rc = answer_error(out, &c->c_req, c->c_reqno, &err);
-	} else if (c->c_m->done(r, c->c_props, &text, &err) == -1)
+	if (answer_text(c, &text, &err) == -1)
 		rc = answer_error(out, &c->c_req, c->c_reqno, &err);
 	else if (c->c_req.jr_notify)
 		rc = 0;
@@ -232,7 +397,8 @@ rpc_call_finish(struct rpc_call *c, struct buf *out)
 	}
 	buf_free(&text);
 	jsonrpc_req_free(&c->c_req);
-	svc_req_free(r);
+	svc_req_free(c->c_sr);
+	gctl_req_free(c->c_gr);
 	free(c);
 	return rc;
 }

@@ -22,12 +22,33 @@
 
 struct buf;
 struct err;
+struct gctl;
+struct gctl_req;
 struct rpc_call;
 
 struct rpc_env {
 	const struct svc *re_svc;
 	unsigned long re_reqno; /* for log lines */
+	struct gctl *re_group;	/* the group controller, or NULL */
+	const char *re_body;	/* the request's text (Group.CommitGroup's */
+	size_t re_len;		/* spec is read from it, byte for byte) */
 };
+
+/*
+ * What the HTTP layer serves: the instance service and, when the daemon
+ * runs one, the group controller behind the same svc interface (calls go
+ * through to rf_inner). rpc_begin finds the controller by rf_svc's ops.
+ */
+struct rpc_front {
+	struct svc rf_svc;
+	const struct svc *rf_inner;
+	struct gctl *rf_group;
+};
+
+void rpc_front_init(
+    struct rpc_front *f, const struct svc *inner, struct gctl *group);
+/* The controller behind svc (an rpc_front's), or NULL. */
+struct gctl *rpc_group_of(const struct svc *svc);
 
 /* A method answered at once. */
 typedef int (*rpc_method_fn)(const struct rpc_env *env, json_t *params,
@@ -39,6 +60,11 @@ typedef int (*rpc_prep_fn)(const struct rpc_env *env, json_t *params,
     struct svc_req *r, bool *props, struct err *err);
 typedef int (*rpc_done_fn)(
     const struct svc_req *r, bool props, struct buf *out, struct err *err);
+/* The same for a method the group controller answers. */
+typedef int (*rpc_gprep_fn)(const struct rpc_env *env, json_t *params,
+    struct gctl_req *r, struct err *err);
+typedef int (*rpc_gdone_fn)(
+    const struct gctl_req *r, struct buf *out, struct err *err);
 
 /*
  * Handles one POST body. Returns 0 when it was answered at once (out holds
@@ -98,5 +124,28 @@ int rpc_done_ok(const struct svc_req *, bool, struct buf *, struct err *);
 
 /* The JSON object of one description (with Properties when props). */
 json_t *rpc_desc_json(const struct inst_view *v, int props);
+
+/* Group methods (rpc_group.c): InfraKit's Group API (spec
+ * infrakit-group.md §5.7), v0.x and master shapes at once. */
+int rpc_gprep_commit(
+    const struct rpc_env *, json_t *, struct gctl_req *, struct err *);
+int rpc_gdone_commit(const struct gctl_req *, struct buf *, struct err *);
+int rpc_gprep_id(
+    const struct rpc_env *, json_t *, struct gctl_req *, struct err *);
+int rpc_gdone_ok(const struct gctl_req *, struct buf *, struct err *);
+int rpc_gprep_describe(
+    const struct rpc_env *, json_t *, struct gctl_req *, struct err *);
+int rpc_gdone_describe(const struct gctl_req *, struct buf *, struct err *);
+int rpc_gprep_inspect(
+    const struct rpc_env *, json_t *, struct gctl_req *, struct err *);
+int rpc_gdone_inspect(const struct gctl_req *, struct buf *, struct err *);
+int rpc_gdone_size(const struct gctl_req *, struct buf *, struct err *);
+int rpc_gprep_set_size(
+    const struct rpc_env *, json_t *, struct gctl_req *, struct err *);
+int rpc_gprep_destroy_instances(
+    const struct rpc_env *, json_t *, struct gctl_req *, struct err *);
+/* The Group versions served, for the handshakes. */
+extern const char *const rpc_group_versions[];
+extern const size_t rpc_n_group_versions;
 
 #endif /* RPC_H */

@@ -2,7 +2,9 @@
  * The handshake methods and the GET /info endpoints. Every InfraKit release
  * asks for exactly one Instance version and scans the whole list, so the
  * plugin answers with the superset of all of them
- * (spec/infrakit-protocol.md §5.1).
+ * (spec/infrakit-protocol.md §5.1), followed by the Group versions (v0.x
+ * 0.1.0, master 0.1.1) when the daemon runs the group controller: a socket
+ * may serve several interfaces and every client looks for its own.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +23,7 @@ static const char *const instance_versions[] = { "0.1.0", "0.3.0", "0.5.0",
 #define MAX_TYPES 16
 
 static json_t *
-apis_array(void)
+apis_array(const struct svc *svc)
 {
 	json_t *a = json_array();
 
@@ -29,6 +31,11 @@ apis_array(void)
 		json_array_append_new(a,
 		    json_pack("{s:s,s:s}", "Name", "Instance", "Version",
 			instance_versions[i]));
+	for (size_t i = 0;
+	     rpc_group_of(svc) != NULL && i < rpc_n_group_versions; i++)
+		json_array_append_new(a,
+		    json_pack("{s:s,s:s}", "Name", "Group", "Version",
+			rpc_group_versions[i]));
 	return a;
 }
 
@@ -44,9 +51,8 @@ int
 rpc_plugin_implements(
     const struct rpc_env *env, json_t *params, json_t **result, struct err *err)
 {
-	(void)env;
 	(void)params;
-	*result = json_pack("{s:o}", "APIs", apis_array());
+	*result = json_pack("{s:o}", "APIs", apis_array(env->re_svc));
 	if (*result == NULL) {
 		err_set(err, EIK_INTERNAL, "out of memory");
 		return -1;
@@ -73,6 +79,15 @@ rpc_handshake_types(
 		(void)snprintf(
 		    key, sizeof(key), "Instance/%s", instance_versions[i]);
 		json_object_set_new(types, key, list);
+	}
+	for (size_t i = 0;
+	     rpc_group_of(env->re_svc) != NULL && i < rpc_n_group_versions;
+	     i++) {
+		char key[64];
+
+		(void)snprintf(
+		    key, sizeof(key), "Group/%s", rpc_group_versions[i]);
+		json_object_set_new(types, key, json_pack("[s]", "."));
 	}
 	*result = json_pack("{s:o}", "Types", types);
 	if (*result == NULL) {
@@ -105,6 +120,16 @@ rpc_handshake_hello(
 		    key, sizeof(key), "Instance/%s", instance_versions[i]);
 		json_object_set_new(objects, key, list);
 	}
+	for (size_t i = 0;
+	     rpc_group_of(env->re_svc) != NULL && i < rpc_n_group_versions;
+	     i++) {
+		char key[64];
+
+		(void)snprintf(
+		    key, sizeof(key), "Group/%s", rpc_group_versions[i]);
+		json_object_set_new(objects, key,
+		    json_pack("[{s:s,s:s}]", "Name", ".", "ProxyFor", ""));
+	}
 	*result = json_pack("{s:o}", "Objects", objects);
 	if (*result == NULL) {
 		err_set(err, EIK_INTERNAL, "out of memory");
@@ -127,7 +152,6 @@ rpc_api_info(const struct svc *svc)
 {
 	json_t *methods, *ifaces;
 
-	(void)svc;
 	methods = json_array();
 	json_array_append_new(methods,
 	    method_sample("Instance.DescribeInstances",
@@ -162,7 +186,7 @@ rpc_api_info(const struct svc *svc)
 		instance_versions[N_VERSIONS - 1], "Methods", methods));
 	return json_pack("{s:{s:s,s:s,s:s},s:o,s:o}", "Vendor", "Name",
 	    PLUGIN_PROGNAME, "Version", PLUGIN_VERSION, "URL", PLUGIN_URL,
-	    "Implements", apis_array(), "Interfaces", ifaces);
+	    "Implements", apis_array(svc), "Interfaces", ifaces);
 }
 
 int

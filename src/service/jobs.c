@@ -56,6 +56,9 @@ job_prepare(
 	j->j_ssh_port = r->r_ssh_port;
 	if (r->r_ip != NULL)
 		(void)strlcpy(j->j_known_ip, r->r_ip, sizeof(j->j_known_ip));
+	/* Before the worker starts: it reads j_op at once. */
+	if (kind == JOB_POWEROP && in->in_power_req != NULL)
+		j->j_op = in->in_power_req->sr_power;
 	(void)strlcpy(j->j_template, r->r_template != NULL ? r->r_template : "",
 	    sizeof(j->j_template));
 	err_clear(&j->j_err);

@@ -143,8 +143,6 @@ dispatch_class(struct service *sv, int c)
 		}
 		if (k == JOB_CREATE)
 			in->in_rec.r_attempts++;
-		if (k == JOB_POWEROP)
-			j->j_op = in->in_power_req->sr_power;
 		in->in_job = j;
 		sv->sv_running[c]++;
 	}

@@ -67,7 +67,9 @@
 /* Engine. */
 #define MAX_PARALLEL_DEFAULT 4
 #define MAX_PARALLEL_MAX 64
-#define POLL_INTERVAL_DEFAULT_MS 5000 /* power-state refresh */
+/* Power-state refresh: a VM stopped behind the plugin's back is seen (and
+ * the group controller replaces or restarts it) within this time. */
+#define POLL_INTERVAL_DEFAULT_MS 1000
 #define POLL_INTERVAL_MIN_MS 100
 #define OP_TIMEOUT_DEFAULT_MS (30 * 60 * 1000) /* one backend operation */
 #define STOP_SOFT_DEFAULT_MS 30000	       /* soft power-off before hard */

@@ -10,12 +10,22 @@
  *                                p50/p99 (ms) over N sequential calls
  *   bench provision SOCK INFLIGHT TOTAL    Provision RPC p50/p99 (ms)
  *   bench copy SRC DST COW       copy_file; prints MB/s and the method
+ *   bench provision-wait SOCK N  N Provisions, then the ms until all N run
+ *                                (the backend's own time)
+ *   bench group-wait SOCK N ID MAXFAIL   CommitGroup of Size N (group ID,
+ *                                Recovery.MaxFailures MAXFAIL, 0: the
+ *                                default), then the ms until N members run
+ *   bench replace SOCK VMDIR ROUNDS      a Size 2 group; each round powers
+ *                                a member off behind the plugin's back (the
+ *                                test backend's marker) and times it to the
+ *                                replacement's Provision: median and max ms
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -364,6 +374,204 @@ cmd_copy(const char *src, const char *dst, int cow)
 	return 0;
 }
 
+/* ---- the group controller ------------------------------------------------ */
+
+#define WAIT_POLL_US 5000	   /* the client's look, every 5 ms */
+#define WAIT_MAX_MS (600 * 1000.0) /* give up after 10 minutes */
+#define MAX_IDS 64
+
+/* Occurrences of needle in s. */
+static size_t
+count_of(const char *s, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = s; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+/* Running members of group (DescribeInstances with Properties). */
+static long
+running_in(int fd, const char *group, char *resp, size_t len)
+{
+	char body[512];
+
+	(void)snprintf(body, sizeof(body),
+	    "{\"jsonrpc\":\"2.0\",\"method\":\"Instance.DescribeInstances\","
+	    "\"params\":{\"Type\":\"\",\"Tags\":{\"infrakit.group\":\"%s\"},"
+	    "\"Properties\":true},\"id\":1}",
+	    group);
+	if (call(fd, body, resp, len) != 0)
+		return -1;
+	return (long)count_of(resp, "\"State\":\"running\"");
+}
+
+/* Waits until n members of group run; the ms since t0, or -1. */
+static double
+wait_running(int fd, const char *group, long n, double t0)
+{
+	size_t len = 16 << 20;
+	char *resp = malloc(len);
+	double dt = -1;
+	long got;
+
+	while (resp != NULL && now_ms() - t0 < WAIT_MAX_MS) {
+		if ((got = running_in(fd, group, resp, len)) < 0)
+			break;
+		if (got >= n) {
+			dt = now_ms() - t0;
+			break;
+		}
+		usleep(WAIT_POLL_US);
+	}
+	free(resp);
+	return dt;
+}
+
+static int
+cmd_provision_wait(long n)
+{
+	char resp[65536];
+	int fd = conn();
+	double t0 = now_ms(), dt;
+
+	for (long i = 0; fd != -1 && i < n; i++)
+		if (call(fd,
+			"{\"jsonrpc\":\"2.0\",\"method\":\"Instance.Provision\","
+			"\"params\":{\"Type\":\"\",\"Spec\":{\"Properties\":"
+			"{\"VMX\":\"alpine\"},\"Tags\":{\"infrakit.group\":"
+			"\"bench-base\"},\"Init\":\"\",\"LogicalID\":null}},"
+			"\"id\":1}",
+			resp, sizeof(resp)) != 0) {
+			fprintf(stderr, "provision failed: %s\n", resp);
+			return 1;
+		}
+	if (fd == -1 || (dt = wait_running(fd, "bench-base", n, t0)) < 0)
+		return 1;
+	printf("%.0f\n", dt);
+	(void)close(fd);
+	return 0;
+}
+
+static int
+commit(int fd, const char *id, long size, long maxfail)
+{
+	char body[1024], rec[64] = "", resp[65536];
+
+	if (maxfail > 0)
+		(void)snprintf(rec, sizeof(rec),
+		    ",\"Recovery\":{\"MaxFailures\":%ld}", maxfail);
+	(void)snprintf(body, sizeof(body),
+	    "{\"jsonrpc\":\"2.0\",\"method\":\"Group.CommitGroup\",\"params\":"
+	    "{\"Spec\":{\"ID\":\"%s\",\"Properties\":{\"Allocation\":{"
+	    "\"Size\":%ld},\"Instance\":{\"Plugin\":\"vmware-fusion\","
+	    "\"Properties\":{\"VMX\":\"alpine\"}},\"Flavor\":{\"Plugin\":"
+	    "\"vanilla\",\"Properties\":{\"Init\":[\"echo hi\"]}}%s}},"
+	    "\"Pretend\":false},\"id\":1}",
+	    id, size, rec);
+	if (call(fd, body, resp, sizeof(resp)) != 0) {
+		fprintf(stderr, "commit failed: %s\n", resp);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cmd_group_wait(long n, const char *id, long maxfail)
+{
+	int fd = conn();
+	double t0 = now_ms(), dt;
+
+	if (fd == -1 || commit(fd, id, n, maxfail) == -1 ||
+	    (dt = wait_running(fd, id, n, t0)) < 0)
+		return 1;
+	printf("%.0f\n", dt);
+	(void)close(fd);
+	return 0;
+}
+
+/* The member IDs in a Describe answer. */
+static size_t
+ids_in(const char *resp, char ids[][ID_MAX], size_t max)
+{
+	size_t n = 0;
+
+	for (const char *p = resp;
+	     n < max && (p = strstr(p, "\"ID\":\"")) != NULL; p += 6) {
+		const char *q = p + 6, *e = strchr(q, '"');
+
+		if (e == NULL || (size_t)(e - q) >= ID_MAX)
+			break;
+		memcpy(ids[n], q, (size_t)(e - q));
+		ids[n][e - q] = '\0';
+		n++;
+	}
+	return n;
+}
+
+static bool
+has_id(char ids[][ID_MAX], size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ids[i], id) == 0)
+			return true;
+	return false;
+}
+
+/* One round: the ms from powering a member off to a new member. */
+static double
+replace_round(int fd, const char *vmdir, char *resp, size_t len)
+{
+	char before[MAX_IDS][ID_MAX], now[MAX_IDS][ID_MAX], marker[PATH_BUF];
+	size_t nb, nn;
+	double t0;
+
+	if (wait_running(fd, "bench-repl", 2, now_ms()) < 0 ||
+	    running_in(fd, "bench-repl", resp, len) < 0)
+		return -1;
+	nb = ids_in(resp, before, MAX_IDS);
+	(void)snprintf(marker, sizeof(marker), "%s/%s/%s.vmwarevm/running",
+	    vmdir, before[0], before[0]);
+	t0 = now_ms();
+	if (unlink(marker) == -1)
+		return -1;
+	while (now_ms() - t0 < WAIT_MAX_MS) {
+		if (running_in(fd, "bench-repl", resp, len) < 0)
+			return -1;
+		nn = ids_in(resp, now, MAX_IDS);
+		for (size_t i = 0; i < nn; i++)
+			if (!has_id(before, nb, now[i]))
+				return now_ms() - t0;
+		usleep(WAIT_POLL_US);
+	}
+	return -1;
+}
+
+static int
+cmd_replace(const char *vmdir, long rounds)
+{
+	size_t len = 1 << 20;
+	char *resp = malloc(len);
+	double *dt = calloc((size_t)rounds + 1, sizeof(double));
+	int fd = conn();
+
+	if (resp == NULL || dt == NULL || fd == -1 ||
+	    commit(fd, "bench-repl", 2, 0) == -1)
+		return 1;
+	for (long i = 0; i < rounds; i++)
+		if ((dt[i] = replace_round(fd, vmdir, resp, len)) < 0) {
+			fprintf(stderr, "replace round %ld failed\n", i);
+			return 1;
+		}
+	printf("%.0f %.0f\n", pct(dt, (size_t)rounds, 50),
+	    pct(dt, (size_t)rounds, 100));
+	(void)close(fd);
+	free(resp);
+	free(dt);
+	return 0;
+}
+
 static long
 num(const char *s)
 {
@@ -398,6 +606,12 @@ main(int argc, char **argv)
 		return cmd_describe(num(argv[3]));
 	if (strcmp(argv[1], "provision") == 0 && argc >= 5)
 		return cmd_provision(num(argv[3]), num(argv[4]));
+	if (strcmp(argv[1], "provision-wait") == 0 && argc >= 4)
+		return cmd_provision_wait(num(argv[3]));
+	if (strcmp(argv[1], "group-wait") == 0 && argc >= 6)
+		return cmd_group_wait(num(argv[3]), argv[4], num(argv[5]));
+	if (strcmp(argv[1], "replace") == 0 && argc >= 5)
+		return cmd_replace(argv[3], num(argv[4]));
 	fprintf(stderr, "unknown bench command %s\n", argv[1]);
 	return 2;
 }

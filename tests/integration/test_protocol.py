@@ -48,13 +48,22 @@ def raw_id(body):
     return m.group(1).decode() if m else None
 
 
+# The built-in group controller's interface, served on the same socket.
+GROUP_VERSIONS = ["0.1.0", "0.1.1"]
+
+
 def superset(served):
     names = ["."] + served
+    types = {"Instance/" + v: names for v in VERSIONS}
+    types.update({"Group/" + v: ["."] for v in GROUP_VERSIONS})
+    objects = {"Instance/" + v: [{"Name": n, "ProxyFor": ""} for n in names]
+               for v in VERSIONS}
+    objects.update({"Group/" + v: [{"Name": ".", "ProxyFor": ""}] for v in GROUP_VERSIONS})
     return {
-        "implements": {"APIs": [{"Name": "Instance", "Version": v} for v in VERSIONS]},
-        "types": {"Types": {"Instance/" + v: names for v in VERSIONS}},
-        "hello": {"Objects": {"Instance/" + v: [{"Name": n, "ProxyFor": ""} for n in names]
-                              for v in VERSIONS}},
+        "implements": {"APIs": [{"Name": "Instance", "Version": v} for v in VERSIONS] +
+                       [{"Name": "Group", "Version": v} for v in GROUP_VERSIONS]},
+        "types": {"Types": types},
+        "hello": {"Objects": objects},
     }
 
 
