@@ -1,5 +1,7 @@
 /*
- * VM bundles. See bundle.h.
+ * VM bundles: devices, disks inside the bundle, copying, identity reset and
+ * configuring; guest initialisation is in bundle_guest.c. See bundle.h and
+ * bundle_int.h.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -14,15 +16,12 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
-#include "util/buf.h"
 #include "backend/bundle.h"
-#include "guest/cloudinit.h"
-#include "guest/guestinfo.h"
+#include "backend/bundle_int.h"
 #include "util/compat.h"
 #include "util/err.h"
 #include "util/fsutil.h"
 #include "backend/leases.h"
-#include "guest/seediso.h"
 #include "model/tags.h"
 #include "util/log.h"
 #include "vmx/vmx.h"
@@ -459,8 +458,9 @@ remove_locks(const char *dir)
 	(void)closedir(d);
 }
 
-static int
-vset(struct vmx *v, const char *key, const char *value, struct err *err)
+/* See bundle_int.h. */
+int
+bundle_vset(struct vmx *v, const char *key, const char *value, struct err *err)
 {
 	if (vmx_set(v, key, value) == -1) {
 		err_set(err, EIK_INTERNAL, "cannot set %s in the .vmx", key);
@@ -504,183 +504,10 @@ absolute_media(struct vmx *v, const struct vmx_device *devs, long n,
 			continue;
 		(void)snprintf(
 		    key, sizeof(key), "%s.fileName", devs[i].vd_slot);
-		if (vset(v, key, abs, err) == -1)
+		if (bundle_vset(v, key, abs, err) == -1)
 			return -1;
 	}
 	return 0;
-}
-
-/* A free IDE or SATA slot for the seed CD-ROM; writes its controller
- * keys when it needs one. */
-static int
-seed_slot(struct vmx *v, const struct vmx_device *devs, long n, char *slot,
-    size_t len)
-{
-	static const char *const order[] = { "ide1:1", "ide0:1", "ide1:0",
-		"ide0:0", "sata0:1", "sata0:2", "sata0:3", "sata0:4",
-		"sata0:5" };
-
-	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
-		bool used = false;
-
-		/* Taken: a present device that is not our own seed. */
-		for (long i = 0; i < n; i++)
-			if (strcmp(devs[i].vd_slot, order[k]) == 0 &&
-			    devs[i].vd_present &&
-			    strcmp(devs[i].vd_file, BUNDLE_SEED_ISO) != 0)
-				used = true;
-		if (used)
-			continue;
-		if (strncmp(order[k], "sata0", 5) == 0)
-			(void)vmx_set(v, "sata0.present", "TRUE");
-		(void)strlcpy(slot, order[k], len);
-		return 0;
-	}
-	return -1;
-}
-
-/* The guestinfo keys guest_init writes. */
-static const char *const guestinfo_keys[] = { "guestinfo.metadata",
-	"guestinfo.metadata.encoding", "guestinfo.userdata",
-	"guestinfo.userdata.encoding" };
-
-/*
- * The size in bytes v would have on disk, in *size; -1 when out of
- * memory.
- */
-static int
-emitted_size(const struct vmx *v, size_t *size, struct err *err)
-{
-	char *text = vmx_emit(v, size);
-
-	if (text == NULL) {
-		err_set(err, EIK_INTERNAL, "out of memory");
-		return -1;
-	}
-	free(text);
-	return 0;
-}
-
-/*
- * Guest initialisation per GuestInit: guestinfo keys and/or the seed
- * CD-ROM (the ISO itself is written into bi_dir only when bi_dir is set).
- * With BUNDLE_VMX_LIMIT, guestinfo keys that would make the .vmx larger
- * than VMware takes (BUNDLE_VMX_BUDGET) are dropped for GuestInit auto (the
- * seed ISO carries the same documents; *dropped is set to the size they
- * would have made) and refused for GuestInit guestinfo.
- */
-static int
-guest_init(struct vmx *v, const struct bk_inst *bi,
-    const struct vmx_device *devs, long ndev, unsigned flags, size_t *dropped,
-    struct err *err)
-{
-	const struct inst_spec *s = bi->bi_spec;
-	enum guest_init how = s->s_props.p_guest_init;
-	struct ci_input in;
-	struct buf ud, md, enc;
-	int rc = -1;
-
-	*dropped = 0;
-	if (how == GUEST_INIT_NONE)
-		return 0;
-	memset(&in, 0, sizeof(in));
-	in.ci_instance_id = bi->bi_id;
-	in.ci_logical_id = s->s_logical_id;
-	in.ci_init = s->s_init;
-	in.ci_ssh_keys = (const char *const *)s->s_props.p_ssh_keys;
-	in.ci_n_ssh_keys = s->s_props.p_n_ssh_keys;
-	in.ci_tags = bi->bi_tags;
-	buf_init(&ud, CI_BUF_MAX);
-	buf_init(&md, CI_BUF_MAX);
-	buf_init(&enc, CI_BUF_MAX);
-	if (ci_check_init(s->s_init, strlen(s->s_init), err) == -1 ||
-	    ci_user_data(&in, &ud, err) == -1 ||
-	    ci_meta_data(&in, &md, err) == -1)
-		goto out;
-	if (how == GUEST_INIT_AUTO || how == GUEST_INIT_GUESTINFO) {
-		const char *e;
-
-		if (ci_guestinfo_encode(md.b_data, md.b_len, &enc, &e, err) ==
-			-1 ||
-		    vset(v, "guestinfo.metadata", buf_str(&enc), err) == -1 ||
-		    vset(v, "guestinfo.metadata.encoding", e, err) == -1 ||
-		    ci_guestinfo_encode(ud.b_data, ud.b_len, &enc, &e, err) ==
-			-1 ||
-		    vset(v, "guestinfo.userdata", buf_str(&enc), err) == -1 ||
-		    vset(v, "guestinfo.userdata.encoding", e, err) == -1)
-			goto out;
-	}
-	if (how == GUEST_INIT_AUTO || how == GUEST_INIT_CIDATA) {
-		struct seed_file files[2] = {
-			{ "user-data", ud.b_data, ud.b_len },
-			{ "meta-data", md.b_data, md.b_len },
-		};
-		char iso[PATH_BUF], slot[24], key[64];
-
-		if (bi->bi_dir != NULL &&
-		    (path_join(iso, sizeof(iso), bi->bi_dir, BUNDLE_SEED_ISO) ==
-			    -1 ||
-			seediso_write(iso, BUNDLE_SEED_LABEL, files, 2, err) ==
-			    -1))
-			goto out;
-		if (seed_slot(v, devs, ndev, slot, sizeof(slot)) == -1) {
-			err_set(err, EIK_INVAL,
-			    "no free IDE or SATA slot for the cloud-init seed "
-			    "CD-ROM in %s; free one or set GuestInit to "
-			    "\"guestinfo\"",
-			    bi->bi_template);
-			goto out;
-		}
-		if (strncmp(slot, "ide", 3) == 0) {
-			(void)snprintf(key, sizeof(key), "%.4s.present", slot);
-			if (vset(v, key, "TRUE", err) == -1)
-				goto out;
-		}
-		(void)snprintf(key, sizeof(key), "%s.present", slot);
-		if (vset(v, key, "TRUE", err) == -1)
-			goto out;
-		(void)snprintf(key, sizeof(key), "%s.deviceType", slot);
-		if (vset(v, key, "cdrom-image", err) == -1)
-			goto out;
-		(void)snprintf(key, sizeof(key), "%s.fileName", slot);
-		if (vset(v, key, BUNDLE_SEED_ISO, err) == -1)
-			goto out;
-		(void)snprintf(key, sizeof(key), "%s.startConnected", slot);
-		if (vset(v, key, "TRUE", err) == -1)
-			goto out;
-	}
-	if ((flags & BUNDLE_VMX_LIMIT) &&
-	    (how == GUEST_INIT_AUTO || how == GUEST_INIT_GUESTINFO)) {
-		size_t size;
-
-		if (emitted_size(v, &size, err) == -1)
-			goto out;
-		if (size > BUNDLE_VMX_BUDGET && how == GUEST_INIT_GUESTINFO) {
-			err_set(err, EIK_INVAL,
-			    "Spec.Init: with Properties.GuestInit \"guestinfo\" "
-			    "the instance's .vmx would be %zu bytes, over the "
-			    "%d VMware takes (VMX_VMWARE_MAX_SIZE, less %d "
-			    "bytes for the keys it adds itself); use GuestInit "
-			    "\"auto\" or \"cidata\" (the seed ISO has no such "
-			    "limit), or a smaller Init or fewer "
-			    "SSHAuthorizedKeys",
-			    size, VMX_VMWARE_MAX_SIZE, VMX_VMWARE_HEADROOM);
-			goto out;
-		}
-		if (size > BUNDLE_VMX_BUDGET) {
-			for (size_t i = 0; i <
-			     sizeof(guestinfo_keys) / sizeof(guestinfo_keys[0]);
-			     i++)
-				(void)vmx_del(v, guestinfo_keys[i]);
-			*dropped = size;
-		}
-	}
-	rc = 0;
-out:
-	buf_free(&ud);
-	buf_free(&md);
-	buf_free(&enc);
-	return rc;
 }
 
 /*
@@ -707,23 +534,23 @@ configure_vmx(struct vmx *v, const struct bk_inst *bi, unsigned flags,
 	if ((flags & BUNDLE_ABS_MEDIA) &&
 	    absolute_media(v, devs, ndev, bi->bi_template, err) == -1)
 		goto out;
-	if (vset(v, "displayName", bi->bi_id, err) == -1)
+	if (bundle_vset(v, "displayName", bi->bi_id, err) == -1)
 		goto out;
 	(void)snprintf(num, sizeof(num), "%u", p->p_memsize_mb);
-	if (vset(v, "memsize", num, err) == -1)
+	if (bundle_vset(v, "memsize", num, err) == -1)
 		goto out;
 	(void)snprintf(num, sizeof(num), "%u", p->p_numcpus);
-	if (vset(v, "numvcpus", num, err) == -1)
+	if (bundle_vset(v, "numvcpus", num, err) == -1)
 		goto out;
-	if (vset(v, "guestinfo.infrakit.id", bi->bi_id, err) == -1)
+	if (bundle_vset(v, "guestinfo.infrakit.id", bi->bi_id, err) == -1)
 		goto out;
 	if (bi->bi_spec->s_logical_id != NULL) {
-		if (vset(v, "guestinfo.infrakit.logical-id",
+		if (bundle_vset(v, "guestinfo.infrakit.logical-id",
 			bi->bi_spec->s_logical_id, err) == -1)
 			goto out;
 	} else
 		(void)vmx_del(v, "guestinfo.infrakit.logical-id");
-	if (guest_init(v, bi, devs, ndev, flags, dropped, err) == -1)
+	if (bundle_guest_init(v, bi, devs, ndev, flags, dropped, err) == -1)
 		goto out;
 	rc = 0;
 out:
