@@ -346,31 +346,113 @@ skip_file(const char *name)
 	return false;
 }
 
-int
-bundle_copy(const char *template_vmx, const char *dir, const char *id, bool cow,
-    struct copy_stats *st, struct err *err)
+/*
+ * Splits template_vmx into its directory (src_dir) and the .vmx's name
+ * (vmx_name); -1 with err when it has no directory part or that is too
+ * long.
+ */
+static int
+copy_template_path(const char *template_vmx, char *src_dir, size_t dirlen,
+    char *vmx_name, size_t namelen, struct err *err)
 {
-	char src_dir[PATH_BUF], vmx_name[PATH_BUF];
-	struct vmx *v = NULL;
-	struct vmx_device *devs = NULL;
-	struct dirent *de;
-	DIR *d = NULL;
-	const char *slash;
-	long ndev;
-	int rc = -1;
+	const char *slash = strrchr(template_vmx, '/');
 
-	if (st != NULL)
-		memset(st, 0, sizeof(*st));
-	slash = strrchr(template_vmx, '/');
-	if (slash == NULL ||
-	    (size_t)(slash - template_vmx) >= sizeof(src_dir)) {
+	if (slash == NULL || (size_t)(slash - template_vmx) >= dirlen) {
 		err_set(err, EIK_INVAL, "template path %s is not absolute",
 		    template_vmx);
 		return -1;
 	}
 	memcpy(src_dir, template_vmx, (size_t)(slash - template_vmx));
 	src_dir[slash - template_vmx] = '\0';
-	(void)strlcpy(vmx_name, slash + 1, sizeof(vmx_name));
+	(void)strlcpy(vmx_name, slash + 1, namelen);
+	return 0;
+}
+
+/* What bundle_copy copies from and to, for copy_one. */
+struct copy_job {
+	const char *cj_src_dir;	 /* the template's directory */
+	const char *cj_vmx_name; /* the template's .vmx, in cj_src_dir */
+	const struct vmx_device *cj_devs; /* the template's devices */
+	long cj_ndev;
+	const char *cj_dir; /* the instance's directory */
+	const char *cj_id;
+	bool cj_cow;
+	struct copy_stats *cj_st; /* or NULL */
+};
+
+/* Whether name (in the template's directory) is a CD-ROM image of devs. */
+static bool
+is_media(const struct vmx_device *devs, long ndev, const char *name)
+{
+	for (long i = 0; i < ndev; i++)
+		if (devs[i].vd_cdrom && strcmp(devs[i].vd_file, name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Copies the template's file name into the instance's directory, the .vmx
+ * as <id>.vmx, unless a clone leaves it out (skip_file, not a regular file,
+ * a CD-ROM image), and counts it in cj_st. Returns 0 (copied or left out)
+ * or -1 with err.
+ */
+static int
+copy_one(const struct copy_job *j, const char *name, struct err *err)
+{
+	char from[PATH_BUF], to[PATH_BUF];
+	enum copy_how how;
+	struct stat sb;
+
+	if (skip_file(name))
+		return 0;
+	if (path_join(from, sizeof(from), j->cj_src_dir, name) == -1)
+		return 0;
+	if (lstat(from, &sb) == -1 || !S_ISREG(sb.st_mode))
+		return 0;
+	/* Read-only media stay in the template (configure makes their paths
+	 * absolute). */
+	if (is_media(j->cj_devs, j->cj_ndev, name))
+		return 0;
+	if (strcmp(name, j->cj_vmx_name) == 0) {
+		int n =
+		    snprintf(to, sizeof(to), "%s/%s.vmx", j->cj_dir, j->cj_id);
+
+		if (n < 0 || (size_t)n >= sizeof(to))
+			goto toolong;
+	} else if (path_join(to, sizeof(to), j->cj_dir, name) == -1)
+		goto toolong;
+	if (copy_file(from, to, sb.st_mode & 0777, j->cj_cow, &how, err) == -1)
+		return -1;
+	if (j->cj_st != NULL) {
+		j->cj_st->cs_files++;
+		j->cj_st->cs_bytes += (uint64_t)sb.st_size;
+		if (how == COPY_CLONED)
+			j->cj_st->cs_cloned++;
+	}
+	return 0;
+toolong:
+	err_set(err, EIK_INVAL, "path too long under %s", j->cj_dir);
+	return -1;
+}
+
+int
+bundle_copy(const char *template_vmx, const char *dir, const char *id, bool cow,
+    struct copy_stats *st, struct err *err)
+{
+	char src_dir[PATH_BUF], vmx_name[PATH_BUF];
+	struct copy_job j;
+	struct vmx *v = NULL;
+	struct vmx_device *devs = NULL;
+	struct dirent *de;
+	DIR *d = NULL;
+	long ndev;
+	int rc = -1;
+
+	if (st != NULL)
+		memset(st, 0, sizeof(*st));
+	if (copy_template_path(template_vmx, src_dir, sizeof(src_dir), vmx_name,
+		sizeof(vmx_name), err) == -1)
+		return -1;
 	if (vmx_load(template_vmx, &v, err) == -1)
 		return -1;
 	ndev = bundle_devices(v, &devs);
@@ -388,47 +470,18 @@ bundle_copy(const char *template_vmx, const char *dir, const char *id, bool cow,
 		    err, EIK_IO, "opendir %s: %s", src_dir, strerror(errno));
 		goto out;
 	}
-	while ((de = readdir(d)) != NULL) {
-		char from[PATH_BUF], to[PATH_BUF];
-		enum copy_how how;
-		struct stat sb;
-		bool media = false;
-
-		if (skip_file(de->d_name))
-			continue;
-		if (path_join(from, sizeof(from), src_dir, de->d_name) == -1)
-			continue;
-		if (lstat(from, &sb) == -1 || !S_ISREG(sb.st_mode))
-			continue;
-		/* Read-only media stay in the template (configure makes
-		 * their paths absolute). */
-		for (long i = 0; i < ndev; i++)
-			if (devs[i].vd_cdrom &&
-			    strcmp(devs[i].vd_file, de->d_name) == 0)
-				media = true;
-		if (media)
-			continue;
-		if (strcmp(de->d_name, vmx_name) == 0) {
-			int n = snprintf(to, sizeof(to), "%s/%s.vmx", dir, id);
-
-			if (n < 0 || (size_t)n >= sizeof(to))
-				goto toolong;
-		} else if (path_join(to, sizeof(to), dir, de->d_name) == -1)
-			goto toolong;
-		if (copy_file(from, to, sb.st_mode & 0777, cow, &how, err) ==
-		    -1)
+	j.cj_src_dir = src_dir;
+	j.cj_vmx_name = vmx_name;
+	j.cj_devs = devs;
+	j.cj_ndev = ndev;
+	j.cj_dir = dir;
+	j.cj_id = id;
+	j.cj_cow = cow;
+	j.cj_st = st;
+	while ((de = readdir(d)) != NULL)
+		if (copy_one(&j, de->d_name, err) == -1)
 			goto out;
-		if (st != NULL) {
-			st->cs_files++;
-			st->cs_bytes += (uint64_t)sb.st_size;
-			if (how == COPY_CLONED)
-				st->cs_cloned++;
-		}
-	}
 	rc = 0;
-	goto out;
-toolong:
-	err_set(err, EIK_INVAL, "path too long under %s", dir);
 out:
 	if (d != NULL)
 		(void)closedir(d);
