@@ -1,5 +1,7 @@
 /*
- * VM bundles. See bundle.h.
+ * VM bundles: devices, disks inside the bundle, copying, identity reset and
+ * configuring; guest initialisation is in bundle_guest.c. See bundle.h and
+ * bundle_int.h.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -14,15 +16,12 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
-#include "util/buf.h"
 #include "backend/bundle.h"
-#include "guest/cloudinit.h"
-#include "guest/guestinfo.h"
+#include "backend/bundle_int.h"
 #include "util/compat.h"
 #include "util/err.h"
 #include "util/fsutil.h"
 #include "backend/leases.h"
-#include "guest/seediso.h"
 #include "model/tags.h"
 #include "util/log.h"
 #include "vmx/vmx.h"
@@ -347,31 +346,113 @@ skip_file(const char *name)
 	return false;
 }
 
-int
-bundle_copy(const char *template_vmx, const char *dir, const char *id, bool cow,
-    struct copy_stats *st, struct err *err)
+/*
+ * Splits template_vmx into its directory (src_dir) and the .vmx's name
+ * (vmx_name); -1 with err when it has no directory part or that is too
+ * long.
+ */
+static int
+copy_template_path(const char *template_vmx, char *src_dir, size_t dirlen,
+    char *vmx_name, size_t namelen, struct err *err)
 {
-	char src_dir[PATH_BUF], vmx_name[PATH_BUF];
-	struct vmx *v = NULL;
-	struct vmx_device *devs = NULL;
-	struct dirent *de;
-	DIR *d = NULL;
-	const char *slash;
-	long ndev;
-	int rc = -1;
+	const char *slash = strrchr(template_vmx, '/');
 
-	if (st != NULL)
-		memset(st, 0, sizeof(*st));
-	slash = strrchr(template_vmx, '/');
-	if (slash == NULL ||
-	    (size_t)(slash - template_vmx) >= sizeof(src_dir)) {
+	if (slash == NULL || (size_t)(slash - template_vmx) >= dirlen) {
 		err_set(err, EIK_INVAL, "template path %s is not absolute",
 		    template_vmx);
 		return -1;
 	}
 	memcpy(src_dir, template_vmx, (size_t)(slash - template_vmx));
 	src_dir[slash - template_vmx] = '\0';
-	(void)strlcpy(vmx_name, slash + 1, sizeof(vmx_name));
+	(void)strlcpy(vmx_name, slash + 1, namelen);
+	return 0;
+}
+
+/* What bundle_copy copies from and to, for copy_one. */
+struct copy_job {
+	const char *cj_src_dir;	 /* the template's directory */
+	const char *cj_vmx_name; /* the template's .vmx, in cj_src_dir */
+	const struct vmx_device *cj_devs; /* the template's devices */
+	long cj_ndev;
+	const char *cj_dir; /* the instance's directory */
+	const char *cj_id;
+	bool cj_cow;
+	struct copy_stats *cj_st; /* or NULL */
+};
+
+/* Whether name (in the template's directory) is a CD-ROM image of devs. */
+static bool
+is_media(const struct vmx_device *devs, long ndev, const char *name)
+{
+	for (long i = 0; i < ndev; i++)
+		if (devs[i].vd_cdrom && strcmp(devs[i].vd_file, name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Copies the template's file name into the instance's directory, the .vmx
+ * as <id>.vmx, unless a clone leaves it out (skip_file, not a regular file,
+ * a CD-ROM image), and counts it in cj_st. Returns 0 (copied or left out)
+ * or -1 with err.
+ */
+static int
+copy_one(const struct copy_job *j, const char *name, struct err *err)
+{
+	char from[PATH_BUF], to[PATH_BUF];
+	enum copy_how how;
+	struct stat sb;
+
+	if (skip_file(name))
+		return 0;
+	if (path_join(from, sizeof(from), j->cj_src_dir, name) == -1)
+		return 0;
+	if (lstat(from, &sb) == -1 || !S_ISREG(sb.st_mode))
+		return 0;
+	/* Read-only media stay in the template (configure makes their paths
+	 * absolute). */
+	if (is_media(j->cj_devs, j->cj_ndev, name))
+		return 0;
+	if (strcmp(name, j->cj_vmx_name) == 0) {
+		int n =
+		    snprintf(to, sizeof(to), "%s/%s.vmx", j->cj_dir, j->cj_id);
+
+		if (n < 0 || (size_t)n >= sizeof(to))
+			goto toolong;
+	} else if (path_join(to, sizeof(to), j->cj_dir, name) == -1)
+		goto toolong;
+	if (copy_file(from, to, sb.st_mode & 0777, j->cj_cow, &how, err) == -1)
+		return -1;
+	if (j->cj_st != NULL) {
+		j->cj_st->cs_files++;
+		j->cj_st->cs_bytes += (uint64_t)sb.st_size;
+		if (how == COPY_CLONED)
+			j->cj_st->cs_cloned++;
+	}
+	return 0;
+toolong:
+	err_set(err, EIK_INVAL, "path too long under %s", j->cj_dir);
+	return -1;
+}
+
+int
+bundle_copy(const char *template_vmx, const char *dir, const char *id, bool cow,
+    struct copy_stats *st, struct err *err)
+{
+	char src_dir[PATH_BUF], vmx_name[PATH_BUF];
+	struct copy_job j;
+	struct vmx *v = NULL;
+	struct vmx_device *devs = NULL;
+	struct dirent *de;
+	DIR *d = NULL;
+	long ndev;
+	int rc = -1;
+
+	if (st != NULL)
+		memset(st, 0, sizeof(*st));
+	if (copy_template_path(template_vmx, src_dir, sizeof(src_dir), vmx_name,
+		sizeof(vmx_name), err) == -1)
+		return -1;
 	if (vmx_load(template_vmx, &v, err) == -1)
 		return -1;
 	ndev = bundle_devices(v, &devs);
@@ -389,47 +470,18 @@ bundle_copy(const char *template_vmx, const char *dir, const char *id, bool cow,
 		    err, EIK_IO, "opendir %s: %s", src_dir, strerror(errno));
 		goto out;
 	}
-	while ((de = readdir(d)) != NULL) {
-		char from[PATH_BUF], to[PATH_BUF];
-		enum copy_how how;
-		struct stat sb;
-		bool media = false;
-
-		if (skip_file(de->d_name))
-			continue;
-		if (path_join(from, sizeof(from), src_dir, de->d_name) == -1)
-			continue;
-		if (lstat(from, &sb) == -1 || !S_ISREG(sb.st_mode))
-			continue;
-		/* Read-only media stay in the template (configure makes
-		 * their paths absolute). */
-		for (long i = 0; i < ndev; i++)
-			if (devs[i].vd_cdrom &&
-			    strcmp(devs[i].vd_file, de->d_name) == 0)
-				media = true;
-		if (media)
-			continue;
-		if (strcmp(de->d_name, vmx_name) == 0) {
-			int n = snprintf(to, sizeof(to), "%s/%s.vmx", dir, id);
-
-			if (n < 0 || (size_t)n >= sizeof(to))
-				goto toolong;
-		} else if (path_join(to, sizeof(to), dir, de->d_name) == -1)
-			goto toolong;
-		if (copy_file(from, to, sb.st_mode & 0777, cow, &how, err) ==
-		    -1)
+	j.cj_src_dir = src_dir;
+	j.cj_vmx_name = vmx_name;
+	j.cj_devs = devs;
+	j.cj_ndev = ndev;
+	j.cj_dir = dir;
+	j.cj_id = id;
+	j.cj_cow = cow;
+	j.cj_st = st;
+	while ((de = readdir(d)) != NULL)
+		if (copy_one(&j, de->d_name, err) == -1)
 			goto out;
-		if (st != NULL) {
-			st->cs_files++;
-			st->cs_bytes += (uint64_t)sb.st_size;
-			if (how == COPY_CLONED)
-				st->cs_cloned++;
-		}
-	}
 	rc = 0;
-	goto out;
-toolong:
-	err_set(err, EIK_INVAL, "path too long under %s", dir);
 out:
 	if (d != NULL)
 		(void)closedir(d);
@@ -459,8 +511,9 @@ remove_locks(const char *dir)
 	(void)closedir(d);
 }
 
-static int
-vset(struct vmx *v, const char *key, const char *value, struct err *err)
+/* See bundle_int.h. */
+int
+bundle_vset(struct vmx *v, const char *key, const char *value, struct err *err)
 {
 	if (vmx_set(v, key, value) == -1) {
 		err_set(err, EIK_INTERNAL, "cannot set %s in the .vmx", key);
@@ -504,183 +557,10 @@ absolute_media(struct vmx *v, const struct vmx_device *devs, long n,
 			continue;
 		(void)snprintf(
 		    key, sizeof(key), "%s.fileName", devs[i].vd_slot);
-		if (vset(v, key, abs, err) == -1)
+		if (bundle_vset(v, key, abs, err) == -1)
 			return -1;
 	}
 	return 0;
-}
-
-/* A free IDE or SATA slot for the seed CD-ROM; writes its controller
- * keys when it needs one. */
-static int
-seed_slot(struct vmx *v, const struct vmx_device *devs, long n, char *slot,
-    size_t len)
-{
-	static const char *const order[] = { "ide1:1", "ide0:1", "ide1:0",
-		"ide0:0", "sata0:1", "sata0:2", "sata0:3", "sata0:4",
-		"sata0:5" };
-
-	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
-		bool used = false;
-
-		/* Taken: a present device that is not our own seed. */
-		for (long i = 0; i < n; i++)
-			if (strcmp(devs[i].vd_slot, order[k]) == 0 &&
-			    devs[i].vd_present &&
-			    strcmp(devs[i].vd_file, BUNDLE_SEED_ISO) != 0)
-				used = true;
-		if (used)
-			continue;
-		if (strncmp(order[k], "sata0", 5) == 0)
-			(void)vmx_set(v, "sata0.present", "TRUE");
-		(void)strlcpy(slot, order[k], len);
-		return 0;
-	}
-	return -1;
-}
-
-/* The guestinfo keys guest_init writes. */
-static const char *const guestinfo_keys[] = { "guestinfo.metadata",
-	"guestinfo.metadata.encoding", "guestinfo.userdata",
-	"guestinfo.userdata.encoding" };
-
-/*
- * The size in bytes v would have on disk, in *size; -1 when out of
- * memory.
- */
-static int
-emitted_size(const struct vmx *v, size_t *size, struct err *err)
-{
-	char *text = vmx_emit(v, size);
-
-	if (text == NULL) {
-		err_set(err, EIK_INTERNAL, "out of memory");
-		return -1;
-	}
-	free(text);
-	return 0;
-}
-
-/*
- * Guest initialisation per GuestInit: guestinfo keys and/or the seed
- * CD-ROM (the ISO itself is written into bi_dir only when bi_dir is set).
- * With BUNDLE_VMX_LIMIT, guestinfo keys that would make the .vmx larger
- * than VMware takes (BUNDLE_VMX_BUDGET) are dropped for GuestInit auto (the
- * seed ISO carries the same documents; *dropped is set to the size they
- * would have made) and refused for GuestInit guestinfo.
- */
-static int
-guest_init(struct vmx *v, const struct bk_inst *bi,
-    const struct vmx_device *devs, long ndev, unsigned flags, size_t *dropped,
-    struct err *err)
-{
-	const struct inst_spec *s = bi->bi_spec;
-	enum guest_init how = s->s_props.p_guest_init;
-	struct ci_input in;
-	struct buf ud, md, enc;
-	int rc = -1;
-
-	*dropped = 0;
-	if (how == GUEST_INIT_NONE)
-		return 0;
-	memset(&in, 0, sizeof(in));
-	in.ci_instance_id = bi->bi_id;
-	in.ci_logical_id = s->s_logical_id;
-	in.ci_init = s->s_init;
-	in.ci_ssh_keys = (const char *const *)s->s_props.p_ssh_keys;
-	in.ci_n_ssh_keys = s->s_props.p_n_ssh_keys;
-	in.ci_tags = bi->bi_tags;
-	buf_init(&ud, CI_BUF_MAX);
-	buf_init(&md, CI_BUF_MAX);
-	buf_init(&enc, CI_BUF_MAX);
-	if (ci_check_init(s->s_init, strlen(s->s_init), err) == -1 ||
-	    ci_user_data(&in, &ud, err) == -1 ||
-	    ci_meta_data(&in, &md, err) == -1)
-		goto out;
-	if (how == GUEST_INIT_AUTO || how == GUEST_INIT_GUESTINFO) {
-		const char *e;
-
-		if (ci_guestinfo_encode(md.b_data, md.b_len, &enc, &e, err) ==
-			-1 ||
-		    vset(v, "guestinfo.metadata", buf_str(&enc), err) == -1 ||
-		    vset(v, "guestinfo.metadata.encoding", e, err) == -1 ||
-		    ci_guestinfo_encode(ud.b_data, ud.b_len, &enc, &e, err) ==
-			-1 ||
-		    vset(v, "guestinfo.userdata", buf_str(&enc), err) == -1 ||
-		    vset(v, "guestinfo.userdata.encoding", e, err) == -1)
-			goto out;
-	}
-	if (how == GUEST_INIT_AUTO || how == GUEST_INIT_CIDATA) {
-		struct seed_file files[2] = {
-			{ "user-data", ud.b_data, ud.b_len },
-			{ "meta-data", md.b_data, md.b_len },
-		};
-		char iso[PATH_BUF], slot[24], key[64];
-
-		if (bi->bi_dir != NULL &&
-		    (path_join(iso, sizeof(iso), bi->bi_dir, BUNDLE_SEED_ISO) ==
-			    -1 ||
-			seediso_write(iso, BUNDLE_SEED_LABEL, files, 2, err) ==
-			    -1))
-			goto out;
-		if (seed_slot(v, devs, ndev, slot, sizeof(slot)) == -1) {
-			err_set(err, EIK_INVAL,
-			    "no free IDE or SATA slot for the cloud-init seed "
-			    "CD-ROM in %s; free one or set GuestInit to "
-			    "\"guestinfo\"",
-			    bi->bi_template);
-			goto out;
-		}
-		if (strncmp(slot, "ide", 3) == 0) {
-			(void)snprintf(key, sizeof(key), "%.4s.present", slot);
-			if (vset(v, key, "TRUE", err) == -1)
-				goto out;
-		}
-		(void)snprintf(key, sizeof(key), "%s.present", slot);
-		if (vset(v, key, "TRUE", err) == -1)
-			goto out;
-		(void)snprintf(key, sizeof(key), "%s.deviceType", slot);
-		if (vset(v, key, "cdrom-image", err) == -1)
-			goto out;
-		(void)snprintf(key, sizeof(key), "%s.fileName", slot);
-		if (vset(v, key, BUNDLE_SEED_ISO, err) == -1)
-			goto out;
-		(void)snprintf(key, sizeof(key), "%s.startConnected", slot);
-		if (vset(v, key, "TRUE", err) == -1)
-			goto out;
-	}
-	if ((flags & BUNDLE_VMX_LIMIT) &&
-	    (how == GUEST_INIT_AUTO || how == GUEST_INIT_GUESTINFO)) {
-		size_t size;
-
-		if (emitted_size(v, &size, err) == -1)
-			goto out;
-		if (size > BUNDLE_VMX_BUDGET && how == GUEST_INIT_GUESTINFO) {
-			err_set(err, EIK_INVAL,
-			    "Spec.Init: with Properties.GuestInit \"guestinfo\" "
-			    "the instance's .vmx would be %zu bytes, over the "
-			    "%d VMware takes (VMX_VMWARE_MAX_SIZE, less %d "
-			    "bytes for the keys it adds itself); use GuestInit "
-			    "\"auto\" or \"cidata\" (the seed ISO has no such "
-			    "limit), or a smaller Init or fewer "
-			    "SSHAuthorizedKeys",
-			    size, VMX_VMWARE_MAX_SIZE, VMX_VMWARE_HEADROOM);
-			goto out;
-		}
-		if (size > BUNDLE_VMX_BUDGET) {
-			for (size_t i = 0; i <
-			     sizeof(guestinfo_keys) / sizeof(guestinfo_keys[0]);
-			     i++)
-				(void)vmx_del(v, guestinfo_keys[i]);
-			*dropped = size;
-		}
-	}
-	rc = 0;
-out:
-	buf_free(&ud);
-	buf_free(&md);
-	buf_free(&enc);
-	return rc;
 }
 
 /*
@@ -707,23 +587,23 @@ configure_vmx(struct vmx *v, const struct bk_inst *bi, unsigned flags,
 	if ((flags & BUNDLE_ABS_MEDIA) &&
 	    absolute_media(v, devs, ndev, bi->bi_template, err) == -1)
 		goto out;
-	if (vset(v, "displayName", bi->bi_id, err) == -1)
+	if (bundle_vset(v, "displayName", bi->bi_id, err) == -1)
 		goto out;
 	(void)snprintf(num, sizeof(num), "%u", p->p_memsize_mb);
-	if (vset(v, "memsize", num, err) == -1)
+	if (bundle_vset(v, "memsize", num, err) == -1)
 		goto out;
 	(void)snprintf(num, sizeof(num), "%u", p->p_numcpus);
-	if (vset(v, "numvcpus", num, err) == -1)
+	if (bundle_vset(v, "numvcpus", num, err) == -1)
 		goto out;
-	if (vset(v, "guestinfo.infrakit.id", bi->bi_id, err) == -1)
+	if (bundle_vset(v, "guestinfo.infrakit.id", bi->bi_id, err) == -1)
 		goto out;
 	if (bi->bi_spec->s_logical_id != NULL) {
-		if (vset(v, "guestinfo.infrakit.logical-id",
+		if (bundle_vset(v, "guestinfo.infrakit.logical-id",
 			bi->bi_spec->s_logical_id, err) == -1)
 			goto out;
 	} else
 		(void)vmx_del(v, "guestinfo.infrakit.logical-id");
-	if (guest_init(v, bi, devs, ndev, flags, dropped, err) == -1)
+	if (bundle_guest_init(v, bi, devs, ndev, flags, dropped, err) == -1)
 		goto out;
 	rc = 0;
 out:

@@ -21,7 +21,7 @@ import threading
 import time
 import unittest
 
-PLUGIN_BIN = os.environ.get("PLUGIN_BIN", "build/infrakit-instance-vmware-fusion")
+PLUGIN_BIN = os.environ.get("PLUGIN_BIN", "build/src/infrakit-instance-vmware-fusion")
 TESTD_BIN = os.environ.get("TESTD_BIN", "build/tests/plugin-testd")
 SHARED_DIR = os.environ.get("SHARED_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared"))
 TESTS_DIR = os.environ.get("TESTS_DIR", os.path.join(os.path.dirname(__file__), ".."))
