@@ -1,6 +1,7 @@
 /*
  * Group files. See gstore.h.
  */
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <dirent.h>
@@ -271,12 +272,30 @@ gstore_rec_free(struct gstore_rec *r)
 int
 gstore_open(const char *vm_dir, char *dir, size_t len, struct err *err)
 {
+	struct stat sb;
+
 	if (path_join(dir, len, vm_dir, GSTORE_DIR) == -1) {
 		err_set(
 		    err, EIK_INVAL, "%s/%s: path too long", vm_dir, GSTORE_DIR);
 		return -1;
 	}
-	return mkdir_p(dir, GSTORE_DIR_MODE, err);
+	/* Made by the first save: a plugin that never had a group leaves
+	 * the vm-dir as it was. What is there must be a real directory. */
+	if (lstat(dir, &sb) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		err_set(
+		    err, err_from_errno(errno), "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		err_set(err, EIK_INVAL,
+		    "%s is not a directory (%s): the group files live there; "
+		    "move it away",
+		    dir, S_ISLNK(sb.st_mode) ? "a symbolic link" : "a file");
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -300,6 +319,7 @@ gstore_save(const char *dir, const struct gstore_rec *r, struct err *err)
 	int rc;
 
 	if (file_path(dir, r->gr_spec.g_id, path, sizeof(path), err) == -1 ||
+	    mkdir_p(dir, GSTORE_DIR_MODE, err) == -1 ||
 	    (text = gstore_encode(r, err)) == NULL)
 		return -1;
 	rc = atomic_write_file(path, text, strlen(text), GSTORE_FILE_MODE, err);
@@ -348,6 +368,8 @@ list_files(const char *dir, size_t *n, struct err *err)
 	size_t cap = 0;
 
 	*n = 0;
+	if (d == NULL && errno == ENOENT)
+		return calloc(1, sizeof(*v)); /* no group saved yet */
 	if (d == NULL) {
 		err_set(
 		    err, err_from_errno(errno), "%s: %s", dir, strerror(errno));

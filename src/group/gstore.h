@@ -72,7 +72,8 @@ int gstore_decode(
     const char *text, size_t len, struct gstore_rec *r, struct err *err);
 void gstore_rec_free(struct gstore_rec *r);
 
-/* <vm_dir>/groups into dir, created (GSTORE_DIR_MODE) when missing. */
+/* <vm_dir>/groups into dir; refused when it is there and not a real
+ * directory. gstore_save makes it (GSTORE_DIR_MODE) when missing. */
 int gstore_open(const char *vm_dir, char *dir, size_t len, struct err *err);
 /* Writes r's file durably (atomically replacing the old one). */
 int gstore_save(const char *dir, const struct gstore_rec *r, struct err *err);

@@ -15,11 +15,13 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "service/internal.h"
 #include "util/compat.h"
+#include "util/defaults.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 
@@ -146,6 +148,23 @@ open_threads(struct service *sv, struct err *err)
 	return 0;
 }
 
+/*
+ * Where pick_ssh_port's round robin starts: a port derived from the vm-dir
+ * (FNV-1a of its path), so that two plugins on one host (two users, or
+ * tests run in parallel) hand out ports from far-apart places instead of
+ * racing for SSH_PORT_MIN. An instance's port is still chosen once and
+ * kept in its record.
+ */
+static unsigned
+ssh_port_seed(const char *dir)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *p = dir != NULL ? dir : ""; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return SSH_PORT_MIN + h % (SSH_PORT_MAX - SSH_PORT_MIN + 1);
+}
+
 struct service *
 service_open(const struct service_conf *conf, struct err *err)
 {
@@ -165,6 +184,7 @@ service_open(const struct service_conf *conf, struct err *err)
 	sv->sv_svc.ctx = sv;
 	sv->sv_stop_msg.om_kind = OM_STOP;
 	sv->sv_gen = 1; /* a watch from 0 answers at once */
+	sv->sv_last_ssh_port = ssh_port_seed(conf->sc_vm_dir);
 	sv->sv_nbk = conf->sc_n_backends;
 	sv->sv_bk = calloc(sv->sv_nbk, sizeof(*sv->sv_bk));
 	sv->sv_power_jobs = calloc(sv->sv_nbk, sizeof(*sv->sv_power_jobs));

@@ -3,7 +3,10 @@
  * naming what is wrong, and save / load / quarantine / remove on disk. */
 #include "cm_compat.h"
 
+#include <sys/stat.h>
+
 #include <dirent.h>
+#include <unistd.h>
 
 #include "group/gstore.h"
 #include "util/compat.h"
@@ -200,6 +203,29 @@ count_corrupt(const char *dir)
 	return n;
 }
 
+/* A groups "directory" that is a symbolic link or a file is refused. */
+static void
+test_open_refusals(void **state)
+{
+	char *base = cm_tmpdir(), dir[PATH_BUF], other[PATH_BUF];
+	struct err err;
+
+	(void)state;
+	(void)snprintf(other, sizeof(other), "%s/elsewhere", base);
+	assert_int_equal(mkdir(other, 0700), 0);
+	(void)snprintf(dir, sizeof(dir), "%s/groups", base);
+	assert_int_equal(symlink(other, dir), 0);
+	err_clear(&err);
+	assert_int_equal(gstore_open(base, dir, sizeof(dir), &err), -1);
+	assert_non_null(strstr(err.msg, "a symbolic link"));
+	assert_int_equal(unlink(dir), 0);
+	assert_int_equal(atomic_write_file(dir, "x", 1, 0600, &err), 0);
+	assert_int_equal(gstore_open(base, dir, sizeof(dir), &err), -1);
+	assert_non_null(strstr(err.msg, "is not a directory (a file)"));
+	(void)rm_tree(base, NULL);
+	free(base);
+}
+
 static void
 test_files(void **state)
 {
@@ -210,13 +236,16 @@ test_files(void **state)
 	(void)state;
 	log_init(LOG_LVL_QUIET, NULL);
 	assert_int_equal(gstore_open(base, dir, sizeof(dir), &err), 0);
-	assert_true(is_dir(dir));
+	/* Nothing made until a group is saved; an empty load meanwhile. */
+	assert_false(is_dir(dir));
+	assert_int_equal(gstore_load(dir, take, ids, &err), 0);
 	rec_of(SPEC, 0, &a);
 	rec_of("{\"ID\":\"Alpha\",\"Properties\":{\"Allocation\":{\"Size\":1},"
 	       "\"Instance\":{\"Plugin\":\"p\"},\"Flavor\":{\"Plugin\":"
 	       "\"vanilla\"}}}",
 	    0, &b);
 	assert_int_equal(gstore_save(dir, &a, &err), 0);
+	assert_true(is_dir(dir));
 	assert_int_equal(gstore_save(dir, &b, &err), 0);
 	a.gr_rolling = true;
 	assert_int_equal(gstore_save(dir, &a, &err), 0); /* replaces */
@@ -250,6 +279,7 @@ main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_compat_kept),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_open_refusals),
 		cmocka_unit_test(test_files),
 	};
 
