@@ -110,7 +110,7 @@ for f in sorted(in1):
     if f.lstrip("-") in {t.lstrip("-") for t in takes}:
         args.append({"--tags": "k=v", "--listen": "/nonexistent/sock"}.get(f, "x"))
     rc, out = run(*args)
-    want = 0 if f == "--help" else 3
+    want = 0 if f in ("--help", "-h") else 3
     if rc != want:
         bad.append("%s: %s exited %d, not %d: %s" % (page1, " ".join(args), rc,
                                                    want, out.strip()[:200]))

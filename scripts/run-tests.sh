@@ -4,7 +4,7 @@
 #   scripts/run-tests.sh          gcc build + suite, clang ASan+UBSan build +
 #                                 suite, unit tests under valgrind, libFuzzer
 #                                 targets (FUZZ_SECONDS each, default 60),
-#                                 style checks, the manual pages, make
+#                                 style and size checks, the manual pages, make
 #                                 install and the service files, the macOS
 #                                 compile gate
 #   scripts/run-tests.sh quick    the gcc build and its suite only
@@ -102,6 +102,8 @@ if [ "$mode" != quick ]; then
     check "no banned calls" scripts/check-banned.sh
     check "clang-format" scripts/check-format.sh
     check "layers" scripts/check-layers.sh
+    # Files within FILE_MAX lines, functions within FUNC_MAX (85).
+    check "sizes" scripts/check-size.sh
     # mandoc -Tlint, and the pages in step with --help (scripts/check-man.sh).
     check "man pages" scripts/check-man.sh build/src/infrakit-instance-vmware-fusion
 

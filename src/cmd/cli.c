@@ -1,5 +1,5 @@
 /*
- * Command-line dispatch and usage. See cli.h.
+ * Command-line dispatch and the global usage. See cli.h.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -8,24 +8,23 @@
 #include <time.h>
 
 #include "cmd/cli.h"
-#include "util/compat.h"
+#include "cmd/client.h"
+#include "cmd/flags.h"
+#include "cmd/group.h"
+#include "cmd/serve.h"
 #include "util/defaults.h"
-#include "util/err.h"
 #include "version.h"
 
-void
+static void
 cli_usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: " PLUGIN_PROGNAME " [serve] [flags]        run the plugin\n"
-	    "       " PLUGIN_PROGNAME " describe [--tags k=v,...] "
-	    "[--properties] [--all] [-q] [--json]\n"
-	    "       " PLUGIN_PROGNAME " provision FILE.json   (an "
-	    "instance Spec; - reads stdin)\n"
-	    "       " PLUGIN_PROGNAME " validate FILE.json    (instance "
-	    "Properties)\n"
-	    "       " PLUGIN_PROGNAME " destroy ID...\n"
-	    "       " PLUGIN_PROGNAME " label ID k=v...\n"
+	    "usage: " PLUGIN_PROGNAME " [serve] [flags]        run the "
+	    "plugin\n");
+	for (const struct verb *v = client_verbs; v->v_name != NULL; v++)
+		fprintf(f, "       " PLUGIN_PROGNAME " %s %s\n", v->v_name,
+		    v->v_usage);
+	fprintf(f,
 	    "       " PLUGIN_PROGNAME " group commit|ls|describe|destroy|free|"
 	    "scale|inspect ...\n"
 	    "                          (the built-in group controller; "
@@ -33,94 +32,17 @@ cli_usage(FILE *f)
 	    "       " PLUGIN_PROGNAME " version\n"
 	    "\n"
 	    "The client verbs talk to a running plugin; they accept --name "
-	    "NAME,\n--listen PATH|tcp://HOST:PORT and --type TYPE like serve.\n"
-	    "`" PLUGIN_PROGNAME " serve --help` lists the plugin's flags.\n");
+	    "NAME,\n--listen PATH|tcp://HOST:PORT and --type TYPE like serve, "
+	    "and each has\nits own --help. `" PLUGIN_PROGNAME
+	    " serve --help` lists the plugin's flags.\n");
 }
 
-int
-cli_set_name(struct config *c, const char *arg)
-{
-	if (arg[0] == '\0' || arg[0] == '.' || strchr(arg, '/') != NULL ||
-	    strlen(arg) >= sizeof(c->c_name)) {
-		fprintf(stderr,
-		    "--name %s: must be a plain file name (it names the socket "
-		    "in the plugins directory)\n",
-		    arg);
-		return -1;
-	}
-	(void)strlcpy(c->c_name, arg, sizeof(c->c_name));
-	return 0;
-}
-
-/*
- * The PORT of tcp://HOST:PORT: decimal digits only, 1 to TCP_PORT_MAX, or
- * 0 (any free port, which NAME.listen then names) when serving. getaddrinfo
- * would take "99999" and bind port 34463 (99999 mod 65536).
- */
 static int
-check_port(const char *arg, const char *port, bool serving)
+help_main(void)
 {
-	const char *e;
-
-	(void)parse_uint(port, serving ? 0 : 1, TCP_PORT_MAX, &e);
-	if (e == NULL)
-		return 0;
-	fprintf(stderr,
-	    "--listen %s: port \"%s\" is %s; use a number from 1 to %d%s\n",
-	    arg, port, e, TCP_PORT_MAX,
-	    serving ? " (or 0 for any free port)" : "");
-	return -1;
-}
-
-int
-cli_set_listen(struct config *c, const char *arg, bool serving)
-{
-	if (strncmp(arg, "tcp://", 6) == 0) {
-		const char *hp = arg + 6;
-		const char *colon = strrchr(hp, ':');
-
-		if (colon == NULL || colon[1] == '\0' ||
-		    strlen(hp) >= sizeof(c->c_tcp)) {
-			fprintf(stderr,
-			    "--listen %s: use tcp://HOST:PORT, e.g. "
-			    "tcp://127.0.0.1:24865\n",
-			    arg);
-			return -1;
-		}
-		if (check_port(arg, colon + 1, serving) == -1)
-			return -1;
-		(void)strlcpy(c->c_tcp, hp, sizeof(c->c_tcp));
-		return 0;
-	}
-	if (strncmp(arg, "unix://", 7) == 0)
-		arg += 7;
-	if (arg[0] == '\0' ||
-	    strlcpy(c->c_socket, arg, sizeof(c->c_socket)) >=
-		sizeof(c->c_socket)) {
-		fprintf(stderr, "--listen %s: not a usable socket path\n", arg);
-		return -1;
-	}
-	if (config_absolute(c->c_socket, sizeof(c->c_socket)) == -1) {
-		fprintf(stderr, "--listen %s: path too long\n", arg);
-		return -1;
-	}
-	return 0;
-}
-
-int
-cli_resolve_socket(struct config *c)
-{
-	int n;
-
-	if (c->c_socket[0] != '\0')
-		return 0;
-	n = snprintf(c->c_socket, sizeof(c->c_socket), "%s/%s",
-	    c->c_plugins_dir, c->c_name);
-	if (n < 0 || (size_t)n >= sizeof(c->c_socket)) {
-		fprintf(stderr, "socket path %s/%s is too long\n",
-		    c->c_plugins_dir, c->c_name);
-		return -1;
-	}
+	cli_usage(stdout);
+	printf("\n");
+	serve_usage(stdout);
 	return 0;
 }
 
@@ -130,6 +52,32 @@ version_main(void)
 	printf("{\"version\":\"%s\",\"revision\":\"%s\"}\n", PLUGIN_VERSION,
 	    PLUGIN_REVISION);
 	return 0;
+}
+
+/* "unknown command "x"", with the closest command when there is one. */
+static int
+unknown_command(const char *verb)
+{
+	const char *names[32];
+	const char *near;
+	size_t n = 0;
+
+	names[n++] = "serve";
+	names[n++] = "group";
+	names[n++] = "version";
+	names[n++] = "help";
+	for (const struct verb *v = client_verbs;
+	     v->v_name != NULL && n + 1 < sizeof(names) / sizeof(names[0]); v++)
+		names[n++] = v->v_name;
+	names[n] = NULL;
+	near = flags_closest(verb, names);
+	if (near != NULL)
+		fprintf(stderr, "unknown command \"%s\" (did you mean %s?)\n\n",
+		    verb, near);
+	else
+		fprintf(stderr, "unknown command \"%s\"\n\n", verb);
+	cli_usage(stderr);
+	return CLI_USAGE;
 }
 
 int
@@ -142,34 +90,23 @@ cli_main(int argc, char **argv, const struct backend_ops *const *extra)
 	tzset();
 
 	if (verb == NULL || verb[0] == '-') {
-		if (verb != NULL && (strcmp(verb, "--version") == 0))
+		if (verb != NULL && strcmp(verb, "--version") == 0)
 			return version_main();
 		if (verb != NULL &&
-		    (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0)) {
-			cli_usage(stdout);
-			printf("\n");
-			serve_usage(stdout);
-			return 0;
-		}
+		    (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0))
+			return help_main();
 		return serve_main(argc, argv, extra);
 	}
 	if (strcmp(verb, "serve") == 0)
 		return serve_main(argc - 1, argv + 1, extra);
 	if (strcmp(verb, "version") == 0)
 		return version_main();
-	if (strcmp(verb, "help") == 0) {
-		cli_usage(stdout);
-		printf("\n");
-		serve_usage(stdout);
-		return 0;
-	}
+	if (strcmp(verb, "help") == 0)
+		return help_main();
 	if (strcmp(verb, "group") == 0)
 		return group_main(argc - 1, argv + 1);
-	if (strcmp(verb, "describe") == 0 || strcmp(verb, "provision") == 0 ||
-	    strcmp(verb, "destroy") == 0 || strcmp(verb, "validate") == 0 ||
-	    strcmp(verb, "label") == 0)
-		return client_main(argc - 1, argv + 1);
-	fprintf(stderr, "unknown command \"%s\"\n\n", verb);
-	cli_usage(stderr);
-	return 2;
+	for (const struct verb *v = client_verbs; v->v_name != NULL; v++)
+		if (strcmp(verb, v->v_name) == 0)
+			return client_verb_main(v, argc - 1, argv + 1);
+	return unknown_command(verb);
 }

@@ -10,8 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "util/compat.h"
 #include "cmd/config.h"
+#include "cmd/flags.h"
+#include "util/compat.h"
 #include "group/ghash.h"
 #include "group/policy.h"
 #include "util/err.h"
@@ -163,3 +164,115 @@ config_absolute(char *path, size_t len)
 	memcpy(path, tmp, (size_t)n + 1);
 	return 0;
 }
+
+int
+config_set_name(struct config *c, const char *arg)
+{
+	if (arg[0] == '\0' || arg[0] == '.' || strchr(arg, '/') != NULL ||
+	    strlen(arg) >= sizeof(c->c_name)) {
+		fprintf(stderr,
+		    "--name %s: must be a plain file name (it names the socket "
+		    "in the plugins directory)\n",
+		    arg);
+		return -1;
+	}
+	(void)strlcpy(c->c_name, arg, sizeof(c->c_name));
+	return 0;
+}
+
+/*
+ * The PORT of tcp://HOST:PORT: decimal digits only, 1 to TCP_PORT_MAX, or
+ * 0 (any free port, which NAME.listen then names) when serving. getaddrinfo
+ * would take "99999" and bind port 34463 (99999 mod 65536).
+ */
+static int
+check_port(const char *arg, const char *port, bool serving)
+{
+	const char *e;
+
+	(void)parse_uint(port, serving ? 0 : 1, TCP_PORT_MAX, &e);
+	if (e == NULL)
+		return 0;
+	fprintf(stderr,
+	    "--listen %s: port \"%s\" is %s; use a number from 1 to %d%s\n",
+	    arg, port, e, TCP_PORT_MAX,
+	    serving ? " (or 0 for any free port)" : "");
+	return -1;
+}
+
+int
+config_set_listen(struct config *c, const char *arg, bool serving)
+{
+	if (strncmp(arg, "tcp://", 6) == 0) {
+		const char *hp = arg + 6;
+		const char *colon = strrchr(hp, ':');
+
+		if (colon == NULL || colon[1] == '\0' ||
+		    strlen(hp) >= sizeof(c->c_tcp)) {
+			fprintf(stderr,
+			    "--listen %s: use tcp://HOST:PORT, e.g. "
+			    "tcp://127.0.0.1:24865\n",
+			    arg);
+			return -1;
+		}
+		if (check_port(arg, colon + 1, serving) == -1)
+			return -1;
+		(void)strlcpy(c->c_tcp, hp, sizeof(c->c_tcp));
+		return 0;
+	}
+	if (strncmp(arg, "unix://", 7) == 0)
+		arg += 7;
+	if (arg[0] == '\0' ||
+	    strlcpy(c->c_socket, arg, sizeof(c->c_socket)) >=
+		sizeof(c->c_socket)) {
+		fprintf(stderr, "--listen %s: not a usable socket path\n", arg);
+		return -1;
+	}
+	if (config_absolute(c->c_socket, sizeof(c->c_socket)) == -1) {
+		fprintf(stderr, "--listen %s: path too long\n", arg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_resolve_socket(struct config *c)
+{
+	int n;
+
+	if (c->c_socket[0] != '\0')
+		return 0;
+	n = snprintf(c->c_socket, sizeof(c->c_socket), "%s/%s",
+	    c->c_plugins_dir, c->c_name);
+	if (n < 0 || (size_t)n >= sizeof(c->c_socket)) {
+		fprintf(stderr, "socket path %s/%s is too long\n",
+		    c->c_plugins_dir, c->c_name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_name(void *ctx, const struct flag *f, const char *arg)
+{
+	(void)f;
+	return config_set_name(ctx, arg);
+}
+
+static int
+set_listen(void *ctx, const struct flag *f, const char *arg)
+{
+	(void)f;
+	return config_set_listen(ctx, arg, false);
+}
+
+const struct flag config_client_flags[] = {
+	{ "name", 0, "NAME",
+	    "the plugin's name: its socket in the plugins directory\n"
+	    "(default " PLUGIN_DEFAULT_NAME ")",
+	    set_name, 0, 0 },
+	{ "listen", 0, "PATH",
+	    "the plugin's unix socket, or tcp://HOST:PORT, instead", set_listen,
+	    0, 0 },
+	{ NULL, 0, NULL, NULL, NULL, 0, 0 },
+};

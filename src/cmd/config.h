@@ -1,15 +1,17 @@
 /*
- * Run-time configuration of `serve` and of the client verbs: flags parsed
- * into a struct, defaults applied, paths made absolute, the plugins
- * directory resolved the way InfraKit does it.
+ * The settings `serve` and the client verbs share: the plugin's name, its
+ * socket (--listen, else <plugins dir>/<name>), the plugins directory and
+ * the InfraKit home resolved the way InfraKit does it, durations and
+ * absolute paths; and the rest of serve's configuration, with defaults.
  */
 #ifndef CONFIG_H
 #define CONFIG_H
 
 #include <stdbool.h>
 
-#include "util/defaults.h"
+#include "cmd/flags.h"
 #include "model/model.h"
+#include "util/defaults.h"
 
 struct err;
 
@@ -53,5 +55,22 @@ int config_duration_ms(const char *s, unsigned *out);
 /* Makes path absolute (relative to the working directory) in place; the
  * path need not exist. 0 or -1. */
 int config_absolute(char *path, size_t len);
+
+/* --name VALUE: a plain file name (it names the socket). 0, or -1 with a
+ * message printed. */
+int config_set_name(struct config *c, const char *arg);
+
+/* --listen VALUE: a unix socket path (or unix://PATH), or tcp://HOST:PORT
+ * with PORT from 1 to TCP_PORT_MAX (or 0, any free port, when serving).
+ * 0, or -1 with a message printed. */
+int config_set_listen(struct config *c, const char *arg, bool serving);
+
+/* Fills c_socket from --listen or <plugins dir>/<name>. 0, or -1 with a
+ * message printed. */
+int config_resolve_socket(struct config *c);
+
+/* The flags that find a running plugin, --name and --listen, for commands
+ * whose options struct starts with a struct config (flags.h). */
+extern const struct flag config_client_flags[];
 
 #endif /* CONFIG_H */

@@ -14,7 +14,7 @@
  * Exit status as the other verbs: 0, 1 the plugin refused, 2 usage, 3 no
  * plugin reachable.
  */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +22,9 @@
 
 #include <jansson.h>
 
-#include "cmd/cli.h"
+#include "cmd/client.h"
+#include "cmd/flags.h"
+#include "cmd/group.h"
 #include "util/buf.h"
 #include "util/compat.h"
 #include "util/err.h"
@@ -35,6 +37,7 @@ struct gopts {
 	bool go_all;
 	bool go_json;
 	bool go_quiet;
+	bool go_help;
 };
 
 struct gverb {
@@ -419,6 +422,25 @@ group_usage(FILE *f)
 }
 
 static void
+unknown_verb(const char *name)
+{
+	const char *names[N_VERBS + 1];
+	const char *near;
+
+	for (size_t i = 0; i < N_VERBS; i++)
+		names[i] = verbs[i].v_name;
+	names[N_VERBS] = NULL;
+	near = flags_closest(name, names);
+	if (near != NULL)
+		fprintf(stderr,
+		    "group: unknown verb \"%s\" (did you mean %s?)\n\n", name,
+		    near);
+	else
+		fprintf(stderr, "group: unknown verb \"%s\"\n\n", name);
+	group_usage(stderr);
+}
+
+static void
 verb_usage(FILE *f, const struct gverb *v)
 {
 	fprintf(f, "usage: " PLUGIN_PROGNAME " group %s %s\n\n%s", v->v_name,
@@ -428,75 +450,34 @@ verb_usage(FILE *f, const struct gverb *v)
 	    "  --json                      print the answer as JSON\n");
 }
 
-enum {
-	GOPT_NAME = 256,
-	GOPT_LISTEN,
-	GOPT_PRETEND,
-	GOPT_COMPAT,
-	GOPT_ALL,
-	GOPT_JSON,
-	GOPT_HELP
+#define GO(field)                                                              \
+	offsetof(struct gopts, field), sizeof(((struct gopts *)0)->field)
+
+/* One table for every group verb (each verb's --help names its own). */
+static const struct flag group_flags[] = {
+	{ "pretend", 0, NULL, NULL, flag_bool, GO(go_pretend) },
+	{ "compat", 0, NULL, NULL, flag_bool, GO(go_compat) },
+	{ "all", 0, NULL, NULL, flag_bool, GO(go_all) },
+	{ "json", 0, NULL, NULL, flag_bool, GO(go_json) },
+	{ "quiet", 'q', NULL, NULL, flag_bool, GO(go_quiet) },
+	{ "help", 'h', NULL, NULL, flag_bool, GO(go_help) },
+	{ NULL, 0, NULL, NULL, NULL, 0, 0 },
 };
 
-static const struct option gopts_long[] = { { "name", required_argument, NULL,
-						GOPT_NAME },
-	{ "listen", required_argument, NULL, GOPT_LISTEN },
-	{ "pretend", no_argument, NULL, GOPT_PRETEND },
-	{ "compat", no_argument, NULL, GOPT_COMPAT },
-	{ "all", no_argument, NULL, GOPT_ALL },
-	{ "json", no_argument, NULL, GOPT_JSON },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "help", no_argument, NULL, GOPT_HELP }, { NULL, 0, NULL, 0 } };
-
-/* Flags into o, wherever they are (the operands move to the end); 0, or
- * -1 with a usage error printed. */
+/* The verb and its operands from argv (flags anywhere) into o; the
+ * number of operands (the verb first), or -1 with a usage error printed. */
 static int
-parse(int argc, char **argv, struct gopts *o, bool *help)
+parse(int argc, char **argv, struct gopts *o, char **ops)
 {
-	int ch;
+	const struct flag *tables[] = { config_client_flags, group_flags,
+		NULL };
+	int n = flags_parse(tables, FLAGS_PERMUTE, "group", argc, argv, o, ops);
 
-	optind = 1;
-	opterr = 0;
-	*help = false;
-	while ((ch = getopt_long(argc, argv, ":qh", gopts_long, NULL)) != -1) {
-		switch (ch) {
-		case GOPT_NAME:
-			if (cli_set_name(&o->go_conf, optarg) == -1)
-				return -1;
-			break;
-		case GOPT_LISTEN:
-			if (cli_set_listen(&o->go_conf, optarg, false) == -1)
-				return -1;
-			break;
-		case GOPT_PRETEND:
-			o->go_pretend = true;
-			break;
-		case GOPT_COMPAT:
-			o->go_compat = true;
-			break;
-		case GOPT_ALL:
-			o->go_all = true;
-			break;
-		case GOPT_JSON:
-			o->go_json = true;
-			break;
-		case 'q':
-			o->go_quiet = true;
-			break;
-		case 'h':
-		case GOPT_HELP:
-			*help = true;
-			break;
-		case ':':
-			fprintf(stderr, "%s needs a value\n", argv[optind - 1]);
-			return -1;
-		default:
-			fprintf(stderr, "group: unknown flag %s (see --help)\n",
-			    argv[optind - 1]);
-			return -1;
-		}
+	if (n == FLAGS_HELP) {
+		o->go_help = true;
+		n = 0;
 	}
-	return 0;
+	return n;
 }
 
 int
@@ -505,7 +486,8 @@ group_main(int argc, char **argv)
 	const struct gverb *v = NULL;
 	struct gopts o;
 	struct err err;
-	bool help;
+	char **ops;
+	int n, rc = 2;
 
 	memset(&o, 0, sizeof(o));
 	err_clear(&err);
@@ -513,31 +495,30 @@ group_main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err.msg);
 		return 2;
 	}
-	if (parse(argc, argv, &o, &help) == -1)
-		return 2;
-	argc -= optind;
-	argv += optind;
-	if (argc == 0 || strcmp(argv[0], "help") == 0) {
-		group_usage(argc == 0 && !help ? stderr : stdout);
-		return argc == 0 && !help ? 2 : 0;
+	if ((ops = calloc((size_t)argc + 1, sizeof(*ops))) == NULL)
+		return 1;
+	if ((n = parse(argc, argv, &o, ops)) == -1)
+		goto out;
+	if (n == 0 || strcmp(ops[0], "help") == 0) {
+		group_usage(n == 0 && !o.go_help ? stderr : stdout);
+		rc = n == 0 && !o.go_help ? 2 : 0;
+		goto out;
 	}
 	for (size_t i = 0; i < N_VERBS; i++)
-		if (strcmp(verbs[i].v_name, argv[0]) == 0)
+		if (strcmp(verbs[i].v_name, ops[0]) == 0)
 			v = &verbs[i];
-	if (v == NULL) {
-		fprintf(stderr, "group: unknown verb \"%s\"\n\n", argv[0]);
-		group_usage(stderr);
-		return 2;
-	}
-	if (help) {
+	if (v == NULL)
+		unknown_verb(ops[0]);
+	else if (o.go_help) {
 		verb_usage(stdout, v);
-		return 0;
-	}
-	if (cli_resolve_socket(&o.go_conf) == -1)
-		return 2;
-	if (v->v_nargs >= 0 && argc - 1 != v->v_nargs) {
+		rc = 0;
+	} else if (config_resolve_socket(&o.go_conf) == -1)
+		rc = 2;
+	else if (v->v_nargs >= 0 && n - 1 != v->v_nargs)
 		verb_usage(stderr, v);
-		return 2;
-	}
-	return v->v_run(&o, argv + 1);
+	else
+		rc = v->v_run(&o, ops + 1);
+out:
+	free(ops);
+	return rc;
 }

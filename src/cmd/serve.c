@@ -1,37 +1,276 @@
 /*
- * `serve`: the plugin daemon's life cycle. Flags → config; the plugins
- * directory and socket (a live plugin on the same name is never disturbed);
- * backends; the service with its crash recovery; the HTTP server; then wait
- * for SIGINT/SIGTERM on a self-pipe and shut down in order: stop accepting,
- * stop the service (in-flight work parks safely), remove socket, pid file
- * and .listen file, exit 0.
+ * `serve`: the plugin daemon's life cycle, in steps. Flags (one table) →
+ * config; the plugins directory and socket (a live plugin on the same name
+ * is never disturbed); backends; the service with its crash recovery and
+ * the group controller; the HTTP servers; then wait for SIGINT/SIGTERM on
+ * a self-pipe and shut down in order: stop accepting, stop the service
+ * (in-flight work parks safely), remove socket, pid file and .listen file,
+ * exit 0.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "cmd/cli.h"
-#include "util/compat.h"
-#include "util/err.h"
-#include "util/fsutil.h"
+#include "cmd/backends.h"
+#include "cmd/config.h"
+#include "cmd/flags.h"
+#include "cmd/serve.h"
 #include "group/gctl.h"
+#include "group/ghash.h"
 #include "http/httpd.h"
 #include "rpc/rpc.h"
 #include "service/service.h"
 #include "store/store.h"
+#include "util/compat.h"
+#include "util/err.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 #include "version.h"
 
-extern const struct backend_ops *const builtin_backends[];
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* ---- flags -------------------------------------------------------------- */
+
+#define CF(field)                                                              \
+	offsetof(struct config, field), sizeof(((struct config *)0)->field)
+
+static int
+set_name(void *ctx, const struct flag *f, const char *arg)
+{
+	(void)f;
+	return config_set_name(ctx, arg);
+}
+
+static int
+set_listen(void *ctx, const struct flag *f, const char *arg)
+{
+	(void)f;
+	return config_set_listen(ctx, arg, true);
+}
+
+static int
+set_log(void *ctx, const struct flag *f, const char *arg)
+{
+	const char *e;
+
+	(void)f;
+	((struct config *)ctx)->c_log = (int)parse_uint(arg, 0, 5, &e);
+	if (e != NULL) {
+		fprintf(stderr, "--log %s: %s; use 0 to 5\n", arg, e);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_backend(void *ctx, const struct flag *f, const char *arg)
+{
+	struct config *c = ctx;
+
+	(void)f;
+	if (strlcpy(c->c_backend, arg, sizeof(c->c_backend)) >=
+	    sizeof(c->c_backend)) {
+		fprintf(
+		    stderr, "--backend %s: use vmware, qemu or auto\n", arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_clone(void *ctx, const struct flag *f, const char *arg)
+{
+	int m = clone_mode_parse(arg);
+
+	(void)f;
+	if (m < 0) {
+		fprintf(stderr, "--clone %s: use auto, linked, full or copy\n",
+		    arg);
+		return -1;
+	}
+	((struct config *)ctx)->c_clone = (enum clone_mode)m;
+	return 0;
+}
+
+static int
+set_max_parallel(void *ctx, const struct flag *f, const char *arg)
+{
+	const char *e;
+
+	(void)f;
+	((struct config *)ctx)->c_max_parallel =
+	    (unsigned)parse_uint(arg, 1, MAX_PARALLEL_MAX, &e);
+	if (e != NULL) {
+		fprintf(stderr, "--max-parallel %s: %s; use 1 to %d\n", arg, e,
+		    MAX_PARALLEL_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+/* A duration of at least min_ms (min_ms 0: more than 0). */
+static int
+set_duration_min(
+    void *ctx, const struct flag *f, const char *arg, unsigned min_ms)
+{
+	unsigned v;
+
+	if (flag_duration(ctx, f, arg) == -1)
+		return -1;
+	v = *(unsigned *)((char *)ctx + f->f_off);
+	if (min_ms > 0 && v < min_ms) {
+		fprintf(
+		    stderr, "--%s %s: at least %ums\n", f->f_long, arg, min_ms);
+		return -1;
+	}
+	if (min_ms == 0 && v == 0) {
+		fprintf(stderr, "--%s must be > 0\n", f->f_long);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_poll(void *ctx, const struct flag *f, const char *arg)
+{
+	return set_duration_min(ctx, f, arg, POLL_INTERVAL_MIN_MS);
+}
+
+static int
+set_positive(void *ctx, const struct flag *f, const char *arg)
+{
+	return set_duration_min(ctx, f, arg, 0);
+}
+
+static int
+set_hash_tag(void *ctx, const struct flag *f, const char *arg)
+{
+	(void)f;
+	if ((((struct config *)ctx)->c_group_era = ghash_era_parse(arg)) < 0) {
+		fprintf(stderr,
+		    "--group-hash-tag %s: use master, v0.5, v0.1 or "
+		    "v0.1-go1.6\n",
+		    arg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Numbers in the help texts. */
+#define PORT_MAX_S STR(TCP_PORT_MAX)
+#define PARALLEL_S STR(MAX_PARALLEL_DEFAULT)
+#define NAME_S PLUGIN_DEFAULT_NAME
+
+/*
+ * The flags of serve, in the order --help lists them. An entry without a
+ * setter is one more help line for the flag above it.
+ */
+static const struct flag serve_flags[] = {
+	{ "name", 0, "NAME",
+	    "socket name in the plugins directory (default " NAME_S ")",
+	    set_name, 0, 0 },
+	{ "listen", 0, "PATH", "explicit unix socket path", set_listen, 0, 0 },
+	{ "listen", 0, "tcp://H:P",
+	    "also serve TCP and write NAME.listen (loopback only\n"
+	    "unless --allow-remote: the protocol has no\n"
+	    "authentication); P is 1 to " PORT_MAX_S ", 0 = any free port",
+	    NULL, 0, 0 },
+	{ "allow-remote", 0, NULL,
+	    "allow a non-loopback --listen tcp:// address", flag_bool,
+	    CF(c_allow_remote) },
+	{ "log", 0, "0..5",
+	    "verbosity (InfraKit convention; 5 logs every request)", set_log, 0,
+	    0 },
+	{ "vm-dir", 0, "DIR",
+	    "where instances live (default ~/.infrakit/NAME/vms)", flag_path,
+	    CF(c_vm_dir) },
+	{ "vm-lib", 0, "DIR",
+	    "template library: VMX \"x\" is DIR/x.vmwarevm/x.vmx or\n"
+	    "DIR/x/x.vmx (default ~/.infrakit/NAME/vmx)",
+	    flag_path, CF(c_vm_lib) },
+	{ "backend", 0, "B",
+	    "vmware, qemu or auto (default auto: vmware if vmrun is\n"
+	    "found, else qemu if qemu-system-x86_64 is found)",
+	    set_backend, 0, 0 },
+	{ "vmrun", 0, "PATH",
+	    "vmrun to use (default: search Fusion, Workstation, PATH)",
+	    flag_path, CF(c_vmrun) },
+	{ "qemu", 0, "PATH", "qemu-system-x86_64 to use (default: search PATH)",
+	    flag_path, CF(c_qemu) },
+	{ "qemu-network", 0, "N",
+	    "user (default: each guest's SSH on a loopback port) or\n"
+	    "bridge=NAME[,leases=FILE][,helper=PATH]: a tap on a host\n"
+	    "bridge, the guest's IP from its DHCP leases",
+	    flag_string, CF(c_qemu_network) },
+	{ "clone", 0, "MODE", "auto, linked, full or copy (default auto)",
+	    set_clone, 0, 0 },
+	{ "max-parallel", 0, "N",
+	    "background VM operations at once (default " PARALLEL_S ")",
+	    set_max_parallel, 0, 0 },
+	{ "poll-interval", 0, "D",
+	    "power-state refresh, e.g. 5s, 500ms (default 1s): a VM\n"
+	    "stopped behind the plugin's back is seen (and its group\n"
+	    "reacts) within this time",
+	    set_poll, CF(c_poll_ms) },
+	{ "op-timeout", 0, "D",
+	    "deadline of one backend operation (default 30m)", set_positive,
+	    CF(c_op_timeout_ms) },
+	{ "stop-timeout", 0, "D",
+	    "soft power-off budget before a hard one (default 30s)",
+	    flag_duration, CF(c_stop_soft_ms) },
+	{ "group-hash-tag", 0, "E",
+	    "the config-hash tag the built-in group controller writes:\n"
+	    "master (infrakit.config.hash, default) or v0.5\n"
+	    "(infrakit.config_sha, InfraKit v0.5 and master before\n"
+	    "2018-01-18); v0.1 for v0.1-v0.4 (base64url)",
+	    set_hash_tag, 0, 0 },
+	{ "group-restart-wait", 0, "D",
+	    "a group with RestartPolicy \"restart\": how long a\n"
+	    "restarted member may take to run again before the next\n"
+	    "try (2 tries, then it is replaced; default 15s)",
+	    set_positive, CF(c_group_restart_wait_ms) },
+	{ NULL, 0, NULL, NULL, NULL, 0, 0 },
+};
+
+void
+serve_usage(FILE *f)
+{
+	const struct flag *tables[] = { serve_flags, NULL };
+
+	fprintf(f, "serve flags (--flag=value and --flag value both work):\n");
+	flags_help(f, tables);
+	fprintf(f,
+	    "Environment: INFRAKIT_PLUGINS_DIR, else INFRAKIT_HOME/plugins, "
+	    "else\n~/.infrakit/plugins holds the socket NAME and NAME.pid.\n");
+}
+
+/* ---- the daemon's state, step by step ------------------------------------ */
+
+struct serve {
+	struct config s_c;
+	char s_pidfile[PATH_BUF];
+	char s_listenfile[PATH_BUF];
+	struct bkent s_bks[8];
+	size_t s_nbk;
+	struct service *s_sv;
+	struct gctl *s_gc;
+	struct rpc_front s_front;
+	struct conns *s_conns;
+	struct httpd *s_h, *s_ht; /* unix, TCP */
+	struct stat s_sock_st;
+	bool s_have_sock, s_wrote_pid, s_wrote_listen;
+};
 
 static int sig_pipe[2] = { -1, -1 };
 
@@ -44,305 +283,6 @@ on_signal(int sig)
 	/* Only async-signal-safe work here: one byte into the self-pipe. */
 	(void)write(sig_pipe[1], &c, 1);
 	errno = saved;
-}
-
-void
-serve_usage(FILE *f)
-{
-	fprintf(f,
-	    "serve flags (--flag=value and --flag value both work):\n"
-	    "  --name NAME          socket name in the plugins directory "
-	    "(default " PLUGIN_DEFAULT_NAME ")\n"
-	    "  --listen PATH        explicit unix socket path\n"
-	    "  --listen tcp://H:P   also serve TCP and write NAME.listen "
-	    "(loopback only\n"
-	    "                       unless --allow-remote: the protocol has "
-	    "no\n"
-	    "                       authentication); P is 1 to %d, 0 = any "
-	    "free port\n"
-	    "  --allow-remote       allow a non-loopback --listen tcp:// "
-	    "address\n"
-	    "  --log 0..5           verbosity (InfraKit convention; 5 logs "
-	    "every request)\n"
-	    "  --vm-dir DIR         where instances live (default "
-	    "~/.infrakit/NAME/vms)\n"
-	    "  --vm-lib DIR         template library: VMX \"x\" is "
-	    "DIR/x.vmwarevm/x.vmx or\n"
-	    "                       DIR/x/x.vmx (default "
-	    "~/.infrakit/NAME/vmx)\n"
-	    "  --backend B          vmware, qemu or auto (default auto: "
-	    "vmware if vmrun is\n"
-	    "                       found, else qemu if qemu-system-x86_64 "
-	    "is found)\n"
-	    "  --vmrun PATH         vmrun to use (default: search Fusion, "
-	    "Workstation, PATH)\n"
-	    "  --qemu PATH          qemu-system-x86_64 to use (default: "
-	    "search PATH)\n"
-	    "  --qemu-network N     user (default: each guest's SSH on a "
-	    "loopback port) or\n"
-	    "                       bridge=NAME[,leases=FILE][,helper=PATH]: "
-	    "a tap on a host\n"
-	    "                       bridge, the guest's IP from its DHCP "
-	    "leases\n"
-	    "  --clone MODE         auto, linked, full or copy (default "
-	    "auto)\n"
-	    "  --max-parallel N     background VM operations at once "
-	    "(default %d)\n"
-	    "  --poll-interval D    power-state refresh, e.g. 5s, 500ms "
-	    "(default 1s): a VM\n"
-	    "                       stopped behind the plugin's back is "
-	    "seen (and its group\n"
-	    "                       reacts) within this time\n"
-	    "  --op-timeout D       deadline of one backend operation "
-	    "(default 30m)\n"
-	    "  --stop-timeout D     soft power-off budget before a hard one "
-	    "(default 30s)\n"
-	    "  --group-hash-tag E   the config-hash tag the built-in group "
-	    "controller writes:\n"
-	    "                       master (infrakit.config.hash, default) or "
-	    "v0.5\n"
-	    "                       (infrakit.config_sha, InfraKit v0.5 and "
-	    "master before\n"
-	    "                       2018-01-18); v0.1 for v0.1-v0.4 "
-	    "(base64url)\n"
-	    "  --group-restart-wait D  a group with RestartPolicy \"restart\": "
-	    "how long a\n"
-	    "                       restarted member may take to run again "
-	    "before the next\n"
-	    "                       try (2 tries, then it is replaced; default "
-	    "15s)\n"
-	    "Environment: INFRAKIT_PLUGINS_DIR, else INFRAKIT_HOME/plugins, "
-	    "else\n~/.infrakit/plugins holds the socket NAME and NAME.pid.\n",
-	    TCP_PORT_MAX, MAX_PARALLEL_DEFAULT);
-}
-
-enum {
-	OPT_NAME = 256,
-	OPT_LISTEN,
-	OPT_ALLOW_REMOTE,
-	OPT_LOG,
-	OPT_VM_DIR,
-	OPT_VM_LIB,
-	OPT_BACKEND,
-	OPT_VMRUN,
-	OPT_QEMU,
-	OPT_QEMU_NETWORK,
-	OPT_CLONE,
-	OPT_MAX_PARALLEL,
-	OPT_POLL,
-	OPT_OP_TIMEOUT,
-	OPT_STOP_TIMEOUT,
-	OPT_GROUP_HASH_TAG,
-	OPT_GROUP_RESTART_WAIT,
-	OPT_HELP
-};
-
-static const struct option serve_opts[] = { { "name", required_argument, NULL,
-						OPT_NAME },
-	{ "listen", required_argument, NULL, OPT_LISTEN },
-	{ "allow-remote", no_argument, NULL, OPT_ALLOW_REMOTE },
-	{ "log", required_argument, NULL, OPT_LOG },
-	{ "vm-dir", required_argument, NULL, OPT_VM_DIR },
-	{ "vm-lib", required_argument, NULL, OPT_VM_LIB },
-	{ "backend", required_argument, NULL, OPT_BACKEND },
-	{ "vmrun", required_argument, NULL, OPT_VMRUN },
-	{ "qemu", required_argument, NULL, OPT_QEMU },
-	{ "qemu-network", required_argument, NULL, OPT_QEMU_NETWORK },
-	{ "clone", required_argument, NULL, OPT_CLONE },
-	{ "max-parallel", required_argument, NULL, OPT_MAX_PARALLEL },
-	{ "poll-interval", required_argument, NULL, OPT_POLL },
-	{ "op-timeout", required_argument, NULL, OPT_OP_TIMEOUT },
-	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
-	{ "group-hash-tag", required_argument, NULL, OPT_GROUP_HASH_TAG },
-	{ "group-restart-wait", required_argument, NULL,
-	    OPT_GROUP_RESTART_WAIT },
-	{ "help", no_argument, NULL, OPT_HELP }, { NULL, 0, NULL, 0 } };
-
-static int
-set_path(char *dst, size_t len, const char *arg, const char *flag)
-{
-	if (arg[0] == '\0' || strlcpy(dst, arg, len) >= len ||
-	    config_absolute(dst, len) == -1) {
-		fprintf(stderr, "%s %s: not a usable path\n", flag, arg);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-set_duration(unsigned *dst, const char *arg, const char *flag)
-{
-	if (config_duration_ms(arg, dst) == -1) {
-		fprintf(stderr,
-		    "%s %s: not a duration; use e.g. 500ms, 5s or 2m\n", flag,
-		    arg);
-		return -1;
-	}
-	return 0;
-}
-
-/* The group controller's flags. 0, or -1 with a message printed. */
-static int
-group_flag(int ch, const char *arg, struct config *c)
-{
-	if (ch == OPT_GROUP_HASH_TAG) {
-		if ((c->c_group_era = ghash_era_parse(arg)) < 0) {
-			fprintf(stderr,
-			    "--group-hash-tag %s: use master, v0.5, v0.1 or "
-			    "v0.1-go1.6\n",
-			    arg);
-			return -1;
-		}
-		return 0;
-	}
-	if (set_duration(
-		&c->c_group_restart_wait_ms, arg, "--group-restart-wait") == -1)
-		return -1;
-	if (c->c_group_restart_wait_ms == 0) {
-		fprintf(stderr, "--group-restart-wait must be > 0\n");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-parse_flags(int argc, char **argv, struct config *c)
-{
-	const char *e;
-	int ch;
-
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":h", serve_opts, NULL)) != -1) {
-		switch (ch) {
-		case OPT_NAME:
-			if (cli_set_name(c, optarg) == -1)
-				return -1;
-			break;
-		case OPT_LISTEN:
-			if (cli_set_listen(c, optarg, true) == -1)
-				return -1;
-			break;
-		case OPT_ALLOW_REMOTE:
-			c->c_allow_remote = true;
-			break;
-		case OPT_LOG:
-			c->c_log = (int)parse_uint(optarg, 0, 5, &e);
-			if (e != NULL) {
-				fprintf(stderr, "--log %s: %s; use 0 to 5\n",
-				    optarg, e);
-				return -1;
-			}
-			break;
-		case OPT_VM_DIR:
-			if (set_path(c->c_vm_dir, sizeof(c->c_vm_dir), optarg,
-				"--vm-dir") == -1)
-				return -1;
-			break;
-		case OPT_VM_LIB:
-			if (set_path(c->c_vm_lib, sizeof(c->c_vm_lib), optarg,
-				"--vm-lib") == -1)
-				return -1;
-			break;
-		case OPT_BACKEND:
-			if (strlcpy(c->c_backend, optarg,
-				sizeof(c->c_backend)) >= sizeof(c->c_backend)) {
-				fprintf(stderr,
-				    "--backend %s: use vmware, qemu or auto\n",
-				    optarg);
-				return -1;
-			}
-			break;
-		case OPT_VMRUN:
-			if (set_path(c->c_vmrun, sizeof(c->c_vmrun), optarg,
-				"--vmrun") == -1)
-				return -1;
-			break;
-		case OPT_QEMU:
-			if (set_path(c->c_qemu, sizeof(c->c_qemu), optarg,
-				"--qemu") == -1)
-				return -1;
-			break;
-		case OPT_QEMU_NETWORK:
-			if (strlcpy(c->c_qemu_network, optarg,
-				sizeof(c->c_qemu_network)) >=
-			    sizeof(c->c_qemu_network)) {
-				fprintf(stderr, "--qemu-network: too long\n");
-				return -1;
-			}
-			break;
-		case OPT_CLONE: {
-			int m = clone_mode_parse(optarg);
-
-			if (m < 0) {
-				fprintf(stderr,
-				    "--clone %s: use auto, linked, full or "
-				    "copy\n",
-				    optarg);
-				return -1;
-			}
-			c->c_clone = (enum clone_mode)m;
-			break;
-		}
-		case OPT_MAX_PARALLEL:
-			c->c_max_parallel = (unsigned)parse_uint(
-			    optarg, 1, MAX_PARALLEL_MAX, &e);
-			if (e != NULL) {
-				fprintf(stderr,
-				    "--max-parallel %s: %s; use 1 to %d\n",
-				    optarg, e, MAX_PARALLEL_MAX);
-				return -1;
-			}
-			break;
-		case OPT_POLL:
-			if (set_duration(
-				&c->c_poll_ms, optarg, "--poll-interval") == -1)
-				return -1;
-			if (c->c_poll_ms < POLL_INTERVAL_MIN_MS) {
-				fprintf(stderr,
-				    "--poll-interval %s: at least %dms\n",
-				    optarg, POLL_INTERVAL_MIN_MS);
-				return -1;
-			}
-			break;
-		case OPT_OP_TIMEOUT:
-			if (set_duration(&c->c_op_timeout_ms, optarg,
-				"--op-timeout") == -1)
-				return -1;
-			if (c->c_op_timeout_ms == 0) {
-				fprintf(stderr, "--op-timeout must be > 0\n");
-				return -1;
-			}
-			break;
-		case OPT_STOP_TIMEOUT:
-			if (set_duration(&c->c_stop_soft_ms, optarg,
-				"--stop-timeout") == -1)
-				return -1;
-			break;
-		case OPT_GROUP_HASH_TAG:
-		case OPT_GROUP_RESTART_WAIT:
-			if (group_flag(ch, optarg, c) == -1)
-				return -1;
-			break;
-		case OPT_HELP:
-		case 'h':
-			serve_usage(stdout);
-			exit(0);
-		case ':':
-			fprintf(stderr, "%s needs a value\n", argv[optind - 1]);
-			return -1;
-		default:
-			fprintf(stderr, "unknown flag %s (see --help)\n",
-			    argv[optind - 1]);
-			return -1;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "unexpected argument \"%s\" (see --help)\n",
-		    argv[optind]);
-		return -1;
-	}
-	return 0;
 }
 
 /* Fills in the directories that default from --name. */
@@ -372,107 +312,38 @@ finish_config(struct config *c)
 	}
 	if (config_absolute(c->c_plugins_dir, sizeof(c->c_plugins_dir)) == -1)
 		return -1;
-	return cli_resolve_socket(c);
+	return config_resolve_socket(c);
 }
 
-/* Opens the backends: the chosen one first (the default Type ""), then
- * every other one that works here, each reachable by its name as Type. */
+/* Flags into s->s_c. -1 to go on, else the exit status. */
 static int
-open_backends(const struct config *c, const struct backend_ops *const *extra,
-    struct bkent *out, size_t max, size_t *n)
+parse_config(struct serve *s, int argc, char **argv)
 {
-	const struct backend_ops *all[16];
-	struct backend_conf bc;
-	size_t na = 0;
-	bool is_auto = strcmp(c->c_backend, "auto") == 0;
-	bool found = false;
+	const struct flag *tables[] = { serve_flags, NULL };
+	struct err err;
+	char **ops;
+	int n;
 
-	for (size_t i = 0; builtin_backends[i] != NULL && na < 15; i++)
-		all[na++] = builtin_backends[i];
-	for (size_t i = 0; extra != NULL && extra[i] != NULL && na < 15; i++)
-		all[na++] = extra[i];
-	memset(&bc, 0, sizeof(bc));
-	bc.bc_vm_dir = c->c_vm_dir;
-	bc.bc_vm_lib = c->c_vm_lib;
-	bc.bc_vmrun = c->c_vmrun[0] != '\0' ? c->c_vmrun : NULL;
-	bc.bc_qemu = c->c_qemu[0] != '\0' ? c->c_qemu : NULL;
-	bc.bc_qemu_network =
-	    c->c_qemu_network[0] != '\0' ? c->c_qemu_network : NULL;
-	bc.bc_clone = c->c_clone;
-	*n = 0;
-	if (!is_auto) {
-		for (size_t i = 0; i < na; i++) {
-			struct err err;
-
-			if (strcmp(all[i]->name, c->c_backend) != 0)
-				continue;
-			found = true;
-			err_clear(&err);
-			if (all[i]->open(&bc, &out[0].be_ctx, &err) == -1) {
-				log_error(
-				    "--backend %s: %s", c->c_backend, err.msg);
-				return -1;
-			}
-			out[0].be_ops = all[i];
-			*n = 1;
-		}
-		if (!found) {
-			char list[256] = "";
-
-			for (size_t i = 0; i < na; i++) {
-				(void)strlcat(
-				    list, i ? ", " : "", sizeof(list));
-				(void)strlcat(list, all[i]->name, sizeof(list));
-			}
-			log_error("--backend %s: unknown; use %s or auto",
-			    c->c_backend, list);
-			return -1;
-		}
+	err_clear(&err);
+	if (config_defaults(&s->s_c, &err) == -1) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 1;
 	}
-	/* The others, quietly: a missing hypervisor is no error here. */
-	bc.bc_quiet = true;
-	for (size_t i = 0; i < na && *n < max; i++) {
-		struct err err;
-
-		if (*n > 0 && all[i] == out[0].be_ops)
-			continue;
-		/* Test doubles only when asked for by name. */
-		if (is_auto && extra != NULL) {
-			bool is_extra = false;
-
-			for (size_t k = 0; extra[k] != NULL; k++)
-				if (extra[k] == all[i])
-					is_extra = true;
-			if (is_extra)
-				continue;
-		}
-		err_clear(&err);
-		if (all[i]->open(&bc, &out[*n].be_ctx, &err) == 0) {
-			out[*n].be_ops = all[i];
-			(*n)++;
-		} else
-			log_debug("backend %s not available: %s", all[i]->name,
-			    err.msg);
+	if ((ops = calloc((size_t)argc + 1, sizeof(*ops))) == NULL)
+		return 1;
+	n = flags_parse(
+	    tables, FLAGS_PERMUTE, "serve", argc, argv, &s->s_c, ops);
+	if (n > 0)
+		fprintf(stderr, "unexpected argument \"%s\" (see --help)\n",
+		    ops[0]);
+	free(ops);
+	if (n == FLAGS_HELP) {
+		serve_usage(stdout);
+		return 0;
 	}
-	if (*n == 0) {
-		log_error("no hypervisor found: vmrun (VMware Fusion, "
-			  "Workstation or Player) is not installed or not in "
-			  "PATH, and neither is qemu-system-x86_64. Install "
-			  "one, or point --vmrun / --qemu at it");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-write_pid_file(const char *path, struct err *err)
-{
-	char text[32];
-	int n = snprintf(text, sizeof(text), "%ld", (long)getpid());
-
-	/* Decimal, no trailing newline: master's `plugin stop` parses it
-	 * strictly. */
-	return atomic_write_file(path, text, (size_t)n, 0644, err);
+	if (n != 0 || finish_config(&s->s_c) == -1)
+		return 2;
+	return -1;
 }
 
 static void
@@ -492,15 +363,76 @@ report_live(const char *sock, const char *pidfile)
 	free(text);
 }
 
-/* Removes path only if it is still the socket we made. */
-static void
-remove_socket(const char *path, const struct stat *ours)
+/* The plugins directory, the vm-dir and the checks made before anything
+ * is touched. 0, or -1 logged. */
+static int
+prepare_dirs(struct serve *s)
 {
-	struct stat st;
+	const struct config *c = &s->s_c;
+	struct err err;
 
-	if (lstat(path, &st) == 0 && st.st_ino == ours->st_ino &&
-	    st.st_dev == ours->st_dev)
-		(void)unlink(path);
+	err_clear(&err);
+	if (snprintf(s->s_pidfile, sizeof(s->s_pidfile), "%s/%s.pid",
+		c->c_plugins_dir, c->c_name) >= (int)sizeof(s->s_pidfile) ||
+	    snprintf(s->s_listenfile, sizeof(s->s_listenfile), "%s/%s.listen",
+		c->c_plugins_dir, c->c_name) >= (int)sizeof(s->s_listenfile))
+		fatalx("plugins directory path too long");
+	/* The plugins directory: created 0700 when we make it. */
+	if (!is_dir(c->c_plugins_dir)) {
+		if (mkdir_p(c->c_plugins_dir, PLUGINS_DIR_MODE, &err) == -1)
+			fatalx("plugins directory: %s", err.msg);
+		(void)chmod(c->c_plugins_dir, PLUGINS_DIR_MODE);
+	}
+	/* Refuse early, before touching anything, if the name is taken. */
+	if (httpd_socket_live(c->c_socket)) {
+		report_live(c->c_socket, s->s_pidfile);
+		return -1;
+	}
+	if (strlen(c->c_vm_dir) > STORE_DIR_MAX) {
+		log_error(
+		    "--vm-dir is %zu bytes long; at most %d (STORE_DIR_MAX) "
+		    "leave room for the paths the plugin makes below it: "
+		    "choose a shorter directory",
+		    strlen(c->c_vm_dir), STORE_DIR_MAX);
+		return -1;
+	}
+	if (mkdir_p(c->c_vm_dir, STATE_DIR_MODE, &err) == -1) {
+		log_error("--vm-dir: %s", err.msg);
+		return -1;
+	}
+	if (!is_dir(c->c_vm_lib))
+		log_warnx("--vm-lib %s does not exist: Validate and Provision "
+			  "will fail until templates are there",
+		    c->c_vm_lib);
+	return 0;
+}
+
+static void
+signals_init(void)
+{
+	struct sigaction sa;
+
+	/* Close-on-exec from the start where the system can: threads spawn
+	 * long-lived children (QEMU), and one spawned between pipe() and
+	 * fcntl() would keep our ends open for its whole life. */
+#ifdef HAVE_PIPE2
+	if (pipe2(sig_pipe, O_CLOEXEC) == -1)
+		fatal("pipe2");
+#else
+	if (pipe(sig_pipe) == -1)
+		fatal("pipe");
+	(void)fd_cloexec(sig_pipe[0]);
+	(void)fd_cloexec(sig_pipe[1]);
+#endif
+	(void)fd_nonblock(sig_pipe[1]);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	(void)sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	(void)sigaction(SIGPIPE, &sa, NULL);
+	(void)sigaction(SIGHUP, &sa, NULL);
 }
 
 /* The built-in group controller on the service; NULL (logged) on
@@ -525,187 +457,148 @@ open_groups(const struct config *c, const struct svc *svc)
 	return gc;
 }
 
-int
-serve_main(int argc, char **argv, const struct backend_ops *const *extra)
+/* Backends, the service and the group controller. 0, or -1 logged. */
+static int
+start_core(struct serve *s, const struct backend_ops *const *extra)
 {
-	struct config c;
-	struct err err;
-	struct bkent bks[8];
-	size_t nbk = 0;
+	const struct config *c = &s->s_c;
 	struct service_conf sc;
-	struct service *sv = NULL;
-	struct gctl *gc = NULL;
-	struct rpc_front front;
-	struct httpd *h = NULL, *ht = NULL;
-	struct httpd_opts ho_unix, ho_tcp;
-	struct conns *conns = NULL;
-	struct sigaction sa;
-	struct stat sock_st;
-	char pidfile[PATH_BUF], listenfile[PATH_BUF];
-	bool wrote_pid = false, wrote_listen = false, have_sock = false;
-	int fd = -1, rc = 1;
+	struct err err;
 
-	err_clear(&err);
-	if (config_defaults(&c, &err) == -1) {
-		fprintf(stderr, "%s\n", err.msg);
-		return 1;
-	}
-	if (parse_flags(argc, argv, &c) == -1 || finish_config(&c) == -1)
-		return 2;
-	log_init(c.c_log, NULL);
-	if (snprintf(pidfile, sizeof(pidfile), "%s/%s.pid", c.c_plugins_dir,
-		c.c_name) >= (int)sizeof(pidfile) ||
-	    snprintf(listenfile, sizeof(listenfile), "%s/%s.listen",
-		c.c_plugins_dir, c.c_name) >= (int)sizeof(listenfile))
-		fatalx("plugins directory path too long");
-
-	/* The plugins directory: created 0700 when we make it. */
-	if (!is_dir(c.c_plugins_dir)) {
-		if (mkdir_p(c.c_plugins_dir, PLUGINS_DIR_MODE, &err) == -1)
-			fatalx("plugins directory: %s", err.msg);
-		(void)chmod(c.c_plugins_dir, PLUGINS_DIR_MODE);
-	}
-	/* Refuse early, before touching anything, if the name is taken. */
-	if (httpd_socket_live(c.c_socket)) {
-		report_live(c.c_socket, pidfile);
-		return 1;
-	}
-	if (strlen(c.c_vm_dir) > STORE_DIR_MAX) {
-		log_error(
-		    "--vm-dir is %zu bytes long; at most %d (STORE_DIR_MAX) "
-		    "leave room for the paths the plugin makes below it: "
-		    "choose a shorter directory",
-		    strlen(c.c_vm_dir), STORE_DIR_MAX);
-		return 1;
-	}
-	if (mkdir_p(c.c_vm_dir, STATE_DIR_MODE, &err) == -1) {
-		log_error("--vm-dir: %s", err.msg);
-		return 1;
-	}
-	if (!is_dir(c.c_vm_lib))
-		log_warnx("--vm-lib %s does not exist: Validate and Provision "
-			  "will fail until templates are there",
-		    c.c_vm_lib);
-
-		/* Close-on-exec from the start where the system can: threads
-		 * spawn long-lived children (QEMU), and one spawned between
-		 * pipe() and fcntl() would keep our ends open for its whole
-		 * life. */
-#ifdef HAVE_PIPE2
-	if (pipe2(sig_pipe, O_CLOEXEC) == -1)
-		fatal("pipe2");
-#else
-	if (pipe(sig_pipe) == -1)
-		fatal("pipe");
-	(void)fd_cloexec(sig_pipe[0]);
-	(void)fd_cloexec(sig_pipe[1]);
-#endif
-	(void)fd_nonblock(sig_pipe[1]);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	(void)sigemptyset(&sa.sa_mask);
-	(void)sigaction(SIGINT, &sa, NULL);
-	(void)sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	(void)sigaction(SIGPIPE, &sa, NULL);
-	(void)sigaction(SIGHUP, &sa, NULL);
-
-	if (open_backends(&c, extra, bks, sizeof(bks) / sizeof(bks[0]), &nbk) ==
-	    -1)
-		goto out;
+	if (backends_open(c, extra, s->s_bks,
+		sizeof(s->s_bks) / sizeof(s->s_bks[0]), &s->s_nbk) == -1)
+		return -1;
 	memset(&sc, 0, sizeof(sc));
-	sc.sc_vm_dir = c.c_vm_dir;
-	sc.sc_vm_lib = c.c_vm_lib;
-	sc.sc_backends = bks;
-	sc.sc_n_backends = nbk;
-	sc.sc_max_parallel = c.c_max_parallel;
-	sc.sc_poll_ms = c.c_poll_ms;
-	sc.sc_op_timeout_ms = c.c_op_timeout_ms;
-	sc.sc_stop_soft_ms = c.c_stop_soft_ms;
-	sv = service_open(&sc, &err);
-	if (sv == NULL) {
+	sc.sc_vm_dir = c->c_vm_dir;
+	sc.sc_vm_lib = c->c_vm_lib;
+	sc.sc_backends = s->s_bks;
+	sc.sc_n_backends = s->s_nbk;
+	sc.sc_max_parallel = c->c_max_parallel;
+	sc.sc_poll_ms = c->c_poll_ms;
+	sc.sc_op_timeout_ms = c->c_op_timeout_ms;
+	sc.sc_stop_soft_ms = c->c_stop_soft_ms;
+	err_clear(&err);
+	if ((s->s_sv = service_open(&sc, &err)) == NULL) {
 		log_error("%s", err.msg);
-		goto out;
+		return -1;
 	}
 	/* The group controller: a client of the service, started after it
 	 * and stopped before it. */
-	if ((gc = open_groups(&c, service_svc(sv))) == NULL)
-		goto out;
-	rpc_front_init(&front, service_svc(sv), gc);
+	if ((s->s_gc = open_groups(c, service_svc(s->s_sv))) == NULL)
+		return -1;
+	rpc_front_init(&s->s_front, service_svc(s->s_sv), s->s_gc);
+	return 0;
+}
 
-	fd = httpd_listen_unix(c.c_socket, &err);
-	if (fd == -1) {
+/* --listen tcp://: its server and NAME.listen. 0, or -1 logged. */
+static int
+start_tcp(struct serve *s, const struct httpd_opts *ho_unix)
+{
+	const struct config *c = &s->s_c;
+	struct httpd_opts ho_tcp;
+	char host[256], bound[300], url[320];
+	struct err err;
+	char *colon;
+	int tfd;
+
+	err_clear(&err);
+	(void)strlcpy(host, c->c_tcp, sizeof(host));
+	colon = strrchr(host, ':');
+	*colon = '\0';
+	if (host[0] == '[' && colon[-1] == ']') {
+		colon[-1] = '\0';
+		memmove(host, host + 1, strlen(host));
+	}
+	tfd = httpd_listen_tcp(
+	    host, colon + 1, c->c_allow_remote, bound, sizeof(bound), &err);
+	if (tfd == -1) {
+		log_error("--listen tcp://%s: %s", c->c_tcp, err.msg);
+		return -1;
+	}
+	if (c->c_allow_remote)
+		log_warnx("SERVING ON tcp://%s WITHOUT AUTHENTICATION: "
+			  "anyone who can reach it can create and "
+			  "destroy VMs",
+		    bound);
+	ho_tcp = *ho_unix;
+	ho_tcp.ho_tcp = true;
+	ho_tcp.ho_remote = c->c_allow_remote;
+	if ((s->s_ht = httpd_start(tfd, &s->s_front.rf_svc, &ho_tcp, &err)) ==
+	    NULL) {
+		log_error("%s", err.msg);
+		return -1;
+	}
+	(void)snprintf(url, sizeof(url), "tcp://%s", bound);
+	if (atomic_write_file(s->s_listenfile, url, strlen(url), 0644, &err) ==
+	    -1) {
+		log_error("%s", err.msg);
+		return -1;
+	}
+	s->s_wrote_listen = true;
+	log_info("listening on %s (%s)", url, s->s_listenfile);
+	return 0;
+}
+
+static int
+write_pid_file(const char *path, struct err *err)
+{
+	char text[32];
+	int n = snprintf(text, sizeof(text), "%ld", (long)getpid());
+
+	/* Decimal, no trailing newline: master's `plugin stop` parses it
+	 * strictly. */
+	return atomic_write_file(path, text, (size_t)n, 0644, err);
+}
+
+/* The unix socket, the pid file, TCP, then serving the socket. 0, or -1
+ * logged. */
+static int
+start_listeners(struct serve *s)
+{
+	const struct config *c = &s->s_c;
+	struct httpd_opts ho_unix;
+	struct err err;
+	int fd;
+
+	err_clear(&err);
+	if ((fd = httpd_listen_unix(c->c_socket, &err)) == -1) {
 		if (err.code == EIK_BUSY)
-			report_live(c.c_socket, pidfile);
+			report_live(c->c_socket, s->s_pidfile);
 		else
 			log_error("%s", err.msg);
-		goto out;
+		return -1;
 	}
-	have_sock = lstat(c.c_socket, &sock_st) == 0;
-	if (write_pid_file(pidfile, &err) == -1) {
+	s->s_have_sock = lstat(c->c_socket, &s->s_sock_st) == 0;
+	if (write_pid_file(s->s_pidfile, &err) == -1) {
 		log_error("pid file: %s", err.msg);
 		(void)close(fd);
-		goto out;
+		return -1;
 	}
-	wrote_pid = true;
-	memset(&ho_unix, 0, sizeof(ho_unix));
-	conns = httpd_conns_new(httpd_conn_budget());
-	if (conns == NULL) {
+	s->s_wrote_pid = true;
+	if ((s->s_conns = httpd_conns_new(httpd_conn_budget())) == NULL) {
 		log_error("out of memory");
 		(void)close(fd);
-		goto out;
+		return -1;
 	}
-	ho_unix.ho_conns = conns;
-	if (c.c_tcp[0] != '\0') {
-		char host[256], bound[300], url[320];
-		char *colon;
-		int tfd;
-
-		(void)strlcpy(host, c.c_tcp, sizeof(host));
-		colon = strrchr(host, ':');
-		*colon = '\0';
-		if (host[0] == '[' && colon[-1] == ']') {
-			colon[-1] = '\0';
-			memmove(host, host + 1, strlen(host));
-		}
-		tfd = httpd_listen_tcp(host, colon + 1, c.c_allow_remote, bound,
-		    sizeof(bound), &err);
-		if (tfd == -1) {
-			log_error("--listen tcp://%s: %s", c.c_tcp, err.msg);
-			goto out;
-		}
-		if (c.c_allow_remote)
-			log_warnx("SERVING ON tcp://%s WITHOUT AUTHENTICATION: "
-				  "anyone who can reach it can create and "
-				  "destroy VMs",
-			    bound);
-		ho_tcp = ho_unix;
-		ho_tcp.ho_tcp = true;
-		ho_tcp.ho_remote = c.c_allow_remote;
-		ht = httpd_start(tfd, &front.rf_svc, &ho_tcp, &err);
-		if (ht == NULL) {
-			log_error("%s", err.msg);
-			goto out;
-		}
-		(void)snprintf(url, sizeof(url), "tcp://%s", bound);
-		if (atomic_write_file(
-			listenfile, url, strlen(url), 0644, &err) == -1) {
-			log_error("%s", err.msg);
-			goto out;
-		}
-		wrote_listen = true;
-		log_info("listening on %s (%s)", url, listenfile);
+	memset(&ho_unix, 0, sizeof(ho_unix));
+	ho_unix.ho_conns = s->s_conns;
+	if (c->c_tcp[0] != '\0' && start_tcp(s, &ho_unix) == -1) {
+		(void)close(fd);
+		return -1;
 	}
 	/* Last: once the socket answers, NAME.listen is in place too. */
-	h = httpd_start(fd, &front.rf_svc, &ho_unix, &err);
-	if (h == NULL) {
+	if ((s->s_h = httpd_start(fd, &s->s_front.rf_svc, &ho_unix, &err)) ==
+	    NULL) {
 		log_error("%s", err.msg);
-		goto out;
+		return -1;
 	}
-	log_info("%s %s (%s) serving %s; backend %s; vm-dir %s; vm-lib %s",
-	    PLUGIN_PROGNAME, PLUGIN_VERSION, PLUGIN_REVISION, c.c_socket,
-	    bks[0].be_ops->name, c.c_vm_dir, c.c_vm_lib);
+	return 0;
+}
 
+/* Until SIGINT or SIGTERM. */
+static void
+wait_signal(void)
+{
 	for (;;) {
 		struct pollfd pfd = { sig_pipe[0], POLLIN, 0 };
 		unsigned char sig;
@@ -714,43 +607,91 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 			if (errno == EINTR)
 				continue;
 			log_warn("poll");
-			break;
+			return;
 		}
 		if (read(sig_pipe[0], &sig, 1) == 1) {
 			log_info("signal %d: shutting down", sig);
-			break;
+			return;
 		}
 	}
-	rc = 0;
-out:
-	/* Stop accepting first; then the group controller answers what it
-	 * took (its own requests to the service still get answers), then the
-	 * service answers what it took and parks its work; only then can the
-	 * HTTP server stop (no connection may still wait for an answer) and
-	 * both be freed. */
-	httpd_quiesce(ht);
-	httpd_quiesce(h);
-	if (have_sock)
-		remove_socket(c.c_socket, &sock_st);
-	gctl_stop(gc);
-	service_stop(sv);
-	httpd_stop(ht);
-	httpd_stop(h);
-	httpd_conns_free(conns);
-	gctl_close(gc);
-	service_close(sv);
-	for (size_t i = 0; i < nbk; i++)
-		if (bks[i].be_ops->close != NULL)
-			bks[i].be_ops->close(bks[i].be_ctx);
-	if (wrote_listen)
-		(void)unlink(listenfile);
-	if (wrote_pid)
-		(void)unlink(pidfile);
+}
+
+/* Removes path only if it is still the socket we made. */
+static void
+remove_socket(const char *path, const struct stat *ours)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0 && st.st_ino == ours->st_ino &&
+	    st.st_dev == ours->st_dev)
+		(void)unlink(path);
+}
+
+/*
+ * Stop accepting first; then the group controller answers what it took
+ * (its own requests to the service still get answers), then the service
+ * answers what it took and parks its work; only then can the HTTP servers
+ * stop (no connection may still wait for an answer) and all be freed.
+ */
+static void
+shut_down(struct serve *s)
+{
+	httpd_quiesce(s->s_ht);
+	httpd_quiesce(s->s_h);
+	if (s->s_have_sock)
+		remove_socket(s->s_c.c_socket, &s->s_sock_st);
+	gctl_stop(s->s_gc);
+	service_stop(s->s_sv);
+	httpd_stop(s->s_ht);
+	httpd_stop(s->s_h);
+	httpd_conns_free(s->s_conns);
+	gctl_close(s->s_gc);
+	service_close(s->s_sv);
+	backends_close(s->s_bks, s->s_nbk);
+	if (s->s_wrote_listen)
+		(void)unlink(s->s_listenfile);
+	if (s->s_wrote_pid)
+		(void)unlink(s->s_pidfile);
 	if (sig_pipe[0] != -1) {
 		(void)close(sig_pipe[0]);
 		(void)close(sig_pipe[1]);
+		sig_pipe[0] = sig_pipe[1] = -1;
 	}
+}
+
+int
+serve_main(int argc, char **argv, const struct backend_ops *const *extra)
+{
+	struct serve *s = calloc(1, sizeof(*s));
+	int rc = 1;
+
+	if (s == NULL) {
+		fprintf(stderr, "out of memory\n");
+		return 1;
+	}
+	if ((rc = parse_config(s, argc, argv)) != -1) {
+		free(s);
+		return rc;
+	}
+	rc = 1;
+	log_init(s->s_c.c_log, NULL);
+	if (prepare_dirs(s) == -1) {
+		free(s);
+		return 1;
+	}
+	signals_init();
+	if (start_core(s, extra) == 0 && start_listeners(s) == 0) {
+		log_info("%s %s (%s) serving %s; backend %s; vm-dir %s; "
+			 "vm-lib %s",
+		    PLUGIN_PROGNAME, PLUGIN_VERSION, PLUGIN_REVISION,
+		    s->s_c.c_socket, s->s_bks[0].be_ops->name, s->s_c.c_vm_dir,
+		    s->s_c.c_vm_lib);
+		wait_signal();
+		rc = 0;
+	}
+	shut_down(s);
 	if (rc == 0)
 		log_info("stopped");
+	free(s);
 	return rc;
 }

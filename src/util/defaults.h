@@ -117,6 +117,10 @@
 #define QMP_TMPDIR_MAX 40     /* a longer $TMPDIR: /tmp instead */
 #define QMP_RUNDIR_MODE 0700  /* <tmp>/ikvf-qmp-<euid>, exactly */
 
+/* The client verbs (cmd/). */
+#define CLIENT_TIMEOUT_S 60		      /* for the plugin's answer */
+#define CLIENT_MAX_ANSWER (256 * 1024 * 1024) /* bytes of one answer */
+
 /* Environment. */
 #define ENV_PLUGINS_DIR "INFRAKIT_PLUGINS_DIR"
 #define ENV_INFRAKIT_HOME "INFRAKIT_HOME"
