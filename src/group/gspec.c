@@ -8,8 +8,8 @@
 #include <strings.h>
 
 #include "util/buf.h"
+#include "util/dur.h"
 #include "util/err.h"
-#include "group/gdur.h"
 #include "group/gjson.h"
 #include "group/gspec.h"
 
@@ -211,7 +211,7 @@ duration_at(
 		return -1;
 	}
 	s = v->j_str;
-	if (gdur_parse(s, GSPEC_DURATION_MAX_NS, ns, &why) == -1) {
+	if (dur_parse(s, GSPEC_DURATION_MAX_NS, ns, &why) == -1) {
 		err_set(err, EIK_INVAL,
 		    "%s \"%s\" %s; write a Go duration such as \"30s\", "
 		    "\"1m30s\" or \"2h\" (units ns, us, ms, s, m, h; at most "
@@ -585,7 +585,7 @@ check_lids(const struct group_spec *g, unsigned flags, struct err *err)
 static int
 check_values(const struct group_spec *g, unsigned flags, struct err *err)
 {
-	char a[GDUR_TEXT_MAX], b[GDUR_TEXT_MAX];
+	char a[DUR_TEXT_MAX], b[DUR_TEXT_MAX];
 
 	if (g->g_size == 0 && g->g_n_lids == 0) {
 		err_set(err, EIK_INVAL,
@@ -627,8 +627,8 @@ check_values(const struct group_spec *g, unsigned flags, struct err *err)
 		return -1;
 	}
 	if (g->g_backoff_ns > g->g_backoff_max_ns) {
-		gdur_format(g->g_backoff_ns, a);
-		gdur_format(g->g_backoff_max_ns, b);
+		dur_format(g->g_backoff_ns, a);
+		dur_format(g->g_backoff_max_ns, b);
 		err_set(err, EIK_INVAL,
 		    "Properties.Recovery.Backoff (%s) is longer than "
 		    "Properties.Recovery.BackoffMax (%s)",

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/dur.h"
 #include "util/err.h"
-#include "group/gdur.h"
 #include "group/plan.h"
 
 /* One pass in the making. */
@@ -84,7 +84,7 @@ plan_settle_ms(const struct plan_input *in)
 	const struct group_spec *g = in->pi_spec;
 
 	if (g->g_duration_ns > 0)
-		return g->g_duration_ns / GDUR_NS_PER_MS;
+		return g->g_duration_ns / DUR_NS_PER_MS;
 	if (g->g_count > 1)
 		return (int64_t)(g->g_count - 1) * in->pi_poll_ms;
 	return 0;
@@ -103,8 +103,8 @@ is_up(const struct plan_input *in, const struct member *m)
 int64_t
 plan_backoff_ms(const struct group_spec *g, unsigned failures)
 {
-	int64_t b = g->g_backoff_ns / GDUR_NS_PER_MS;
-	int64_t max = g->g_backoff_max_ns / GDUR_NS_PER_MS;
+	int64_t b = g->g_backoff_ns / DUR_NS_PER_MS;
+	int64_t max = g->g_backoff_max_ns / DUR_NS_PER_MS;
 
 	if (failures == 0)
 		return 0;
