@@ -21,6 +21,21 @@ json_t *jget(const json_t *obj, const char *key);
 /* Name of a JSON value's type for messages ("number", "array", ...). */
 const char *jtype(const json_t *v);
 
+#define JGOT_MAX 272 /* what jgot() writes, NUL included */
+
+/*
+ * What v is, for the "got ..." of a type error: a scalar by its value
+ * ("5 (a number)", "512.0 (a number)", "512.5 (a fractional number)",
+ * "\"2\" (a string)",
+ * "true (a boolean)", "null"; a long string cut with "..."), an object or
+ * an array by its type ("an object", "an array"), NULL as "nothing".
+ * Returns buf.
+ */
+const char *jgot(const json_t *v, char buf[JGOT_MAX]);
+
+/* True when d has no fraction part (a JSON real such as 512.0 or 5e2). */
+bool jreal_whole(double d);
+
 /* Borrowed string value of v, or NULL (with err naming field) when v is not
  * a string, contains a NUL byte, or is longer than max bytes. */
 const char *jstr(

@@ -25,6 +25,7 @@ static int
 parse_attachments(
     const json_t *v, const char *field, struct inst_spec *s, struct err *err)
 {
+	char got[JGOT_MAX];
 	size_t n;
 
 	if (v == NULL || json_is_null(v))
@@ -33,7 +34,7 @@ parse_attachments(
 		err_set(err, EIK_PARAMS,
 		    "%s must be null or an array of {\"ID\":..., \"Type\":...}, "
 		    "got %s",
-		    field, jtype(v));
+		    field, jgot(v, got));
 		return -1;
 	}
 	n = json_array_size(v);
@@ -60,7 +61,7 @@ parse_attachments(
 			err_set(err, EIK_PARAMS,
 			    "%s must be an object {\"ID\":..., \"Type\":...}, "
 			    "got %s",
-			    en, jtype(a));
+			    en, jgot(a, got));
 			return -1;
 		}
 		if (jopt_str(a, "ID", en, RPC_MAX_TAG_VALUE, &id, err) == -1 ||
@@ -187,7 +188,7 @@ spec_decode(const json_t *v, const char *field, unsigned flags,
     struct inst_spec *s, struct err *err)
 {
 	bool lenient = flags & SPECJSON_LENIENT;
-	char name[128];
+	char name[128], got[JGOT_MAX];
 	json_t *props;
 	int r;
 
@@ -195,7 +196,7 @@ spec_decode(const json_t *v, const char *field, unsigned flags,
 		err_set(err, EIK_PARAMS,
 		    "%s must be an object {\"Properties\":..., \"Tags\":..., "
 		    "\"Init\":..., \"LogicalID\":...}, got %s",
-		    field, v == NULL ? "nothing" : jtype(v));
+		    field, jgot(v, got));
 		return -1;
 	}
 	props = jget(v, "Properties");

@@ -62,16 +62,33 @@ edit_distance(const char *a, const char *b)
 	return row[lb];
 }
 
+/* How to write v as the whole number it means ("512" or 512.0), or "". */
+static const char *
+int_hint(const json_t *v, char hint[64])
+{
+	const char *s = json_string_value(v);
+	double d = json_real_value(v);
+
+	hint[0] = '\0';
+	if (s != NULL && s[0] != '\0' && strlen(s) < 20 &&
+	    strspn(s, "0123456789") == json_string_length(v))
+		(void)snprintf(hint, 64, "; write %s without quotes", s);
+	else if (json_is_real(v) && jreal_whole(d) && d > -1e18 && d < 1e18)
+		(void)snprintf(hint, 64, "; write %lld", (long long)d);
+	return hint;
+}
+
 static int
 prop_int(const json_t *v, const char *field, unsigned min, unsigned max,
     unsigned *out, struct err *err)
 {
+	char got[JGOT_MAX], hint[64];
 	json_int_t n;
 
 	if (!json_is_integer(v)) {
 		err_set(err, EIK_INVAL,
-		    "%s must be a whole number between %u and %u, got %s",
-		    field, min, max, jtype(v));
+		    "%s must be a whole number between %u and %u, got %s%s",
+		    field, min, max, jgot(v, got), int_hint(v, hint));
 		return -1;
 	}
 	n = json_integer_value(v);
@@ -260,12 +277,14 @@ static int
 dec_launch_gui(const struct prop_dec *d, const json_t *v, const char *name,
     unsigned flags, struct inst_props *p, struct err *err)
 {
+	char got[JGOT_MAX];
+
 	(void)d;
 	if (json_is_boolean(v))
 		p->p_launch_gui = json_is_true(v);
 	else if (!(flags & SPECJSON_LENIENT)) {
 		err_set(err, EIK_INVAL, "%s must be true or false, got %s",
-		    name, jtype(v));
+		    name, jgot(v, got));
 		return -1;
 	}
 	return 0;
@@ -404,6 +423,7 @@ dec_ssh_keys(const struct prop_dec *d, const json_t *v, const char *name,
     unsigned flags, struct inst_props *p, struct err *err)
 {
 	bool lenient = flags & SPECJSON_LENIENT;
+	char got[JGOT_MAX];
 	size_t n;
 
 	(void)d;
@@ -413,7 +433,7 @@ dec_ssh_keys(const struct prop_dec *d, const json_t *v, const char *name,
 		err_set(err, EIK_INVAL,
 		    "%s must be an array of public key lines (\"ssh-ed25519 "
 		    "AAAA... user@host\"), got %s",
-		    name, jtype(v));
+		    name, jgot(v, got));
 		return -1;
 	}
 	n = json_array_size(v);
@@ -451,13 +471,15 @@ static int
 dec_note(const struct prop_dec *d, const json_t *v, const char *name,
     unsigned flags, struct inst_props *p, struct err *err)
 {
+	char got[JGOT_MAX];
+
 	(void)d;
 	(void)p;
 	if (!(flags & SPECJSON_LENIENT) && !json_is_string(v) &&
 	    !json_is_null(v)) {
 		err_set(err, EIK_INVAL,
 		    "%s is a free-text comment and must be a string, got %s",
-		    name, jtype(v));
+		    name, jgot(v, got));
 		return -1;
 	}
 	return 0;
@@ -560,7 +582,7 @@ int
 specjson_props_decode(const json_t *v, const char *field, unsigned flags,
     struct inst_props *p, struct err *err)
 {
-	char name[128];
+	char name[128], got[JGOT_MAX];
 	const char *k;
 	json_t *val;
 
@@ -575,7 +597,7 @@ specjson_props_decode(const json_t *v, const char *field, unsigned flags,
 	if (!json_is_object(v)) {
 		err_set(err, EIK_INVAL,
 		    "%s must be an object such as {\"VMX\": \"alpine\"}, got %s",
-		    field, jtype(v));
+		    field, jgot(v, got));
 		return -1;
 	}
 	json_object_foreach((json_t *)v, k, val)

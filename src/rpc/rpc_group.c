@@ -66,13 +66,15 @@ static int
 opt_bool(const json_t *params, const char *key, bool *out, struct err *err)
 {
 	json_t *v = jget(params, key);
+	char got[JGOT_MAX];
 
 	*out = false;
 	if (v == NULL || json_is_null(v))
 		return 0;
 	if (!json_is_boolean(v)) {
 		err_set(err, EIK_PARAMS,
-		    "params.%s must be true or false, got %s", key, jtype(v));
+		    "params.%s must be true or false, got %s", key,
+		    jgot(v, got));
 		return -1;
 	}
 	*out = json_is_true(v);
@@ -189,13 +191,13 @@ rpc_gprep_set_size(const struct rpc_env *env, json_t *params,
     struct gctl_req *r, struct err *err)
 {
 	json_t *v = jget(params, "Size");
+	char got[JGOT_MAX];
 
 	if (rpc_gprep_id(env, params, r, err) == -1)
 		return -1;
 	if (!json_is_integer(v)) {
 		err_set(err, EIK_PARAMS,
-		    "params.Size must be an integer, got %s",
-		    v != NULL ? jtype(v) : "nothing");
+		    "params.Size must be an integer, got %s", jgot(v, got));
 		return -1;
 	}
 	if (json_integer_value(v) < 0) {

@@ -172,6 +172,7 @@ rpc_prep_destroy(const struct rpc_env *env, json_t *params, struct svc_req *r,
     bool *props, struct err *err)
 {
 	const char *id, *reason = NULL;
+	char got[JGOT_MAX];
 	json_t *ctx;
 
 	(void)env;
@@ -185,7 +186,7 @@ rpc_prep_destroy(const struct rpc_env *env, json_t *params, struct svc_req *r,
 			err_set(err, EIK_PARAMS,
 			    "params.Context must be an object {\"Reason\": "
 			    "\"terminate\"}, got %s",
-			    jtype(ctx));
+			    jgot(ctx, got));
 			return -1;
 		}
 		if (jopt_str(ctx, "Reason", "params.Context.Reason",
@@ -256,13 +257,14 @@ opt_bool(const json_t *params, const char *key, const char *field, bool *out,
     struct err *err)
 {
 	json_t *v = jget(params, key);
+	char got[JGOT_MAX];
 
 	*out = false;
 	if (v == NULL || json_is_null(v))
 		return 0;
 	if (!json_is_boolean(v)) {
 		err_set(err, EIK_PARAMS, "%s must be true or false, got %s",
-		    field, jtype(v));
+		    field, jgot(v, got));
 		return -1;
 	}
 	*out = json_is_true(v);

@@ -118,6 +118,20 @@ class BadInput(harness.PluginTest):
             ("path trick in VMX", http_post(rpc("Instance.Validate",
                                                 {"Properties": {"VMX": "../../etc/passwd"}})),
              200, "not a path", -32000),
+            # Issue 13: a type error shows what came, not just its type.
+            ("fractional memory", http_post(rpc("Instance.Validate",
+                                                {"Properties": {"VMX": "alpine",
+                                                                "MemorySizeMBs": 512.5}})),
+             200, "MemorySizeMBs must be a whole number between 32 and 1048576, "
+             "got 512.5 (a fractional number)", -32000),
+            ("quoted CPU count", http_post(rpc("Instance.Validate",
+                                               {"Properties": {"VMX": "alpine",
+                                                               "NumCPUs": "2"}})),
+             200, 'NumCPUs must be a whole number between 1 and 128, got "2" '
+             '(a string); write 2 without quotes', -32000),
+            ("boolean as a string", http_post(rpc("Instance.DescribeInstances",
+                                                  {"Properties": "yes"})),
+             200, 'Properties must be true or false, got "yes" (a string)', -32600),
         ]
         for name, data, status, needle, code in cases:
             with self.subTest(case=name):

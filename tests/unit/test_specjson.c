@@ -453,14 +453,14 @@ test_lenient_not_object(void **state)
 	assert_int_equal(err.code, EIK_PARAMS);
 	assert_string_equal(err.msg,
 	    "Spec must be an object {\"Properties\":..., \"Tags\":..., "
-	    "\"Init\":..., \"LogicalID\":...}, got array");
+	    "\"Init\":..., \"LogicalID\":...}, got an array");
 	inst_spec_free(&s);
 	assert_int_equal(specjson_spec_lenient(NULL, "Spec", &s, &err), -1);
 	inst_spec_free(&s);
 	memset(&p, 0, sizeof(p));
 	assert_int_equal(specjson_props_lenient(v, "P", &p, &err), -1);
 	assert_string_equal(err.msg,
-	    "P must be an object such as {\"VMX\": \"alpine\"}, got array");
+	    "P must be an object such as {\"VMX\": \"alpine\"}, got an array");
 	assert_int_equal(specjson_props_lenient(NULL, "P", &p, &err), -1);
 	inst_props_free(&p);
 	json_decref(v);
