@@ -30,6 +30,36 @@ jget(const json_t *obj, const char *key)
 	return NULL;
 }
 
+int
+jdup_names(const json_t *obj, const char *field, const char *const *names,
+    int code, struct err *err)
+{
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(obj))
+		return 0;
+	for (size_t i = 0; names[i] != NULL; i++) {
+		const char *first = NULL;
+
+		json_object_foreach((json_t *)obj, k, v)
+		{
+			if (strcasecmp(k, names[i]) != 0)
+				continue;
+			if (first == NULL) {
+				first = k;
+				continue;
+			}
+			err_set(err, code,
+			    "%s has both \"%s\" and \"%s\" (keys match "
+			    "ignoring case): keep one",
+			    field, first, k);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 const char *
 jtype(const json_t *v)
 {

@@ -18,6 +18,16 @@ struct err;
  * or if obj is not an object. */
 json_t *jget(const json_t *obj, const char *key);
 
+/*
+ * Refuses an object with two keys naming one of names (NULL-terminated)
+ * in different letter cases, such as "Tags" and "tags": Go's decoder takes
+ * the last, jget() the exact one, so neither reading is safe. field names
+ * obj in the message; code is the error code. 0, or -1 with err set. Not
+ * an object: 0.
+ */
+int jdup_names(const json_t *obj, const char *field, const char *const *names,
+    int code, struct err *err);
+
 /* Name of a JSON value's type for messages ("number", "array", ...). */
 const char *jtype(const json_t *v);
 

@@ -15,6 +15,11 @@
 #include "model/specjson.h"
 #include "model/specjson_int.h"
 
+/* The members of a Spec and of an attachment. */
+static const char *const spec_names[] = { "Properties", "Tags", "Init",
+	"LogicalID", "Attachments", NULL };
+static const char *const att_names[] = { "ID", "Type", NULL };
+
 static void
 oom(struct err *err)
 {
@@ -64,6 +69,8 @@ parse_attachments(
 			    en, jgot(a, got));
 			return -1;
 		}
+		if (jdup_names(a, en, att_names, EIK_PARAMS, err) == -1)
+			return -1;
 		if (jopt_str(a, "ID", en, RPC_MAX_TAG_VALUE, &id, err) == -1 ||
 		    jopt_str(a, "Type", en, RPC_MAX_TAG_VALUE, &type, err) ==
 			-1)
@@ -199,6 +206,8 @@ spec_decode(const json_t *v, const char *field, unsigned flags,
 		    field, jgot(v, got));
 		return -1;
 	}
+	if (!lenient && jdup_names(v, field, spec_names, EIK_PARAMS, err) == -1)
+		return -1;
 	props = jget(v, "Properties");
 	(void)snprintf(name, sizeof(name), "%s.Properties", field);
 	if (lenient && !json_is_object(props))

@@ -600,6 +600,11 @@ specjson_props_decode(const json_t *v, const char *field, unsigned flags,
 		    field, jgot(v, got));
 		return -1;
 	}
+	/* Names match ignoring case, as in Go; one property twice is
+	 * refused (Go would silently take the last). */
+	if (!(flags & SPECJSON_LENIENT) &&
+	    jdup_names(v, field, specjson_prop_names, EIK_INVAL, err) == -1)
+		return -1;
 	json_object_foreach((json_t *)v, k, val)
 	{
 		const struct prop_dec *d = prop_lookup(k);

@@ -132,10 +132,34 @@ class BadInput(harness.PluginTest):
             ("boolean as a string", http_post(rpc("Instance.DescribeInstances",
                                                   {"Properties": "yes"})),
              200, 'Properties must be true or false, got "yes" (a string)', -32600),
+            # Issue 13: names match ignoring case, so one spelt twice is refused.
+            ("one property twice", http_post(rpc("Instance.Validate",
+                                                 {"Properties": {"VMX": "alpine",
+                                                                 "memorySizeMBs": 512,
+                                                                 "MemorySizeMBs": 1024}})),
+             200, 'Properties has both "memorySizeMBs" and "MemorySizeMBs" (keys '
+             'match ignoring case): keep one', -32000),
+            ("one Spec member twice", http_post(rpc("Instance.Provision",
+                                                    {"Spec": {"Properties": {"VMX": "alpine"},
+                                                              "Tags": {}, "tags": {}}})),
+             200, 'Spec has both "Tags" and "tags"', -32600),
+            ("one param twice", http_post(rpc("Instance.Destroy",
+                                              {"Instance": "i-1", "instance": "i-2"})),
+             200, 'params has both "Instance" and "instance"', -32600),
         ]
         for name, data, status, needle, code in cases:
             with self.subTest(case=name):
                 self.assert_error(data, status, needle, code)
+
+    def test_names_ignore_case(self):
+        """Property names match as Go's encoding/json matches them, ignoring
+        case: a spec written for the Go plugin in any case still works."""
+        ok = self.c.validate({"vmx": "alpine", "memorysizembs": 1024, "NUMCPUS": 2})
+        self.assertTrue(ok["OK"])
+        iid = self.c.call("Instance.Provision",
+                          {"spec": {"properties": {"Vmx": "alpine", "numCPUs": 2},
+                                    "tags": {"t": "1"}}})["ID"]
+        self.assertEqual(self.c.ids({"t": "1"}), [iid])
 
     def test_id_as_jansson_reads_it(self):
         """The raw id scanner and jansson agree on which member is "id"
