@@ -414,9 +414,9 @@ check_change(
 {
 	if (gspec_is_pets(o) != gspec_is_pets(n)) {
 		err_set(err, EIK_INVAL,
-		    "Properties.Allocation: group '%s' has %s and cannot switch "
-		    "to %s (InfraKit would destroy every member): destroy the "
-		    "group and commit it again",
+		    "Spec.Properties.Allocation: group '%s' has %s and cannot "
+		    "switch to %s (InfraKit would destroy every member): "
+		    "destroy the group and commit it again",
 		    n->g_id,
 		    gspec_is_pets(o) ? "LogicalIDs (pets)" : "a Size (cattle)",
 		    gspec_is_pets(o) ? "a Size (cattle)" : "LogicalIDs (pets)");
@@ -424,16 +424,17 @@ check_change(
 	}
 	if (gspec_is_pets(o) && !same_lids(o, n)) {
 		err_set(err, EIK_INVAL,
-		    "Logical ID changes to a quorum is not currently supported: "
-		    "commit the same Properties.Allocation.LogicalIDs in the "
-		    "same order, or destroy the group and commit it again");
+		    "Logical ID changes to a quorum is not currently "
+		    "supported: commit the same "
+		    "Spec.Properties.Allocation.LogicalIDs in the same order, "
+		    "or destroy the group and commit it again");
 		return -1;
 	}
 	if (strcmp(o->g_instance.gp_name, n->g_instance.gp_name) != 0) {
 		err_set(err, EIK_INVAL,
-		    "Properties.Instance.Plugin changes from '%s' to '%s': the "
-		    "members on '%s' would be left unmanaged; keep the plugin, "
-		    "or destroy the group and commit it again",
+		    "Spec.Properties.Instance.Plugin changes from '%s' to "
+		    "'%s': the members on '%s' would be left unmanaged; keep "
+		    "the plugin, or destroy the group and commit it again",
 		    o->g_instance.gp_name, n->g_instance.gp_name,
 		    o->g_instance.gp_name);
 		return -1;

@@ -58,7 +58,7 @@ parse_attachments(
 	s->s_n_att = n;
 	for (size_t i = 0; i < n; i++) {
 		json_t *a = json_array_get(v, i);
-		char en[128];
+		char en[128], idn[160], typen[160];
 		const char *id, *type;
 
 		(void)snprintf(en, sizeof(en), "%s[%zu]", field, i);
@@ -71,8 +71,10 @@ parse_attachments(
 		}
 		if (jdup_names(a, en, att_names, EIK_PARAMS, err) == -1)
 			return -1;
-		if (jopt_str(a, "ID", en, RPC_MAX_TAG_VALUE, &id, err) == -1 ||
-		    jopt_str(a, "Type", en, RPC_MAX_TAG_VALUE, &type, err) ==
+		(void)snprintf(idn, sizeof(idn), "%s.ID", en);
+		(void)snprintf(typen, sizeof(typen), "%s.Type", en);
+		if (jopt_str(a, "ID", idn, RPC_MAX_TAG_VALUE, &id, err) == -1 ||
+		    jopt_str(a, "Type", typen, RPC_MAX_TAG_VALUE, &type, err) ==
 			-1)
 			return -1;
 		s->s_att[i].a_id = strdup(id != NULL ? id : "");

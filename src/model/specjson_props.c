@@ -4,7 +4,6 @@
  * strict and the lenient mode), walked once over the object's members.
  * See specjson.h.
  */
-#include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include "util/compat.h"
 #include "util/defaults.h"
 #include "util/err.h"
+#include "util/suggest.h"
 #include "model/jsonutil.h"
 #include "model/specjson.h"
 #include "model/specjson_int.h"
@@ -26,40 +26,6 @@ static void
 oom(struct err *err)
 {
 	err_set(err, EIK_INTERNAL, "out of memory");
-}
-
-/* Levenshtein distance of two short strings, ignoring ASCII case. */
-static size_t
-edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	size_t row[64];
-
-	if (la >= 63 || lb >= 63)
-		return (size_t)-1;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t prev = row[0];
-
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t cur = row[j];
-			size_t cost = tolower((unsigned char)a[i - 1]) ==
-				tolower((unsigned char)b[j - 1])
-			    ? 0
-			    : 1;
-			size_t best = prev + cost;
-
-			if (row[j] + 1 < best)
-				best = row[j] + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			prev = cur;
-		}
-	}
-	return row[lb];
 }
 
 /* How to write v as the whole number it means ("512" or 512.0), or "". */
@@ -529,18 +495,14 @@ did_you_mean(const char *key)
 	size_t bestd = (size_t)-1;
 
 	for (size_t i = 0; i < N_PROPS; i++) {
-		size_t d = edit_distance(key, prop_decs[i].pd_name);
+		size_t d = suggest_distance(key, prop_decs[i].pd_name);
 
 		if (d < bestd) {
 			bestd = d;
 			best = prop_decs[i].pd_name;
 		}
 	}
-	/* Close enough to be a typo: a third of the name, at least 2. */
-	if (best != NULL &&
-	    bestd <= (strlen(best) / 3 > 2 ? strlen(best) / 3 : 2))
-		return best;
-	return NULL;
+	return best != NULL && suggest_is_typo(bestd, best) ? best : NULL;
 }
 
 static void
