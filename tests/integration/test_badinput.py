@@ -4,6 +4,7 @@ no answer is possible, the daemon simply carries on), and the daemon stays up
 and keeps answering good requests after every case."""
 
 import json
+import os
 import socket
 import time
 import unittest
@@ -163,6 +164,34 @@ class BadInput(harness.PluginTest):
                           {"spec": {"properties": {"Vmx": "alpine", "numCPUs": 2},
                                     "tags": {"t": "1"}}})["ID"]
         self.assertEqual(self.c.ids({"t": "1"}), [iid])
+
+    def test_unreadable_files(self):
+        """Issue 13: a file the client cannot read or parse is named with
+        the cause and the place, never jansson's "line -1, column -1"; the
+        daemon stays up and nothing is created."""
+        bad = os.path.join(self.base, "bad.json")
+        with open(bad, "w") as f:
+            f.write('{\n  "Properties": {\n    "VMX": "a",,\n  }\n}\n')
+        missing = os.path.join(self.base, "missing.json")
+        cases = [
+            (["provision", missing], None,
+             "error: cannot read %s: No such file or directory" % missing),
+            (["validate", bad], None,
+             "error: %s line 3 column 16: string or '}' expected near ','" % bad),
+            (["provision", "-"], '{"Spec":\n', "error: stdin line 2: "),
+            (["provision", self.base], None, "error: cannot read %s: Is a directory" % self.base),
+            (["group", "commit", missing], None,
+             "error: cannot read %s: No such file or directory" % missing),
+            (["group", "commit", bad], None, "error: %s line 3 column 16: " % bad),
+        ]
+        for args, stdin, want in cases:
+            with self.subTest(args=args):
+                p = self.p.run_cli(*args, check=False, stdin=stdin)
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertTrue(p.stderr.startswith(want), p.stderr)
+                self.assertNotIn("-1", p.stderr)
+        self.assertEqual(self.c.ids(), [])
+        self.assert_alive()
 
     def test_id_as_jansson_reads_it(self):
         """The raw id scanner and jansson agree on which member is "id"
