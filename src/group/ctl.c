@@ -316,10 +316,14 @@ check_instance(struct gctl *c, const struct group_spec *g, struct err *err)
 	}
 	/* Instance.Validate's own words (spec §1.3 step 9). */
 	if (specjson_props(
-		v, "Spec.Properties.Instance.Properties", &props, err) == -1 ||
-	    c->c_conf.gc_svc->ops->validate(c->c_conf.gc_svc->ctx, ip->gp_type,
-		&props, tmpl, sizeof(tmpl), err) == -1)
+		v, "Spec.Properties.Instance.Properties", &props, err) == -1)
 		goto out;
+	if (c->c_conf.gc_svc->ops->validate(c->c_conf.gc_svc->ctx, ip->gp_type,
+		&props, tmpl, sizeof(tmpl), err) == -1) {
+		err_reroot(
+		    err, "Properties", "Spec.Properties.Instance.Properties");
+		goto out;
+	}
 	rc = 0;
 out:
 	json_decref(v);

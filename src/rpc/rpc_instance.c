@@ -109,18 +109,25 @@ int
 rpc_prep_provision(const struct rpc_env *env, json_t *params, struct svc_req *r,
     bool *props, struct err *err)
 {
+	const struct svc *sv = env->re_svc;
+	int rc;
+
 	(void)props;
 	if (prep_type(params, r, err) == -1 ||
 	    specjson_spec(jget(params, "Spec"), "Spec", &r->sr_spec, err) == -1)
 		return -1;
 	/* Checked here, on this thread, against the template library: the
 	 * whole Spec where the service can (what Init makes counts too). */
-	if (env->re_svc->ops->validate_spec != NULL)
-		return env->re_svc->ops->validate_spec(env->re_svc->ctx,
-		    r->sr_type, &r->sr_spec, r->sr_template,
-		    sizeof(r->sr_template), err);
-	return env->re_svc->ops->validate(env->re_svc->ctx, r->sr_type,
-	    &r->sr_spec.s_props, r->sr_template, sizeof(r->sr_template), err);
+	if (sv->ops->validate_spec != NULL)
+		rc = sv->ops->validate_spec(sv->ctx, r->sr_type, &r->sr_spec,
+		    r->sr_template, sizeof(r->sr_template), err);
+	else
+		rc = sv->ops->validate(sv->ctx, r->sr_type, &r->sr_spec.s_props,
+		    r->sr_template, sizeof(r->sr_template), err);
+	/* The service names property values from the Properties. */
+	if (rc == -1)
+		err_reroot(err, "Properties", "Spec.Properties");
+	return rc;
 }
 
 /* Appends the compact JSON text of v (taken). */

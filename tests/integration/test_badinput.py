@@ -136,6 +136,13 @@ class BadInput(harness.PluginTest):
             ("boolean as a string", http_post(rpc("Instance.DescribeInstances",
                                                   {"Properties": "yes"})),
              200, '^Properties must be true or false, got "yes" (a string)', -32600),
+            # The service's own checks, named where the value is in params.
+            ("no such template", http_post(rpc("Instance.Provision",
+                                               {"Spec": {"Properties": {"VMX": "nosuch"}}})),
+             200, '^Spec.Properties.VMX: template "nosuch" not found', -32000),
+            ("no such template (Validate)",
+             http_post(rpc("Instance.Validate", {"Properties": {"VMX": "nosuch"}})),
+             200, '^Properties.VMX: template "nosuch" not found', -32000),
             # Issue 13: names match ignoring case, so one spelt twice is refused.
             ("one property twice", http_post(rpc("Instance.Validate",
                                                  {"Properties": {"VMX": "alpine",

@@ -448,6 +448,8 @@ class Failures(GroupTest):
              "between 32 and 1048576"),
             (spec(size="3"), "Spec.Properties.Allocation.Size must be an integer >= 0"),
             ({"ID": 5}, "Spec.ID must be a string"),
+            (spec(size=2, props={"VMX": "nosuch"}),
+             'Spec.Properties.Instance.Properties.VMX: template "nosuch" not found'),
         ]
         for s, want in cases:
             with self.subTest(want=want):

@@ -56,8 +56,9 @@ d_validate(void *ctx, const char *type, const struct inst_props *p, char *tmpl,
 	inst_props_free(&dbl.props);
 	assert_int_equal(inst_props_copy(&dbl.props, p), 0);
 	if (strcmp(p->p_vmx, "nope") == 0) {
-		err_set(
-		    err, EIK_NOTFOUND, "template \"%s\" not found", p->p_vmx);
+		/* As the service says it: from the Properties. */
+		err_set(err, EIK_NOTFOUND,
+		    "Properties.VMX: template \"%s\" not found", p->p_vmx);
 		return -1;
 	}
 	(void)strlcpy(tmpl, "/lib/t.vmx", tmpllen);
@@ -548,7 +549,17 @@ test_validate(void **state)
 		      "\"params\":{\"Type\":\"\",\"Properties\":{\"VMX\":"
 		      "\"nope\"}},\"id\":1}");
 	assert_int_equal(error_code(a), -32000);
-	assert_non_null(strstr(error_message(a), "nope"));
+	assert_string_equal(
+	    error_message(a), "Properties.VMX: template \"nope\" not found");
+	json_decref(a);
+	/* Provision names it where it is in params (issue 13). */
+	dbl_reset();
+	a = call_json("{\"jsonrpc\":\"2.0\",\"method\":\"Instance.Provision\","
+		      "\"params\":{\"Spec\":{\"Properties\":{\"VMX\":"
+		      "\"nope\"}}},\"id\":1}");
+	assert_int_equal(error_code(a), -32000);
+	assert_string_equal(error_message(a),
+	    "Spec.Properties.VMX: template \"nope\" not found");
 	json_decref(a);
 	dbl_reset();
 }
