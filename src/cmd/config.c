@@ -114,37 +114,6 @@ config_defaults(struct config *c, struct err *err)
 }
 
 int
-config_duration_ms(const char *s, unsigned *out)
-{
-	const char *e;
-	size_t n = strspn(s, "0123456789");
-	char num[24];
-	uint64_t v, mul;
-
-	if (n == 0 || n >= sizeof(num))
-		return -1;
-	memcpy(num, s, n);
-	num[n] = '\0';
-	v = parse_uint(num, 0, UINT32_MAX, &e);
-	if (e != NULL)
-		return -1;
-	if (strcmp(s + n, "ms") == 0)
-		mul = 1;
-	else if (strcmp(s + n, "s") == 0 || s[n] == '\0')
-		mul = 1000;
-	else if (strcmp(s + n, "m") == 0)
-		mul = 60000;
-	else if (strcmp(s + n, "h") == 0)
-		mul = 3600000;
-	else
-		return -1;
-	if (v * mul > UINT32_MAX)
-		return -1;
-	*out = (unsigned)(v * mul);
-	return 0;
-}
-
-int
 config_absolute(char *path, size_t len)
 {
 	char cwd[PATH_BUF], tmp[PATH_BUF];

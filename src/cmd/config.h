@@ -49,9 +49,6 @@ int config_infrakit_home(char *out, size_t len, struct err *err);
 /* Sets every field to its default (directories resolved for name). */
 int config_defaults(struct config *c, struct err *err);
 
-/* Parses a duration: "500ms", "5s", "2m", "1h", or plain seconds. */
-int config_duration_ms(const char *s, unsigned *out);
-
 /* Makes path absolute (relative to the working directory) in place; the
  * path need not exist. 0 or -1. */
 int config_absolute(char *path, size_t len);

@@ -8,6 +8,8 @@
 #include "cmd/config.h"
 #include "cmd/flags.h"
 #include "util/compat.h"
+#include "util/dur.h"
+#include "util/err.h"
 
 /* The help column: "  --name NAME" is padded to it. */
 #define HELP_COL 23
@@ -53,13 +55,16 @@ flag_path(void *ctx, const struct flag *f, const char *arg)
 int
 flag_duration(void *ctx, const struct flag *f, const char *arg)
 {
-	if (config_duration_ms(arg, (unsigned *)((char *)ctx + f->f_off)) ==
-	    -1) {
-		fprintf(stderr,
-		    "--%s %s: not a duration; use e.g. 500ms, 5s or 2m\n",
-		    f->f_long, arg);
+	char name[64];
+	struct err err;
+	uint32_t ms;
+
+	(void)snprintf(name, sizeof(name), "--%s", f->f_long);
+	if (dur_flag_ms(name, arg, UINT32_MAX, &ms, &err) == -1) {
+		fprintf(stderr, "%s\n", err.msg);
 		return -1;
 	}
+	*(unsigned *)((char *)ctx + f->f_off) = ms;
 	return 0;
 }
 

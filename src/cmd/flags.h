@@ -37,7 +37,8 @@ struct flag {
 
 /* Generic setters, writing at ctx + f_off: true into a bool; a string of
  * at most f_size - 1 bytes; a non-empty path made absolute (f_size
- * bytes); a duration in ms ("500ms", "5s", "2m", "1h") into an unsigned. */
+ * bytes); a duration (Go's syntax, "1m30s", or bare seconds: dur_flag_ms
+ * in util/dur.h) in ms into an unsigned. */
 int flag_bool(void *ctx, const struct flag *f, const char *arg);
 int flag_string(void *ctx, const struct flag *f, const char *arg);
 int flag_path(void *ctx, const struct flag *f, const char *arg);

@@ -25,10 +25,9 @@
 #include "cmd/client.h"
 #include "cmd/flags.h"
 #include "cmd/group.h"
-#include "util/buf.h"
+#include "model/jsonfile.h"
 #include "util/compat.h"
 #include "util/err.h"
-#include "util/fsutil.h"
 
 struct gopts {
 	struct config go_conf;
@@ -75,61 +74,25 @@ print_json(json_t *v)
 	return 0;
 }
 
-/* Reads FILE (or stdin for "-") into a string; NULL with err set. */
-static char *
-read_spec(const char *path, struct err *err)
-{
-	struct buf b;
-	char *text = NULL;
-	size_t len;
-
-	if (strcmp(path, "-") != 0) {
-		if (read_file_max(path, RPC_MAX_BODY, &text, &len, err) == -1)
-			err_prefix(err, "%s", path);
-		return text;
-	}
-	buf_init(&b, RPC_MAX_BODY);
-	for (;;) {
-		char chunk[65536];
-		size_t n = fread(chunk, 1, sizeof(chunk), stdin);
-
-		if (n > 0 && buf_add(&b, chunk, n) == -1) {
-			err_set(err, EIK_INVAL, "stdin: over %d bytes",
-			    RPC_MAX_BODY);
-			buf_free(&b);
-			return NULL;
-		}
-		if (n < sizeof(chunk))
-			break;
-	}
-	text = strdup(buf_str(&b));
-	buf_free(&b);
-	if (text == NULL)
-		err_set(err, EIK_INTERNAL, "out of memory");
-	return text;
-}
-
 /* ---- verbs --------------------------------------------------------------- */
 
 static int
 do_commit(const struct gopts *o, char **argv)
 {
 	struct err err;
-	json_error_t je;
 	json_t *check, *res, *plan;
 	char *text, *params;
 	size_t n;
 
 	err_clear(&err);
-	if ((text = read_spec(argv[0], &err)) == NULL)
+	if (jfile_read(argv[0], RPC_MAX_BODY, &text, &n, &err) == -1)
 		return client_fail(&err);
 	/* Say where the JSON is wrong here, not as a parse error of the
 	 * whole request. */
-	if ((check = json_loads(text, JSON_DECODE_ANY, &je)) == NULL) {
-		fprintf(stderr, "error: %s: %s (line %d, column %d)\n", argv[0],
-		    je.text, je.line, je.column);
+	if ((check = jfile_parse(argv[0], text, n, JSON_DECODE_ANY, &err)) ==
+	    NULL) {
 		free(text);
-		return 1;
+		return client_fail(&err);
 	}
 	json_decref(check);
 	/* The spec goes as written, so the daemon hashes the same bytes. */

@@ -251,6 +251,8 @@ serve_usage(FILE *f)
 	fprintf(f, "serve flags (--flag=value and --flag value both work):\n");
 	flags_help(f, tables);
 	fprintf(f,
+	    "Durations D are Go's: 30s, 1m30s, 1.5h, 500ms (units ns, us, "
+	    "ms, s, m, h); a\nbare number is seconds.\n"
 	    "Environment: INFRAKIT_PLUGINS_DIR, else INFRAKIT_HOME/plugins, "
 	    "else\n~/.infrakit/plugins holds the socket NAME and NAME.pid.\n");
 }

@@ -13,6 +13,7 @@
 
 #include "cmd/client.h"
 #include "cmd/flags.h"
+#include "model/jsonfile.h"
 #include "model/jsonutil.h"
 #include "model/tags.h"
 #include "util/buf.h"
@@ -22,17 +23,7 @@
 static json_t *
 load_json_file(const char *path, struct err *err)
 {
-	json_error_t je;
-	json_t *v;
-
-	if (strcmp(path, "-") == 0)
-		v = json_loadf(stdin, JSON_REJECT_DUPLICATES, &je);
-	else
-		v = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	if (v == NULL)
-		err_set(err, EIK_INVAL, "%s: %s (line %d, column %d)", path,
-		    je.text, je.line, je.column);
-	return v;
+	return json_load_path(path, RPC_MAX_BODY, JSON_REJECT_DUPLICATES, err);
 }
 
 static int

@@ -300,7 +300,7 @@ check_instance(struct gctl *c, const struct group_spec *g, struct err *err)
 		err_set(err, EIK_INVAL,
 		    "Failed to find Instance plugin '%s': the built-in group "
 		    "controller drives this daemon's instances, served as "
-		    "'%s' (its --name); set Properties.Instance.Plugin to "
+		    "'%s' (its --name); set Spec.Properties.Instance.Plugin to "
 		    "\"%s\" or \"%s/<type>\"",
 		    ip->gp_name, c->c_conf.gc_plugin, c->c_conf.gc_plugin,
 		    c->c_conf.gc_plugin);
@@ -310,16 +310,20 @@ check_instance(struct gctl *c, const struct group_spec *g, struct err *err)
 	if (ip->gp_props != NULL &&
 	    (v = json_loads(ip->gp_props,
 		 JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je)) == NULL) {
-		err_set(err, EIK_INVAL, "Properties.Instance.Properties: %s",
-		    je.text);
+		err_set(err, EIK_INVAL,
+		    "Spec.Properties.Instance.Properties: %s", je.text);
 		return -1;
 	}
 	/* Instance.Validate's own words (spec §1.3 step 9). */
-	if (specjson_props(v, "Properties.Instance.Properties", &props, err) ==
-		-1 ||
-	    c->c_conf.gc_svc->ops->validate(c->c_conf.gc_svc->ctx, ip->gp_type,
-		&props, tmpl, sizeof(tmpl), err) == -1)
+	if (specjson_props(
+		v, "Spec.Properties.Instance.Properties", &props, err) == -1)
 		goto out;
+	if (c->c_conf.gc_svc->ops->validate(c->c_conf.gc_svc->ctx, ip->gp_type,
+		&props, tmpl, sizeof(tmpl), err) == -1) {
+		err_reroot(
+		    err, "Properties", "Spec.Properties.Instance.Properties");
+		goto out;
+	}
 	rc = 0;
 out:
 	json_decref(v);

@@ -9,10 +9,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "util/err.h"
-#include "group/gjson.h"
+#include <jansson.h>
 
-#define SUGGEST_NAME_MAX 63 /* longer names are never suggested */
+#include "util/err.h"
+#include "model/jsonutil.h"
+#include "group/gjson.h"
 
 struct parser {
 	const unsigned char *p_s;
@@ -665,6 +666,42 @@ gjson_type_name(const struct gjson *v)
 	return v == NULL ? "nothing" : names[v->j_type];
 }
 
+const char *
+gjson_got(const struct gjson *v, char *buf)
+{
+	json_t *j;
+	const char *r;
+
+	if (v == NULL || v->j_type == GJSON_NULL)
+		return v == NULL ? "nothing" : "null";
+	if (v->j_type == GJSON_NUMBER) {
+		bool plain = strcspn(v->j_str, ".eE") == v->j_len;
+
+		(void)snprintf(buf, JGOT_MAX, "%.64s (a %snumber)", v->j_str,
+		    plain || jreal_whole(strtod(v->j_str, NULL))
+			? ""
+			: "fractional ");
+		return buf;
+	}
+	switch (v->j_type) {
+	case GJSON_STRING:
+		j = json_stringn(v->j_str, v->j_len);
+		break;
+	case GJSON_ARRAY:
+		return "an array";
+	case GJSON_OBJECT:
+		return "an object";
+	default:
+		j = json_boolean(v->j_type == GJSON_TRUE);
+		break;
+	}
+	if (j == NULL)
+		return gjson_type_name(v);
+	r = jgot(j, buf);
+	json_decref(j);
+	return r;
+}
+
 int
 gjson_uint(const struct gjson *v, uint64_t max, uint64_t *out)
 {
@@ -716,59 +753,4 @@ gjson_compact(const struct gjson_doc *doc, const struct gjson *v)
 	}
 	d[w] = '\0';
 	return d;
-}
-
-/* Levenshtein distance ignoring ASCII case; both shorter than 64. */
-static size_t
-edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), row[SUGGEST_NAME_MAX + 1];
-
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j];
-			size_t best = diag +
-			    (tolower((unsigned char)a[i - 1]) !=
-				tolower((unsigned char)b[j - 1]));
-
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
-const char *
-gjson_suggest(const char *key, const char *const *names)
-{
-	const char *best = NULL;
-	size_t bestd = (size_t)-1;
-
-	if (strlen(key) > SUGGEST_NAME_MAX)
-		return NULL;
-	for (size_t i = 0; names[i] != NULL; i++) {
-		size_t d;
-
-		if (strlen(names[i]) > SUGGEST_NAME_MAX)
-			continue;
-		d = edit_distance(key, names[i]);
-		if (d < bestd) {
-			bestd = d;
-			best = names[i];
-		}
-	}
-	/* A typo: within a third of the name's length, at least 2. */
-	if (best != NULL &&
-	    bestd <= (strlen(best) / 3 > 2 ? strlen(best) / 3 : 2))
-		return best;
-	return NULL;
 }

@@ -86,6 +86,12 @@ bool gjson_is_null(const struct gjson *v);
 /* "object", "array", "string", "number", "boolean" or "null". */
 const char *gjson_type_name(const struct gjson *v);
 
+/* What v is, for the "got ..." of a type error, as jgot() (jsonutil.h)
+ * says it: "3 (a number)" (the literal as written), "\"3\" (a string)",
+ * "true (a boolean)", "null", "an object", "an array", "nothing". buf has
+ * JGOT_MAX bytes; returns buf or a static string. */
+const char *gjson_got(const struct gjson *v, char *buf);
+
 /*
  * An unsigned integer number exactly as Go decodes into uint: the literal
  * must be plain digits (no sign, fraction or exponent). 0 with *out set,
@@ -97,9 +103,5 @@ int gjson_uint(const struct gjson *v, uint64_t max, uint64_t *out);
  * removed (strings, escapes and number spellings untouched). Returns a new
  * string (caller frees) or NULL when out of memory. */
 char *gjson_compact(const struct gjson_doc *doc, const struct gjson *v);
-
-/* The name in the NULL-terminated list closest to key if it looks like a
- * typo of it (edit distance, ASCII case ignored), else NULL. Borrowed. */
-const char *gjson_suggest(const char *key, const char *const *names);
 
 #endif /* GJSON_H */

@@ -8,8 +8,10 @@
 #include <strings.h>
 
 #include "util/buf.h"
+#include "util/dur.h"
 #include "util/err.h"
-#include "group/gdur.h"
+#include "util/suggest.h"
+#include "model/jsonutil.h"
 #include "group/gjson.h"
 #include "group/gspec.h"
 
@@ -102,7 +104,7 @@ check_keys(const struct dec *d, const struct gjson *obj, const char *field,
 		}
 		if (index_of(k, ignored) >= 0)
 			continue;
-		hint = gjson_suggest(k, names);
+		hint = suggest_name(k, names);
 		list_names(names, known, sizeof(known));
 		if (hint != NULL)
 			err_set(err, EIK_INVAL,
@@ -111,7 +113,8 @@ check_keys(const struct dec *d, const struct gjson *obj, const char *field,
 			    field, k, hint);
 		else
 			err_set(err, EIK_INVAL,
-			    "%s has an unknown key \"%s\"; the known keys are %s",
+			    "%s has an unknown key \"%s\"; the known keys are "
+			    "%s",
 			    field, k, known);
 		return -1;
 	}
@@ -124,12 +127,13 @@ object_at(const struct dec *d, const struct gjson *v, const char *field,
     const char *shape, const char *const *names, const char *const *ignored,
     const struct gjson **out, struct err *err)
 {
+	char got[JGOT_MAX];
 	*out = NULL;
 	if (gjson_is_null(v))
 		return 0;
 	if (v->j_type != GJSON_OBJECT) {
 		err_set(err, EIK_INVAL, "%s must be an object %s, got %s",
-		    field, shape, gjson_type_name(v));
+		    field, shape, gjson_got(v, got));
 		return -1;
 	}
 	*out = v;
@@ -141,6 +145,7 @@ static int
 uint_at(const struct gjson *v, const char *field, uint64_t max, uint64_t *out,
     struct err *err)
 {
+	char got[JGOT_MAX];
 	bool digits = v != NULL && v->j_type == GJSON_NUMBER &&
 	    strspn(v->j_str, "0123456789") == v->j_len;
 
@@ -153,8 +158,7 @@ uint_at(const struct gjson *v, const char *field, uint64_t max, uint64_t *out,
 		    v->j_str, (unsigned long long)max);
 	else
 		err_set(err, EIK_INVAL, "%s must be an integer >= 0, got %s",
-		    field,
-		    v->j_type == GJSON_NUMBER ? v->j_str : gjson_type_name(v));
+		    field, gjson_got(v, got));
 	return -1;
 }
 
@@ -175,13 +179,14 @@ static int
 str_at(const struct gjson *v, const char *field, const char *example,
     const char **out, struct err *err)
 {
+	char got[JGOT_MAX];
 	*out = NULL;
 	if (gjson_is_null(v))
 		return 0;
 	if (v->j_type != GJSON_STRING) {
 		err_set(err, EIK_INVAL,
 		    "%s must be a string such as %s, got %s", field, example,
-		    gjson_type_name(v));
+		    gjson_got(v, got));
 		return -1;
 	}
 	if (strlen(v->j_str) != v->j_len) {
@@ -199,6 +204,7 @@ static int
 duration_at(
     const struct gjson *v, const char *field, int64_t *ns, struct err *err)
 {
+	char got[JGOT_MAX];
 	const char *s, *why;
 
 	if (gjson_is_null(v))
@@ -207,11 +213,11 @@ duration_at(
 		err_set(err, EIK_INVAL,
 		    "%s must be a Go duration string such as \"30s\" or "
 		    "\"1m30s\", got %s",
-		    field, gjson_type_name(v));
+		    field, gjson_got(v, got));
 		return -1;
 	}
 	s = v->j_str;
-	if (gdur_parse(s, GSPEC_DURATION_MAX_NS, ns, &why) == -1) {
+	if (dur_parse(s, GSPEC_DURATION_MAX_NS, ns, &why) == -1) {
 		err_set(err, EIK_INVAL,
 		    "%s \"%s\" %s; write a Go duration such as \"30s\", "
 		    "\"1m30s\" or \"2h\" (units ns, us, ms, s, m, h; at most "
@@ -229,7 +235,8 @@ duration_at(
 static int
 dec_lids(const struct gjson *v, struct group_spec *g, struct err *err)
 {
-	const char *field = "Properties.Allocation.LogicalIDs";
+	char got[JGOT_MAX];
+	const char *field = "Spec.Properties.Allocation.LogicalIDs";
 	char name[FIELD_MAX];
 
 	if (gjson_is_null(v))
@@ -238,7 +245,7 @@ dec_lids(const struct gjson *v, struct group_spec *g, struct err *err)
 		err_set(err, EIK_INVAL,
 		    "%s must be an array of strings (one per member) or null, "
 		    "got %s",
-		    field, gjson_type_name(v));
+		    field, gjson_got(v, got));
 		return -1;
 	}
 	if (v->j_n > GSPEC_SIZE_MAX) {
@@ -281,11 +288,11 @@ dec_alloc(const struct dec *d, const struct gjson *v, struct group_spec *g,
 	const struct gjson *a;
 	uint64_t size = 0;
 
-	if (object_at(d, v, "Properties.Allocation",
+	if (object_at(d, v, "Spec.Properties.Allocation",
 		"such as {\"Size\": 3} or {\"LogicalIDs\": [\"a\", \"b\"]}",
 		alloc_keys, no_keys, &a, err) == -1)
 		return -1;
-	if (uint_at(gjson_get(a, "Size"), "Properties.Allocation.Size",
+	if (uint_at(gjson_get(a, "Size"), "Spec.Properties.Allocation.Size",
 		GSPEC_SIZE_MAX, &size, err) == -1)
 		return -1;
 	g->g_size = (size_t)size;
@@ -317,7 +324,7 @@ dec_plugin(struct dec *d, const struct gjson *v, int which,
 	const struct gjson *o, *plugin, *props;
 	const char *name;
 
-	(void)snprintf(field, sizeof(field), "Properties.%s", sect);
+	(void)snprintf(field, sizeof(field), "Spec.Properties.%s", sect);
 	(void)snprintf(pf, sizeof(pf), "%s.Plugin", field);
 	if (object_at(d, v, field, "{\"Plugin\": ..., \"Properties\": ...}",
 		plugin_keys, plugin_ignored, &o, err) == -1)
@@ -356,32 +363,33 @@ dec_updating(const struct dec *d, const struct gjson *v, struct group_spec *g,
 	const struct gjson *u, *skip;
 	const char *s;
 
-	if (object_at(d, v, "Properties.Updating",
+	if (object_at(d, v, "Spec.Properties.Updating",
 		"such as {\"Count\": 1} or {\"MaxUnavailable\": 1}", upd_keys,
 		no_keys, &u, err) == -1)
 		return -1;
-	if (unsigned_at(gjson_get(u, "Count"), "Properties.Updating.Count",
+	if (unsigned_at(gjson_get(u, "Count"), "Spec.Properties.Updating.Count",
 		GSPEC_COUNT_MAX, &g->g_count, err) == -1 ||
 	    duration_at(gjson_get(u, "Duration"),
-		"Properties.Updating.Duration", &g->g_duration_ns, err) == -1 ||
+		"Spec.Properties.Updating.Duration", &g->g_duration_ns,
+		err) == -1 ||
 	    unsigned_at(gjson_get(u, "MaxUnavailable"),
-		"Properties.Updating.MaxUnavailable", GSPEC_SIZE_MAX,
+		"Spec.Properties.Updating.MaxUnavailable", GSPEC_SIZE_MAX,
 		&g->g_max_unavailable, err) == -1 ||
 	    unsigned_at(gjson_get(u, "MaxSurge"),
-		"Properties.Updating.MaxSurge", GSPEC_SIZE_MAX, &g->g_max_surge,
-		err) == -1)
+		"Spec.Properties.Updating.MaxSurge", GSPEC_SIZE_MAX,
+		&g->g_max_surge, err) == -1)
 		return -1;
 	skip = gjson_get(u, "SkipBeforeInstanceDestroy");
-	if (str_at(skip, "Properties.Updating.SkipBeforeInstanceDestroy",
+	if (str_at(skip, "Spec.Properties.Updating.SkipBeforeInstanceDestroy",
 		"\"drain\"", &s, err) == -1)
 		return -1;
 	if (s != NULL && strcmp(s, "drain") != 0) {
 		/* InfraKit accepts it, then fails every later inspection
 		 * (quirk Q22). */
 		err_set(err, EIK_INVAL,
-		    "Properties.Updating.SkipBeforeInstanceDestroy is \"%s\"; "
-		    "it must be \"drain\" (skip the drain before a rolling "
-		    "update destroys a member) or null",
+		    "Spec.Properties.Updating.SkipBeforeInstanceDestroy is "
+		    "\"%s\"; it must be \"drain\" (skip the drain before a "
+		    "rolling update destroys a member) or null",
 		    s);
 		return -1;
 	}
@@ -396,18 +404,18 @@ dec_recovery(const struct dec *d, const struct gjson *v, struct group_spec *g,
 	const struct gjson *r;
 	const char *s;
 
-	if (object_at(d, v, "Properties.Recovery",
+	if (object_at(d, v, "Spec.Properties.Recovery",
 		"such as {\"RestartPolicy\": \"restart\"}", rec_keys, no_keys,
 		&r, err) == -1)
 		return -1;
 	if (str_at(gjson_get(r, "RestartPolicy"),
-		"Properties.Recovery.RestartPolicy", "\"replace\"", &s,
+		"Spec.Properties.Recovery.RestartPolicy", "\"replace\"", &s,
 		err) == -1)
 		return -1;
 	if (s != NULL && strcmp(s, "replace") != 0 &&
 	    strcmp(s, "restart") != 0) {
 		err_set(err, EIK_INVAL,
-		    "Properties.Recovery.RestartPolicy is \"%s\"; use "
+		    "Spec.Properties.Recovery.RestartPolicy is \"%s\"; use "
 		    "\"replace\" (leave a stopped member and create another) "
 		    "or \"restart\" (start it again)",
 		    s);
@@ -416,14 +424,15 @@ dec_recovery(const struct dec *d, const struct gjson *v, struct group_spec *g,
 	if (s != NULL && strcmp(s, "restart") == 0)
 		g->g_restart = GSPEC_RESTART_RESTART;
 	if (unsigned_at(gjson_get(r, "MaxFailures"),
-		"Properties.Recovery.MaxFailures", GSPEC_COUNT_MAX,
+		"Spec.Properties.Recovery.MaxFailures", GSPEC_COUNT_MAX,
 		&g->g_max_failures, err) == -1)
 		return -1;
-	if (duration_at(gjson_get(r, "Backoff"), "Properties.Recovery.Backoff",
-		&g->g_backoff_ns, err) == -1)
+	if (duration_at(gjson_get(r, "Backoff"),
+		"Spec.Properties.Recovery.Backoff", &g->g_backoff_ns,
+		err) == -1)
 		return -1;
 	return duration_at(gjson_get(r, "BackoffMax"),
-	    "Properties.Recovery.BackoffMax", &g->g_backoff_max_ns, err);
+	    "Spec.Properties.Recovery.BackoffMax", &g->g_backoff_max_ns, err);
 }
 
 static void
@@ -442,20 +451,22 @@ static int
 dec_envelope(const struct dec *d, struct group_spec *g,
     const struct gjson **props, struct err *err)
 {
+	char got[JGOT_MAX];
 	const struct gjson *root = &d->d_doc->d_root;
 	const char *id;
 
 	set_defaults(g);
 	if (root->j_type != GJSON_OBJECT) {
 		err_set(err, EIK_INVAL,
-		    "a group spec must be an object {\"ID\": ..., "
-		    "\"Properties\": ...}, got %s",
-		    gjson_type_name(root));
+		    "Spec must be an object {\"ID\": ..., \"Properties\": "
+		    "...}, got %s",
+		    gjson_got(root, got));
 		return -1;
 	}
-	if (check_keys(d, root, "the group spec", top_keys, no_keys, err) == -1)
+	if (check_keys(d, root, "Spec", top_keys, no_keys, err) == -1)
 		return -1;
-	if (str_at(gjson_get(root, "ID"), "ID", "\"workers\"", &id, err) == -1)
+	if (str_at(gjson_get(root, "ID"), "Spec.ID", "\"workers\"", &id, err) ==
+	    -1)
 		return -1;
 	if ((g->g_id = strdup(id != NULL ? id : "")) == NULL) {
 		oom(err);
@@ -471,7 +482,7 @@ dec_properties(
 {
 	const struct gjson *p;
 
-	if (object_at(d, v, "Properties",
+	if (object_at(d, v, "Spec.Properties",
 		"{\"Allocation\": ..., \"Instance\": ..., \"Flavor\": ...}",
 		props_keys, no_keys, &p, err) == -1)
 		return -1;
@@ -526,16 +537,17 @@ check_id(const char *id, struct err *err)
 		return -1;
 	}
 	if (strlen(id) > GSPEC_ID_MAX) {
-		err_set(err, EIK_INVAL, "ID is %zu bytes long; the limit is %d",
-		    strlen(id), GSPEC_ID_MAX);
+		err_set(err, EIK_INVAL,
+		    "Spec.ID is %zu bytes long; the limit is %d", strlen(id),
+		    GSPEC_ID_MAX);
 		return -1;
 	}
 	for (const char *p = id; *p != '\0'; p++) {
 		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
 			err_set(err, EIK_INVAL,
-			    "ID contains a control character; it becomes the "
-			    "value of the infrakit.group tag on every member: "
-			    "use a plain name such as \"workers\"");
+			    "Spec.ID contains a control character; it becomes "
+			    "the value of the infrakit.group tag on every "
+			    "member: use a plain name such as \"workers\"");
 			return -1;
 		}
 	}
@@ -560,8 +572,8 @@ check_lids(const struct group_spec *g, unsigned flags, struct err *err)
 		if (s[0] == '\0' || strlen(s) > RPC_MAX_LOGICAL_ID ||
 		    has_control(s)) {
 			err_set(err, EIK_INVAL,
-			    "Properties.Allocation.LogicalIDs[%zu] must be a "
-			    "non-empty name of at most %d bytes without "
+			    "Spec.Properties.Allocation.LogicalIDs[%zu] must "
+			    "be a non-empty name of at most %d bytes without "
 			    "control characters, such as \"db-1\" or "
 			    "\"192.168.0.11\"",
 			    i, RPC_MAX_LOGICAL_ID);
@@ -570,7 +582,7 @@ check_lids(const struct group_spec *g, unsigned flags, struct err *err)
 		for (size_t j = 0; !(flags & GSPEC_COMPAT) && j < i; j++) {
 			if (strcmp(g->g_lids[j], s) == 0) {
 				err_set(err, EIK_INVAL,
-				    "Properties.Allocation.LogicalIDs[%zu] "
+				    "Spec.Properties.Allocation.LogicalIDs[%zu] "
 				    "\"%s\" is also [%zu]; each LogicalID "
 				    "names one member: list it once",
 				    i, s, j);
@@ -585,20 +597,20 @@ check_lids(const struct group_spec *g, unsigned flags, struct err *err)
 static int
 check_values(const struct group_spec *g, unsigned flags, struct err *err)
 {
-	char a[GDUR_TEXT_MAX], b[GDUR_TEXT_MAX];
+	char a[DUR_TEXT_MAX], b[DUR_TEXT_MAX];
 
 	if (g->g_size == 0 && g->g_n_lids == 0) {
 		err_set(err, EIK_INVAL,
 		    "Allocation must not be blank: set "
-		    "Properties.Allocation.Size to the number of members (at "
-		    "least 1) or list Properties.Allocation.LogicalIDs");
+		    "Spec.Properties.Allocation.Size to the number of members "
+		    "(at least 1) or list Spec.Properties.Allocation.LogicalIDs");
 		return -1;
 	}
 	if (g->g_size > 0 && g->g_n_lids > 0) {
 		err_set(err, EIK_INVAL,
 		    "Only one Allocation method may be used: set "
-		    "Properties.Allocation.Size (cattle) or "
-		    "Properties.Allocation.LogicalIDs (pets), not both");
+		    "Spec.Properties.Allocation.Size (cattle) or "
+		    "Spec.Properties.Allocation.LogicalIDs (pets), not both");
 		return -1;
 	}
 	if (check_lids(g, flags, err) == -1)
@@ -606,13 +618,13 @@ check_values(const struct group_spec *g, unsigned flags, struct err *err)
 	if (g->g_count > 0 && g->g_duration_ns > 0) {
 		err_set(err, EIK_INVAL,
 		    "Only one Updating method may be used: set "
-		    "Properties.Updating.Count or Properties.Updating.Duration, "
-		    "not both");
+		    "Spec.Properties.Updating.Count or "
+		    "Spec.Properties.Updating.Duration, not both");
 		return -1;
 	}
 	if (gspec_is_pets(g) && g->g_max_surge > 0) {
 		err_set(err, EIK_INVAL,
-		    "Properties.Updating.MaxSurge is %u, but a pets group "
+		    "Spec.Properties.Updating.MaxSurge is %u, but a pets group "
 		    "cannot surge (each LogicalID has exactly one member): "
 		    "remove it",
 		    g->g_max_surge);
@@ -620,18 +632,18 @@ check_values(const struct group_spec *g, unsigned flags, struct err *err)
 	}
 	if (g->g_max_unavailable == 0 && g->g_max_surge == 0) {
 		err_set(err, EIK_INVAL,
-		    "Properties.Updating.MaxUnavailable and MaxSurge are both "
-		    "0, so a rolling update could never replace a member: "
+		    "Spec.Properties.Updating.MaxUnavailable and MaxSurge are "
+		    "both 0, so a rolling update could never replace a member: "
 		    "set MaxUnavailable to 1 or more%s",
 		    gspec_is_pets(g) ? "" : ", or MaxSurge to 1 or more");
 		return -1;
 	}
 	if (g->g_backoff_ns > g->g_backoff_max_ns) {
-		gdur_format(g->g_backoff_ns, a);
-		gdur_format(g->g_backoff_max_ns, b);
+		dur_format(g->g_backoff_ns, a);
+		dur_format(g->g_backoff_max_ns, b);
 		err_set(err, EIK_INVAL,
-		    "Properties.Recovery.Backoff (%s) is longer than "
-		    "Properties.Recovery.BackoffMax (%s)",
+		    "Spec.Properties.Recovery.Backoff (%s) is longer than "
+		    "Spec.Properties.Recovery.BackoffMax (%s)",
 		    a, b);
 		return -1;
 	}
@@ -645,8 +657,8 @@ check_plugin_text(const struct dec *d, int which, const struct gspec_plugin *p,
     struct err *err)
 {
 	const struct gjson *v = d->d_plugin[which];
-	const char *f = which == 0 ? "Properties.Instance.Plugin"
-				   : "Properties.Flavor.Plugin";
+	const char *f = which == 0 ? "Spec.Properties.Instance.Plugin"
+				   : "Spec.Properties.Flavor.Plugin";
 
 	if (v != NULL &&
 	    memchr(d->d_doc->d_text + v->j_off, '\\', v->j_end - v->j_off)) {
@@ -659,8 +671,8 @@ check_plugin_text(const struct dec *d, int which, const struct gspec_plugin *p,
 	if (strlen(p->gp_name) > GSPEC_PLUGIN_MAX || has_control(p->gp_name) ||
 	    strlen(p->gp_type) > RPC_MAX_TYPE) {
 		err_set(err, EIK_INVAL,
-		    "%s must be a plugin name lookup[/type] of at most %d bytes "
-		    "without control characters",
+		    "%s must be a plugin name lookup[/type] of at most %d "
+		    "bytes without control characters",
 		    f, GSPEC_PLUGIN_MAX);
 		return -1;
 	}
@@ -679,19 +691,20 @@ check_plugins(const struct dec *d, struct group_spec *g, struct err *err)
 	if (!vanilla_is_name(f->gp_lookup)) {
 		err_set(err, EIK_INVAL,
 		    "Failed to find Flavor plugin '%s': only the vanilla "
-		    "flavor is built in; set Properties.Flavor.Plugin to "
+		    "flavor is built in; set Spec.Properties.Flavor.Plugin to "
 		    "\"vanilla\" or \"flavor-vanilla\"",
 		    f->gp_name);
 		return -1;
 	}
 	if (f->gp_type[0] != '\0') {
 		err_set(err, EIK_INVAL,
-		    "Properties.Flavor.Plugin \"%s\" names the type \"%s\", "
-		    "but the vanilla flavor has no types: write \"%s\"",
+		    "Spec.Properties.Flavor.Plugin \"%s\" names the type "
+		    "\"%s\", but the vanilla flavor has no types: write \"%s\"",
 		    f->gp_name, f->gp_type, f->gp_lookup);
 		return -1;
 	}
-	if (vanilla_parse(d->d_flavor_props, "Properties.Flavor.Properties",
+	if (vanilla_parse(d->d_flavor_props,
+		"Spec.Properties.Flavor.Properties",
 		(d->d_flags & GSPEC_COMPAT) != 0, &g->g_vanilla, err) == -1)
 		return -1;
 	if (check_plugin_text(d, 0, i, err) == -1)
@@ -699,7 +712,7 @@ check_plugins(const struct dec *d, struct group_spec *g, struct err *err)
 	if (i->gp_lookup[0] == '\0') {
 		err_set(err, EIK_INVAL,
 		    "Failed to find Instance plugin '%s': name the instance "
-		    "plugin in Properties.Instance.Plugin, e.g. "
+		    "plugin in Spec.Properties.Instance.Plugin, e.g. "
 		    "\"vmware-fusion\" or \"vmware-fusion/qemu\"",
 		    i->gp_name);
 		return -1;

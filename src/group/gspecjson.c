@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/dur.h"
 #include "util/err.h"
-#include "group/gdur.h"
 #include "group/gspecjson.h"
 
 static void
@@ -79,9 +79,9 @@ jw_plugin(struct jw *w, const char *key, const struct gspec_plugin *p)
 static void
 jw_dur(struct jw *w, const char *key, int64_t ns, const char *after)
 {
-	char d[GDUR_TEXT_MAX];
+	char d[DUR_TEXT_MAX];
 
-	gdur_format(ns, d);
+	dur_format(ns, d);
 	jw_printf(w, "\"%s\":\"%s\"%s", key, d, after);
 }
 

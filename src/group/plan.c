@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/dur.h"
 #include "util/err.h"
-#include "group/gdur.h"
 #include "group/plan.h"
 
 /* One pass in the making. */
@@ -84,7 +84,7 @@ plan_settle_ms(const struct plan_input *in)
 	const struct group_spec *g = in->pi_spec;
 
 	if (g->g_duration_ns > 0)
-		return g->g_duration_ns / GDUR_NS_PER_MS;
+		return g->g_duration_ns / DUR_NS_PER_MS;
 	if (g->g_count > 1)
 		return (int64_t)(g->g_count - 1) * in->pi_poll_ms;
 	return 0;
@@ -103,8 +103,8 @@ is_up(const struct plan_input *in, const struct member *m)
 int64_t
 plan_backoff_ms(const struct group_spec *g, unsigned failures)
 {
-	int64_t b = g->g_backoff_ns / GDUR_NS_PER_MS;
-	int64_t max = g->g_backoff_max_ns / GDUR_NS_PER_MS;
+	int64_t b = g->g_backoff_ns / DUR_NS_PER_MS;
+	int64_t max = g->g_backoff_max_ns / DUR_NS_PER_MS;
 
 	if (failures == 0)
 		return 0;
@@ -414,9 +414,9 @@ check_change(
 {
 	if (gspec_is_pets(o) != gspec_is_pets(n)) {
 		err_set(err, EIK_INVAL,
-		    "Properties.Allocation: group '%s' has %s and cannot switch "
-		    "to %s (InfraKit would destroy every member): destroy the "
-		    "group and commit it again",
+		    "Spec.Properties.Allocation: group '%s' has %s and cannot "
+		    "switch to %s (InfraKit would destroy every member): "
+		    "destroy the group and commit it again",
 		    n->g_id,
 		    gspec_is_pets(o) ? "LogicalIDs (pets)" : "a Size (cattle)",
 		    gspec_is_pets(o) ? "a Size (cattle)" : "LogicalIDs (pets)");
@@ -424,16 +424,17 @@ check_change(
 	}
 	if (gspec_is_pets(o) && !same_lids(o, n)) {
 		err_set(err, EIK_INVAL,
-		    "Logical ID changes to a quorum is not currently supported: "
-		    "commit the same Properties.Allocation.LogicalIDs in the "
-		    "same order, or destroy the group and commit it again");
+		    "Logical ID changes to a quorum is not currently "
+		    "supported: commit the same "
+		    "Spec.Properties.Allocation.LogicalIDs in the same order, "
+		    "or destroy the group and commit it again");
 		return -1;
 	}
 	if (strcmp(o->g_instance.gp_name, n->g_instance.gp_name) != 0) {
 		err_set(err, EIK_INVAL,
-		    "Properties.Instance.Plugin changes from '%s' to '%s': the "
-		    "members on '%s' would be left unmanaged; keep the plugin, "
-		    "or destroy the group and commit it again",
+		    "Spec.Properties.Instance.Plugin changes from '%s' to "
+		    "'%s': the members on '%s' would be left unmanaged; keep "
+		    "the plugin, or destroy the group and commit it again",
 		    o->g_instance.gp_name, n->g_instance.gp_name,
 		    o->g_instance.gp_name);
 		return -1;

@@ -9,6 +9,7 @@
 
 #include "util/defaults.h"
 #include "util/err.h"
+#include "util/suggest.h"
 #include "model/jsonutil.h"
 #include "model/specjson.h"
 #include "group/ghash.h"
@@ -48,9 +49,10 @@ vanilla_reserved_tag(const char *key)
 static const char *
 str_of(const struct gjson *v, const char *field, size_t max, struct err *err)
 {
+	char got[JGOT_MAX];
 	if (v == NULL || v->j_type != GJSON_STRING) {
 		err_set(err, EIK_INVAL, "%s must be a string, got %s", field,
-		    gjson_type_name(v));
+		    gjson_got(v, got));
 		return NULL;
 	}
 	if (strlen(v->j_str) != v->j_len) {
@@ -72,6 +74,7 @@ static int
 parse_init(const struct gjson *v, const char *field, struct vanilla_props *vp,
     struct err *err)
 {
+	char got[JGOT_MAX];
 	char name[FIELD_MAX];
 	size_t total = 0;
 
@@ -81,7 +84,7 @@ parse_init(const struct gjson *v, const char *field, struct vanilla_props *vp,
 		err_set(err, EIK_INVAL,
 		    "%s must be an array of strings, one per line of the "
 		    "init script, got %s",
-		    field, gjson_type_name(v));
+		    field, gjson_got(v, got));
 		return -1;
 	}
 	if (v->j_n == 0)
@@ -120,6 +123,7 @@ static int
 parse_tags(const struct gjson *v, const char *field, struct vanilla_props *vp,
     struct err *err)
 {
+	char got[JGOT_MAX];
 	char name[FIELD_MAX + RPC_MAX_TAG_KEY];
 
 	if (gjson_is_null(v))
@@ -127,7 +131,7 @@ parse_tags(const struct gjson *v, const char *field, struct vanilla_props *vp,
 	if (v->j_type != GJSON_OBJECT) {
 		err_set(err, EIK_INVAL,
 		    "%s must be an object of string values, got %s", field,
-		    gjson_type_name(v));
+		    gjson_got(v, got));
 		return -1;
 	}
 	for (size_t i = 0; i < v->j_n; i++) {
@@ -182,7 +186,7 @@ check_keys(const struct gjson *obj, const char *field, const char *const *names,
 			known = strcasecmp(k, names[j]) == 0;
 		if (known)
 			continue;
-		hint = gjson_suggest(k, names);
+		hint = suggest_name(k, names);
 		if (hint != NULL)
 			err_set(err, EIK_INVAL,
 			    "%s has an unknown key \"%s\"; did you mean "
@@ -204,13 +208,14 @@ static int
 parse_att(const struct gjson *a, const char *field, bool compat,
     struct attachment *out, struct err *err)
 {
+	char got[JGOT_MAX];
 	char name[FIELD_MAX + 8];
 	const char *s[2];
 
 	if (a->j_type != GJSON_OBJECT) {
 		err_set(err, EIK_INVAL,
 		    "%s must be an object {\"ID\": ..., \"Type\": ...}, got %s",
-		    field, gjson_type_name(a));
+		    field, gjson_got(a, got));
 		return -1;
 	}
 	if (check_keys(a, field, att_names, compat, err) == -1)
@@ -238,14 +243,16 @@ static int
 parse_atts(const struct gjson *v, const char *field, bool compat,
     struct vanilla_props *vp, struct err *err)
 {
+	char got[JGOT_MAX];
 	char name[FIELD_MAX];
 
 	if (gjson_is_null(v))
 		return 0;
 	if (v->j_type != GJSON_ARRAY) {
 		err_set(err, EIK_INVAL,
-		    "%s must be an array of {\"ID\": ..., \"Type\": ...}, got %s",
-		    field, gjson_type_name(v));
+		    "%s must be an array of {\"ID\": ..., \"Type\": ...}, got "
+		    "%s",
+		    field, gjson_got(v, got));
 		return -1;
 	}
 	if (v->j_n > RPC_MAX_ATTACHMENTS) {
@@ -274,6 +281,7 @@ int
 vanilla_parse(const struct gjson *props, const char *field, bool compat,
     struct vanilla_props *vp, struct err *err)
 {
+	char got[JGOT_MAX];
 	char name[FIELD_MAX];
 	const struct gjson *url;
 
@@ -283,7 +291,7 @@ vanilla_parse(const struct gjson *props, const char *field, bool compat,
 		err_set(err, EIK_INVAL,
 		    "%s must be an object {\"Init\": [...], \"Tags\": {...}, "
 		    "\"Attachments\": [...]}, got %s",
-		    field, gjson_type_name(props));
+		    field, gjson_got(props, got));
 		return -1;
 	}
 	if (check_keys(props, field, prop_names, compat, err) == -1)
@@ -357,7 +365,7 @@ member_tags(const struct vanilla_props *vp, const struct vanilla_member *m,
 		if (vanilla_reserved_tag(vp->vp_tags.tg_v[i].t_key)) {
 			err_set(err, EIK_INVAL,
 			    "the flavor tag \"%s\" is set by the group; remove "
-			    "it from Properties.Flavor.Properties.Tags",
+			    "it from Spec.Properties.Flavor.Properties.Tags",
 			    vp->vp_tags.tg_v[i].t_key);
 			return -1;
 		}
@@ -377,7 +385,7 @@ member_tags(const struct vanilla_props *vp, const struct vanilla_member *m,
 static int
 member_props(const char *text, struct inst_spec *out, struct err *err)
 {
-	const char *field = "Properties.Instance.Properties";
+	const char *field = "Spec.Properties.Instance.Properties";
 	json_error_t je;
 	json_t *v = NULL;
 	int rc = -1;

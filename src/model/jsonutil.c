@@ -1,10 +1,12 @@
 /*
  * jansson helpers. See jsonutil.h.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "util/compat.h"
 #include "util/defaults.h"
 #include "util/err.h"
 #include "model/jsonutil.h"
@@ -26,6 +28,36 @@ jget(const json_t *obj, const char *key)
 			return v;
 	}
 	return NULL;
+}
+
+int
+jdup_names(const json_t *obj, const char *field, const char *const *names,
+    int code, struct err *err)
+{
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(obj))
+		return 0;
+	for (size_t i = 0; names[i] != NULL; i++) {
+		const char *first = NULL;
+
+		json_object_foreach((json_t *)obj, k, v)
+		{
+			if (strcasecmp(k, names[i]) != 0)
+				continue;
+			if (first == NULL) {
+				first = k;
+				continue;
+			}
+			err_set(err, code,
+			    "%s has both \"%s\" and \"%s\" (keys match "
+			    "ignoring case): keep one",
+			    field, first, k);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 const char *
@@ -50,14 +82,97 @@ jtype(const json_t *v)
 	return "value";
 }
 
+#define JGOT_STR_MAX 40 /* bytes of a string shown by jgot() */
+
+/* A string value as JSON text, cut after JGOT_STR_MAX bytes (at a UTF-8
+ * character boundary) with "..." inside the quotes. */
+static void
+got_string(const json_t *v, char *buf, size_t len)
+{
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v), cut = n;
+	json_t *part;
+	char *text;
+
+	if (cut > JGOT_STR_MAX) {
+		cut = JGOT_STR_MAX;
+		while (cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
+			cut--;
+	}
+	part = json_stringn(s, cut);
+	text = part != NULL ? json_dumps(part, JSON_ENCODE_ANY) : NULL;
+	json_decref(part);
+	if (text == NULL || strlen(text) + 16 > len)
+		(void)snprintf(buf, len, "a string");
+	else if (cut < n)
+		(void)snprintf(buf, len, "%.*s...\" (a string)",
+		    (int)strlen(text) - 1, text);
+	else
+		(void)snprintf(buf, len, "%s (a string)", text);
+	free(text);
+}
+
+/* A real as jansson writes it ("512.5", "512.0"), with the fewest digits
+ * that read back the same. */
+static void
+got_real(const json_t *v, char *buf, size_t len)
+{
+	double d = json_real_value(v);
+	char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+
+	if (text != NULL && strtod(text, NULL) != d) {
+		free(text);
+		text = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+	}
+	(void)snprintf(buf, len, "%s (a %snumber)", text != NULL ? text : "?",
+	    jreal_whole(d) ? "" : "fractional ");
+	free(text);
+}
+
+bool
+jreal_whole(double d)
+{
+	/* Beyond 2^63 a double has no fraction bits left. */
+	return d <= -9.2e18 || d >= 9.2e18 || d == (double)(long long)d;
+}
+
+const char *
+jgot(const json_t *v, char buf[JGOT_MAX])
+{
+	switch (v == NULL ? JSON_NULL : json_typeof(v)) {
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		got_string(v, buf, JGOT_MAX);
+		return buf;
+	case JSON_INTEGER:
+		(void)snprintf(buf, JGOT_MAX, "%lld (a number)",
+		    (long long)json_integer_value(v));
+		return buf;
+	case JSON_REAL:
+		got_real(v, buf, JGOT_MAX);
+		return buf;
+	case JSON_TRUE:
+		return "true (a boolean)";
+	case JSON_FALSE:
+		return "false (a boolean)";
+	case JSON_NULL:
+		return v == NULL ? "nothing" : "null";
+	}
+	return "a value";
+}
+
 const char *
 jstr(const json_t *v, const char *field, size_t max, struct err *err)
 {
+	char got[JGOT_MAX];
 	const char *s;
 
 	if (!json_is_string(v)) {
 		err_set(err, EIK_PARAMS, "%s must be a string, got %s", field,
-		    v == NULL ? "nothing" : jtype(v));
+		    jgot(v, got));
 		return NULL;
 	}
 	s = json_string_value(v);
@@ -82,13 +197,14 @@ jtags(const json_t *v, const char *field, struct tags *t, struct err *err)
 	const char *k;
 	json_t *val;
 	size_t n = 0;
+	char got[JGOT_MAX];
 
 	if (v == NULL || json_is_null(v))
 		return 0;
 	if (!json_is_object(v)) {
 		err_set(err, EIK_PARAMS,
 		    "%s must be an object of string values, got %s", field,
-		    jtype(v));
+		    jgot(v, got));
 		return -1;
 	}
 	json_object_foreach((json_t *)v, k, val)
@@ -118,7 +234,7 @@ jtags(const json_t *v, const char *field, struct tags *t, struct err *err)
 			err_set(err, EIK_PARAMS,
 			    "%s must be a string (InfraKit tag values are "
 			    "strings), got %s; quote it",
-			    name, jtype(val));
+			    name, jgot(val, got));
 			return -1;
 		}
 		s = jstr(val, name, RPC_MAX_TAG_VALUE, err);

@@ -15,6 +15,11 @@
 #include "model/specjson.h"
 #include "model/specjson_int.h"
 
+/* The members of a Spec and of an attachment. */
+static const char *const spec_names[] = { "Properties", "Tags", "Init",
+	"LogicalID", "Attachments", NULL };
+static const char *const att_names[] = { "ID", "Type", NULL };
+
 static void
 oom(struct err *err)
 {
@@ -25,6 +30,7 @@ static int
 parse_attachments(
     const json_t *v, const char *field, struct inst_spec *s, struct err *err)
 {
+	char got[JGOT_MAX];
 	size_t n;
 
 	if (v == NULL || json_is_null(v))
@@ -33,7 +39,7 @@ parse_attachments(
 		err_set(err, EIK_PARAMS,
 		    "%s must be null or an array of {\"ID\":..., \"Type\":...}, "
 		    "got %s",
-		    field, jtype(v));
+		    field, jgot(v, got));
 		return -1;
 	}
 	n = json_array_size(v);
@@ -52,7 +58,7 @@ parse_attachments(
 	s->s_n_att = n;
 	for (size_t i = 0; i < n; i++) {
 		json_t *a = json_array_get(v, i);
-		char en[128];
+		char en[128], idn[160], typen[160];
 		const char *id, *type;
 
 		(void)snprintf(en, sizeof(en), "%s[%zu]", field, i);
@@ -60,11 +66,15 @@ parse_attachments(
 			err_set(err, EIK_PARAMS,
 			    "%s must be an object {\"ID\":..., \"Type\":...}, "
 			    "got %s",
-			    en, jtype(a));
+			    en, jgot(a, got));
 			return -1;
 		}
-		if (jopt_str(a, "ID", en, RPC_MAX_TAG_VALUE, &id, err) == -1 ||
-		    jopt_str(a, "Type", en, RPC_MAX_TAG_VALUE, &type, err) ==
+		if (jdup_names(a, en, att_names, EIK_PARAMS, err) == -1)
+			return -1;
+		(void)snprintf(idn, sizeof(idn), "%s.ID", en);
+		(void)snprintf(typen, sizeof(typen), "%s.Type", en);
+		if (jopt_str(a, "ID", idn, RPC_MAX_TAG_VALUE, &id, err) == -1 ||
+		    jopt_str(a, "Type", typen, RPC_MAX_TAG_VALUE, &type, err) ==
 			-1)
 			return -1;
 		s->s_att[i].a_id = strdup(id != NULL ? id : "");
@@ -187,7 +197,7 @@ spec_decode(const json_t *v, const char *field, unsigned flags,
     struct inst_spec *s, struct err *err)
 {
 	bool lenient = flags & SPECJSON_LENIENT;
-	char name[128];
+	char name[128], got[JGOT_MAX];
 	json_t *props;
 	int r;
 
@@ -195,9 +205,11 @@ spec_decode(const json_t *v, const char *field, unsigned flags,
 		err_set(err, EIK_PARAMS,
 		    "%s must be an object {\"Properties\":..., \"Tags\":..., "
 		    "\"Init\":..., \"LogicalID\":...}, got %s",
-		    field, v == NULL ? "nothing" : jtype(v));
+		    field, jgot(v, got));
 		return -1;
 	}
+	if (!lenient && jdup_names(v, field, spec_names, EIK_PARAMS, err) == -1)
+		return -1;
 	props = jget(v, "Properties");
 	(void)snprintf(name, sizeof(name), "%s.Properties", field);
 	if (lenient && !json_is_object(props))

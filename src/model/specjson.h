@@ -16,15 +16,18 @@ struct err;
 extern const char *const specjson_prop_names[];
 
 /*
- * Parses instance Properties: types and ranges checked, unknown keys refused
- * with a "did you mean" hint, defaults applied. field names the value in
+ * Parses instance Properties: types and ranges checked, names matched
+ * ignoring case (as Go's encoding/json does), one property spelt twice and
+ * unknown keys refused (the latter with a "did you mean" hint), defaults
+ * applied. field names the value in
  * messages ("params.Properties"). p must be zeroed; free it even on failure.
  */
 int specjson_props(
     const json_t *v, const char *field, struct inst_props *p, struct err *err);
 
-/* Parses an instance.Spec (Properties as above). s must be zeroed; free it
- * even on failure. */
+/* Parses an instance.Spec (Properties as above; a member of the Spec or of
+ * an attachment spelt twice is refused too). s must be zeroed; free it even
+ * on failure. */
 int specjson_spec(
     const json_t *v, const char *field, struct inst_spec *s, struct err *err);
 
@@ -33,7 +36,8 @@ int specjson_spec(
  * release: it never fails over what a record contains, only when v is not
  * an object (Properties: also null or missing) or memory runs out.
  *  - Unknown properties are ignored; they stay in s_properties_json, the
- *    verbatim Properties, and so in what is written back.
+ *    verbatim Properties, and so in what is written back. A property spelt
+ *    twice takes the last value, as Go does.
  *  - Values of the right type are kept as they are, even outside today's
  *    ranges and limits (MemorySizeMBs 16 or 513, NumCPUs 0, 300 tags, a
  *    1 MiB Init, an empty LogicalID).

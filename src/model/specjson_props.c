@@ -4,7 +4,6 @@
  * strict and the lenient mode), walked once over the object's members.
  * See specjson.h.
  */
-#include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include "util/compat.h"
 #include "util/defaults.h"
 #include "util/err.h"
+#include "util/suggest.h"
 #include "model/jsonutil.h"
 #include "model/specjson.h"
 #include "model/specjson_int.h"
@@ -28,50 +28,33 @@ oom(struct err *err)
 	err_set(err, EIK_INTERNAL, "out of memory");
 }
 
-/* Levenshtein distance of two short strings, ignoring ASCII case. */
-static size_t
-edit_distance(const char *a, const char *b)
+/* How to write v as the whole number it means ("512" or 512.0), or "". */
+static const char *
+int_hint(const json_t *v, char hint[64])
 {
-	size_t la = strlen(a), lb = strlen(b);
-	size_t row[64];
+	const char *s = json_string_value(v);
+	double d = json_real_value(v);
 
-	if (la >= 63 || lb >= 63)
-		return (size_t)-1;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t prev = row[0];
-
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t cur = row[j];
-			size_t cost = tolower((unsigned char)a[i - 1]) ==
-				tolower((unsigned char)b[j - 1])
-			    ? 0
-			    : 1;
-			size_t best = prev + cost;
-
-			if (row[j] + 1 < best)
-				best = row[j] + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			prev = cur;
-		}
-	}
-	return row[lb];
+	hint[0] = '\0';
+	if (s != NULL && s[0] != '\0' && strlen(s) < 20 &&
+	    strspn(s, "0123456789") == json_string_length(v))
+		(void)snprintf(hint, 64, "; write %s without quotes", s);
+	else if (json_is_real(v) && jreal_whole(d) && d > -1e18 && d < 1e18)
+		(void)snprintf(hint, 64, "; write %lld", (long long)d);
+	return hint;
 }
 
 static int
 prop_int(const json_t *v, const char *field, unsigned min, unsigned max,
     unsigned *out, struct err *err)
 {
+	char got[JGOT_MAX], hint[64];
 	json_int_t n;
 
 	if (!json_is_integer(v)) {
 		err_set(err, EIK_INVAL,
-		    "%s must be a whole number between %u and %u, got %s",
-		    field, min, max, jtype(v));
+		    "%s must be a whole number between %u and %u, got %s%s",
+		    field, min, max, jgot(v, got), int_hint(v, hint));
 		return -1;
 	}
 	n = json_integer_value(v);
@@ -260,12 +243,14 @@ static int
 dec_launch_gui(const struct prop_dec *d, const json_t *v, const char *name,
     unsigned flags, struct inst_props *p, struct err *err)
 {
+	char got[JGOT_MAX];
+
 	(void)d;
 	if (json_is_boolean(v))
 		p->p_launch_gui = json_is_true(v);
 	else if (!(flags & SPECJSON_LENIENT)) {
 		err_set(err, EIK_INVAL, "%s must be true or false, got %s",
-		    name, jtype(v));
+		    name, jgot(v, got));
 		return -1;
 	}
 	return 0;
@@ -404,6 +389,7 @@ dec_ssh_keys(const struct prop_dec *d, const json_t *v, const char *name,
     unsigned flags, struct inst_props *p, struct err *err)
 {
 	bool lenient = flags & SPECJSON_LENIENT;
+	char got[JGOT_MAX];
 	size_t n;
 
 	(void)d;
@@ -413,7 +399,7 @@ dec_ssh_keys(const struct prop_dec *d, const json_t *v, const char *name,
 		err_set(err, EIK_INVAL,
 		    "%s must be an array of public key lines (\"ssh-ed25519 "
 		    "AAAA... user@host\"), got %s",
-		    name, jtype(v));
+		    name, jgot(v, got));
 		return -1;
 	}
 	n = json_array_size(v);
@@ -451,13 +437,15 @@ static int
 dec_note(const struct prop_dec *d, const json_t *v, const char *name,
     unsigned flags, struct inst_props *p, struct err *err)
 {
+	char got[JGOT_MAX];
+
 	(void)d;
 	(void)p;
 	if (!(flags & SPECJSON_LENIENT) && !json_is_string(v) &&
 	    !json_is_null(v)) {
 		err_set(err, EIK_INVAL,
 		    "%s is a free-text comment and must be a string, got %s",
-		    name, jtype(v));
+		    name, jgot(v, got));
 		return -1;
 	}
 	return 0;
@@ -507,18 +495,14 @@ did_you_mean(const char *key)
 	size_t bestd = (size_t)-1;
 
 	for (size_t i = 0; i < N_PROPS; i++) {
-		size_t d = edit_distance(key, prop_decs[i].pd_name);
+		size_t d = suggest_distance(key, prop_decs[i].pd_name);
 
 		if (d < bestd) {
 			bestd = d;
 			best = prop_decs[i].pd_name;
 		}
 	}
-	/* Close enough to be a typo: a third of the name, at least 2. */
-	if (best != NULL &&
-	    bestd <= (strlen(best) / 3 > 2 ? strlen(best) / 3 : 2))
-		return best;
-	return NULL;
+	return best != NULL && suggest_is_typo(bestd, best) ? best : NULL;
 }
 
 static void
@@ -560,7 +544,7 @@ int
 specjson_props_decode(const json_t *v, const char *field, unsigned flags,
     struct inst_props *p, struct err *err)
 {
-	char name[128];
+	char name[128], got[JGOT_MAX];
 	const char *k;
 	json_t *val;
 
@@ -575,9 +559,14 @@ specjson_props_decode(const json_t *v, const char *field, unsigned flags,
 	if (!json_is_object(v)) {
 		err_set(err, EIK_INVAL,
 		    "%s must be an object such as {\"VMX\": \"alpine\"}, got %s",
-		    field, jtype(v));
+		    field, jgot(v, got));
 		return -1;
 	}
+	/* Names match ignoring case, as in Go; one property twice is
+	 * refused (Go would silently take the last). */
+	if (!(flags & SPECJSON_LENIENT) &&
+	    jdup_names(v, field, specjson_prop_names, EIK_INVAL, err) == -1)
+		return -1;
 	json_object_foreach((json_t *)v, k, val)
 	{
 		const struct prop_dec *d = prop_lookup(k);

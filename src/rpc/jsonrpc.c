@@ -365,6 +365,7 @@ jsonrpc_parse(
 {
 	json_error_t je;
 	json_t *root, *v, *params;
+	char got[JGOT_MAX];
 
 	memset(req, 0, sizeof(*req));
 	root = json_loadb(body, len,
@@ -398,7 +399,7 @@ jsonrpc_parse(
 		err_set(err, EIK_REQUEST,
 		    "invalid request: id must be a number, a string or null, "
 		    "got %s",
-		    jtype(v));
+		    jgot(v, got));
 		return -1;
 	}
 	v = jget(root, "jsonrpc");
@@ -415,7 +416,7 @@ jsonrpc_parse(
 		err_set(err, EIK_REQUEST,
 		    "invalid request: method must be a non-empty string such "
 		    "as \"Instance.DescribeInstances\", got %s",
-		    v == NULL ? "nothing" : jtype(v));
+		    jgot(v, got));
 		return -1;
 	}
 	req->jr_method = json_string_value(v);
@@ -436,7 +437,7 @@ jsonrpc_parse(
 	if (params != NULL && !json_is_object(params)) {
 		err_set(err, EIK_PARAMS,
 		    "invalid params: params must be an object, got %s",
-		    jtype(params));
+		    jgot(params, got));
 		return -1;
 	}
 	req->jr_params = params;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "group/gctl.h"
+#include "model/jsonutil.h"
 #include "rpc/jsonrpc.h"
 #include "rpc/rpc.h"
 #include "util/buf.h"
@@ -37,6 +38,13 @@ struct method {
 	{                                                                      \
 		.name = (n), .gop = (o), .gprep = (p), .gdone = (d)            \
 	}
+
+/* Every member of params some method reads: two spellings of one of
+ * them ("Spec" and "spec") are refused, since Go's decoder would take the
+ * last and jget() takes the exact one. Unknown members stay ignored. */
+static const char *const param_names[] = { "Type", "Spec", "Properties",
+	"Instance", "Context", "Tags", "Labels", "All", "Hard", "Name", "ID",
+	"Pretend", "Compat", "Size", "Instances", NULL };
 
 static const struct method rpc_methods[] = {
 	NOW("Plugin.Implements", rpc_plugin_implements),
@@ -287,7 +295,9 @@ rpc_begin(const struct svc *svc, const char *body, size_t len, struct buf *out,
 		log_debug("req %lu: %.*s", reqno,
 		    (int)(len > 4096 ? 4096 : len), body);
 	if (jsonrpc_parse(body, len, &req, &err) == -1 ||
-	    find_method(&req, svc, &m, &err) == -1)
+	    find_method(&req, svc, &m, &err) == -1 ||
+	    jdup_names(
+		req.jr_params, "params", param_names, EIK_PARAMS, &err) == -1)
 		goto fail;
 	if (m->gprep != NULL) {
 		rc = begin_group(&env, &req, m, callp, &err);

@@ -66,13 +66,14 @@ static int
 opt_bool(const json_t *params, const char *key, bool *out, struct err *err)
 {
 	json_t *v = jget(params, key);
+	char got[JGOT_MAX];
 
 	*out = false;
 	if (v == NULL || json_is_null(v))
 		return 0;
 	if (!json_is_boolean(v)) {
-		err_set(err, EIK_PARAMS,
-		    "params.%s must be true or false, got %s", key, jtype(v));
+		err_set(err, EIK_PARAMS, "%s must be true or false, got %s",
+		    key, jgot(v, got));
 		return -1;
 	}
 	*out = json_is_true(v);
@@ -85,8 +86,8 @@ prep_name(const json_t *params, struct gctl_req *r, struct err *err)
 {
 	const char *name;
 
-	if (jopt_str(params, "Name", "params.Name", sizeof(r->gr_name) - 1,
-		&name, err) == -1)
+	if (jopt_str(params, "Name", "Name", sizeof(r->gr_name) - 1, &name,
+		err) == -1)
 		return -1;
 	if (name != NULL)
 		(void)strlcpy(r->gr_name, name, sizeof(r->gr_name));
@@ -101,11 +102,11 @@ rpc_gprep_id(const struct rpc_env *env, json_t *params, struct gctl_req *r,
 
 	(void)env;
 	if (prep_name(params, r, err) == -1 ||
-	    jopt_str(params, "ID", "params.ID", GSPEC_ID_MAX, &id, err) == -1)
+	    jopt_str(params, "ID", "ID", GSPEC_ID_MAX, &id, err) == -1)
 		return -1;
 	if (id == NULL || id[0] == '\0') {
-		err_set(err, EIK_PARAMS,
-		    "params.ID is missing: give the ID of the group");
+		err_set(
+		    err, EIK_PARAMS, "ID is missing: give the ID of the group");
 		return -1;
 	}
 	(void)strlcpy(r->gr_id, id, sizeof(r->gr_id));
@@ -144,7 +145,7 @@ rpc_gprep_commit(const struct rpc_env *env, json_t *params, struct gctl_req *r,
 		return -1;
 	if (spec == NULL || json_is_null(spec)) {
 		err_set(err, EIK_PARAMS,
-		    "params.Spec is missing: give the group spec {\"ID\": ..., "
+		    "Spec is missing: give the group spec {\"ID\": ..., "
 		    "\"Properties\": ...}");
 		return -1;
 	}
@@ -189,13 +190,13 @@ rpc_gprep_set_size(const struct rpc_env *env, json_t *params,
     struct gctl_req *r, struct err *err)
 {
 	json_t *v = jget(params, "Size");
+	char got[JGOT_MAX];
 
 	if (rpc_gprep_id(env, params, r, err) == -1)
 		return -1;
 	if (!json_is_integer(v)) {
-		err_set(err, EIK_PARAMS,
-		    "params.Size must be an integer, got %s",
-		    v != NULL ? jtype(v) : "nothing");
+		err_set(err, EIK_PARAMS, "Size must be an integer, got %s",
+		    jgot(v, got));
 		return -1;
 	}
 	if (json_integer_value(v) < 0) {
@@ -203,7 +204,7 @@ rpc_gprep_set_size(const struct rpc_env *env, json_t *params,
 		return -1;
 	}
 	if (json_integer_value(v) > GSPEC_SIZE_MAX) {
-		err_set(err, EIK_INVAL, "params.Size %lld: at most %d",
+		err_set(err, EIK_INVAL, "Size %lld: at most %d",
 		    (long long)json_integer_value(v), GSPEC_SIZE_MAX);
 		return -1;
 	}
@@ -222,7 +223,7 @@ rpc_gprep_destroy_instances(const struct rpc_env *env, json_t *params,
 		return -1;
 	if (!json_is_array(v) || json_array_size(v) > GCTL_MAX_DESTROY_IDS) {
 		err_set(err, EIK_PARAMS,
-		    "params.Instances must be an array of at most %d instance "
+		    "Instances must be an array of at most %d instance "
 		    "IDs",
 		    GCTL_MAX_DESTROY_IDS);
 		return -1;
@@ -234,9 +235,11 @@ rpc_gprep_destroy_instances(const struct rpc_env *env, json_t *params,
 	}
 	json_array_foreach(v, i, e)
 	{
-		const char *id = jstr(e, "params.Instances[]", RPC_MAX_ID, err);
+		char name[32];
+		const char *id;
 
-		if (id == NULL)
+		(void)snprintf(name, sizeof(name), "Instances[%zu]", i);
+		if ((id = jstr(e, name, RPC_MAX_ID, err)) == NULL)
 			return -1;
 		if ((r->gr_ids[r->gr_n_ids] = strdup(id)) == NULL) {
 			oom(err);

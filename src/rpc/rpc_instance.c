@@ -31,8 +31,7 @@ oom(struct err *err)
 static int
 param_type(const json_t *params, const char **type, struct err *err)
 {
-	if (jopt_str(params, "Type", "params.Type", RPC_MAX_TYPE, type, err) ==
-	    -1)
+	if (jopt_str(params, "Type", "Type", RPC_MAX_TYPE, type, err) == -1)
 		return -1;
 	if (*type == NULL)
 		*type = "";
@@ -47,14 +46,15 @@ param_instance(const json_t *params, const char **id, struct err *err)
 
 	if (v == NULL || json_is_null(v)) {
 		err_set(err, EIK_PARAMS,
-		    "params.Instance is missing: give the ID of the instance");
+		    "Instance is missing: give the ID of the instance");
 		return -1;
 	}
-	*id = jstr(v, "params.Instance", RPC_MAX_ID, err);
+	*id = jstr(v, "Instance", RPC_MAX_ID, err);
 	if (*id == NULL)
 		return -1;
 	if ((*id)[0] == '\0') {
-		err_set(err, EIK_PARAMS, "params.Instance is empty");
+		err_set(err, EIK_PARAMS,
+		    "Instance is empty: give the ID of the instance");
 		return -1;
 	}
 	return 0;
@@ -78,8 +78,8 @@ rpc_instance_validate(
 	memset(&props, 0, sizeof(props));
 	if (param_type(params, &type, err) == -1)
 		return -1;
-	if (specjson_props(jget(params, "Properties"), "params.Properties",
-		&props, err) == -1)
+	if (specjson_props(
+		jget(params, "Properties"), "Properties", &props, err) == -1)
 		goto out;
 	if (env->re_svc->ops->validate(
 		env->re_svc->ctx, type, &props, tmpl, sizeof(tmpl), err) == -1)
@@ -109,19 +109,25 @@ int
 rpc_prep_provision(const struct rpc_env *env, json_t *params, struct svc_req *r,
     bool *props, struct err *err)
 {
+	const struct svc *sv = env->re_svc;
+	int rc;
+
 	(void)props;
 	if (prep_type(params, r, err) == -1 ||
-	    specjson_spec(
-		jget(params, "Spec"), "params.Spec", &r->sr_spec, err) == -1)
+	    specjson_spec(jget(params, "Spec"), "Spec", &r->sr_spec, err) == -1)
 		return -1;
 	/* Checked here, on this thread, against the template library: the
 	 * whole Spec where the service can (what Init makes counts too). */
-	if (env->re_svc->ops->validate_spec != NULL)
-		return env->re_svc->ops->validate_spec(env->re_svc->ctx,
-		    r->sr_type, &r->sr_spec, r->sr_template,
-		    sizeof(r->sr_template), err);
-	return env->re_svc->ops->validate(env->re_svc->ctx, r->sr_type,
-	    &r->sr_spec.s_props, r->sr_template, sizeof(r->sr_template), err);
+	if (sv->ops->validate_spec != NULL)
+		rc = sv->ops->validate_spec(sv->ctx, r->sr_type, &r->sr_spec,
+		    r->sr_template, sizeof(r->sr_template), err);
+	else
+		rc = sv->ops->validate(sv->ctx, r->sr_type, &r->sr_spec.s_props,
+		    r->sr_template, sizeof(r->sr_template), err);
+	/* The service names property values from the Properties. */
+	if (rc == -1)
+		err_reroot(err, "Properties", "Spec.Properties");
+	return rc;
 }
 
 /* Appends the compact JSON text of v (taken). */
@@ -172,6 +178,7 @@ rpc_prep_destroy(const struct rpc_env *env, json_t *params, struct svc_req *r,
     bool *props, struct err *err)
 {
 	const char *id, *reason = NULL;
+	char got[JGOT_MAX];
 	json_t *ctx;
 
 	(void)env;
@@ -183,12 +190,12 @@ rpc_prep_destroy(const struct rpc_env *env, json_t *params, struct svc_req *r,
 	if (ctx != NULL && !json_is_null(ctx)) {
 		if (!json_is_object(ctx)) {
 			err_set(err, EIK_PARAMS,
-			    "params.Context must be an object {\"Reason\": "
+			    "Context must be an object {\"Reason\": "
 			    "\"terminate\"}, got %s",
-			    jtype(ctx));
+			    jgot(ctx, got));
 			return -1;
 		}
-		if (jopt_str(ctx, "Reason", "params.Context.Reason",
+		if (jopt_str(ctx, "Reason", "Context.Reason",
 			sizeof(r->sr_reason) - 1, &reason, err) == -1)
 			return -1;
 	}
@@ -256,13 +263,14 @@ opt_bool(const json_t *params, const char *key, const char *field, bool *out,
     struct err *err)
 {
 	json_t *v = jget(params, key);
+	char got[JGOT_MAX];
 
 	*out = false;
 	if (v == NULL || json_is_null(v))
 		return 0;
 	if (!json_is_boolean(v)) {
 		err_set(err, EIK_PARAMS, "%s must be true or false, got %s",
-		    field, jtype(v));
+		    field, jgot(v, got));
 		return -1;
 	}
 	*out = json_is_true(v);
@@ -277,12 +285,10 @@ rpc_prep_describe(const struct rpc_env *env, json_t *params, struct svc_req *r,
 
 	(void)env;
 	if (prep_type(params, r, err) == -1 ||
-	    jtags(jget(params, "Tags"), "params.Tags", &r->sr_tags, err) ==
-		-1 ||
-	    opt_bool(params, "Properties", "params.Properties", props, err) ==
-		-1 ||
+	    jtags(jget(params, "Tags"), "Tags", &r->sr_tags, err) == -1 ||
+	    opt_bool(params, "Properties", "Properties", props, err) == -1 ||
 	    /* Our extension for `describe --all`; InfraKit never sends it. */
-	    opt_bool(params, "All", "params.All", &all, err) == -1)
+	    opt_bool(params, "All", "All", &all, err) == -1)
 		return -1;
 	if (all) {
 		r->sr_flags |= DESCRIBE_ALL;
@@ -334,7 +340,7 @@ prep_power(
 
 	if (prep_type(params, r, err) == -1 ||
 	    param_instance(params, &id, err) == -1 ||
-	    opt_bool(params, "Hard", "params.Hard", &hard, err) == -1)
+	    opt_bool(params, "Hard", "Hard", &hard, err) == -1)
 		return -1;
 	(void)strlcpy(r->sr_id, id, sizeof(r->sr_id));
 	r->sr_power = op == SVC_POWER_STOP && hard ? SVC_POWER_STOP_HARD : op;
@@ -380,5 +386,5 @@ rpc_prep_label(const struct rpc_env *env, json_t *params, struct svc_req *r,
 	    param_instance(params, &id, err) == -1)
 		return -1;
 	(void)strlcpy(r->sr_id, id, sizeof(r->sr_id));
-	return jtags(jget(params, "Labels"), "params.Labels", &r->sr_tags, err);
+	return jtags(jget(params, "Labels"), "Labels", &r->sr_tags, err);
 }

@@ -125,7 +125,7 @@ template_find(const char *vm_lib, const char *name, char *out, size_t outlen,
 	}
 	err_set(err, EIK_NOTFOUND,
 	    "template \"%s\" not found: looked for %s and %s; copy the VM "
-	    "bundle into --vm-lib (%s) or fix Properties.VMX",
+	    "bundle into --vm-lib (%s) or fix the name",
 	    name, a, b, vm_lib);
 	return -1;
 }

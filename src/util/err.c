@@ -37,6 +37,19 @@ err_prefix(struct err *err, const char *fmt, ...)
 }
 
 void
+err_reroot(struct err *err, const char *from, const char *to)
+{
+	char old[ERR_MSG_MAX];
+	size_t n = strlen(from);
+
+	if (err == NULL || strncmp(err->msg, from, n) != 0 ||
+	    strchr(".[: ", err->msg[n]) == NULL)
+		return;
+	memcpy(old, err->msg, sizeof(old));
+	(void)snprintf(err->msg, sizeof(err->msg), "%s%s", to, old + n);
+}
+
+void
 err_clear(struct err *err)
 {
 	if (err == NULL)

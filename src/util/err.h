@@ -37,6 +37,11 @@ void err_set(struct err *err, int code, const char *fmt, ...)
 void err_prefix(struct err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void err_clear(struct err *err);
+/* When the message starts with the path from, ended by '.', '[', ':', ' '
+ * or the end ("Properties.VMX: ..."), puts to in its place ("Spec.
+ * Properties.VMX: ..."): the service names property values from the
+ * Properties, the caller says where in its request they were. */
+void err_reroot(struct err *err, const char *from, const char *to);
 /* Maps an errno value to an err_code (ENOSPC → EIK_NOSPACE, ...). */
 int err_from_errno(int e);
 const char *err_code_name(int code);

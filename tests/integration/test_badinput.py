@@ -4,6 +4,7 @@ no answer is possible, the daemon simply carries on), and the daemon stays up
 and keeps answering good requests after every case."""
 
 import json
+import os
 import socket
 import time
 import unittest
@@ -74,7 +75,10 @@ class BadInput(harness.PluginTest):
         st, body = got
         self.assertEqual(st, status, body)
         ans = json.loads(body)
-        self.assertIn(needle, ans["error"]["message"])
+        if needle.startswith("^"):  # the message starts with it
+            self.assertEqual(ans["error"]["message"][:len(needle) - 1], needle[1:])
+        else:
+            self.assertIn(needle, ans["error"]["message"])
         if code is not None:
             self.assertEqual(ans["error"]["code"], code)
         self.assert_alive()
@@ -96,18 +100,18 @@ class BadInput(harness.PluginTest):
              200, "jsonrpc must be 2.0", -32600),
             ("number tag value", http_post(rpc("Instance.DescribeInstances",
                                                {"Tags": {"infrakit.group": 3}})), 200,
-             'params.Tags["infrakit.group"] must be a string', -32600),
+             '^Tags["infrakit.group"] must be a string', -32600),
             ("Tags as an array", http_post(rpc("Instance.DescribeInstances", {"Tags": ["a"]})),
-             200, "params.Tags must be an object", -32600),
+             200, "^Tags must be an object", -32600),
             ("numeric instance ID", http_post(rpc("Instance.Destroy", {"Instance": 42})), 200,
-             "params.Instance must be a string", -32600),
+             "^Instance must be a string", -32600),
             ("numeric label value", http_post(rpc("Instance.Label",
                                                   {"Instance": "i-1", "Labels": {"a": 1}})),
-             200, 'params.Labels["a"] must be a string', -32600),
+             200, '^Labels["a"] must be a string', -32600),
             ("spec tags wrong", http_post(rpc("Instance.Provision",
                                               {"Spec": {"Properties": {"VMX": "alpine"},
                                                         "Tags": {"t": True}}})),
-             200, 'params.Spec.Tags["t"] must be a string', -32600),
+             200, '^Spec.Tags["t"] must be a string', -32600),
             ("nested 100000 deep", http_post(deep), 200, "depth", -32700),
             ("invalid UTF-8", http_post(b'{"jsonrpc":"2.0","method":"Handshake.Hello",'
                                         b'"id":1,"x":"\xc3\x28"}'), 200, "parse error", -32700),
@@ -118,10 +122,83 @@ class BadInput(harness.PluginTest):
             ("path trick in VMX", http_post(rpc("Instance.Validate",
                                                 {"Properties": {"VMX": "../../etc/passwd"}})),
              200, "not a path", -32000),
+            # Issue 13: a type error shows what came, not just its type.
+            ("fractional memory", http_post(rpc("Instance.Validate",
+                                                {"Properties": {"VMX": "alpine",
+                                                                "MemorySizeMBs": 512.5}})),
+             200, "^Properties.MemorySizeMBs must be a whole number between 32 and 1048576, "
+             "got 512.5 (a fractional number)", -32000),
+            ("quoted CPU count", http_post(rpc("Instance.Validate",
+                                               {"Properties": {"VMX": "alpine",
+                                                               "NumCPUs": "2"}})),
+             200, '^Properties.NumCPUs must be a whole number between 1 and 128, got "2" '
+             '(a string); write 2 without quotes', -32000),
+            ("boolean as a string", http_post(rpc("Instance.DescribeInstances",
+                                                  {"Properties": "yes"})),
+             200, '^Properties must be true or false, got "yes" (a string)', -32600),
+            # The service's own checks, named where the value is in params.
+            ("no such template", http_post(rpc("Instance.Provision",
+                                               {"Spec": {"Properties": {"VMX": "nosuch"}}})),
+             200, '^Spec.Properties.VMX: template "nosuch" not found', -32000),
+            ("no such template (Validate)",
+             http_post(rpc("Instance.Validate", {"Properties": {"VMX": "nosuch"}})),
+             200, '^Properties.VMX: template "nosuch" not found', -32000),
+            # Issue 13: names match ignoring case, so one spelt twice is refused.
+            ("one property twice", http_post(rpc("Instance.Validate",
+                                                 {"Properties": {"VMX": "alpine",
+                                                                 "memorySizeMBs": 512,
+                                                                 "MemorySizeMBs": 1024}})),
+             200, '^Properties has both "memorySizeMBs" and "MemorySizeMBs" (keys '
+             'match ignoring case): keep one', -32000),
+            ("one Spec member twice", http_post(rpc("Instance.Provision",
+                                                    {"Spec": {"Properties": {"VMX": "alpine"},
+                                                              "Tags": {}, "tags": {}}})),
+             200, '^Spec has both "Tags" and "tags"', -32600),
+            ("one param twice", http_post(rpc("Instance.Destroy",
+                                              {"Instance": "i-1", "instance": "i-2"})),
+             200, '^params has both "Instance" and "instance"', -32600),
         ]
         for name, data, status, needle, code in cases:
             with self.subTest(case=name):
                 self.assert_error(data, status, needle, code)
+
+    def test_names_ignore_case(self):
+        """Property names match as Go's encoding/json matches them, ignoring
+        case: a spec written for the Go plugin in any case still works."""
+        ok = self.c.validate({"vmx": "alpine", "memorysizembs": 1024, "NUMCPUS": 2})
+        self.assertTrue(ok["OK"])
+        iid = self.c.call("Instance.Provision",
+                          {"spec": {"properties": {"Vmx": "alpine", "numCPUs": 2},
+                                    "tags": {"t": "1"}}})["ID"]
+        self.assertEqual(self.c.ids({"t": "1"}), [iid])
+
+    def test_unreadable_files(self):
+        """Issue 13: a file the client cannot read or parse is named with
+        the cause and the place, never jansson's "line -1, column -1"; the
+        daemon stays up and nothing is created."""
+        bad = os.path.join(self.base, "bad.json")
+        with open(bad, "w") as f:
+            f.write('{\n  "Properties": {\n    "VMX": "a",,\n  }\n}\n')
+        missing = os.path.join(self.base, "missing.json")
+        cases = [
+            (["provision", missing], None,
+             "error: cannot read %s: No such file or directory" % missing),
+            (["validate", bad], None,
+             "error: %s line 3 column 16: string or '}' expected near ','" % bad),
+            (["provision", "-"], '{"Spec":\n', "error: stdin line 2: "),
+            (["provision", self.base], None, "error: cannot read %s: Is a directory" % self.base),
+            (["group", "commit", missing], None,
+             "error: cannot read %s: No such file or directory" % missing),
+            (["group", "commit", bad], None, "error: %s line 3 column 16: " % bad),
+        ]
+        for args, stdin, want in cases:
+            with self.subTest(args=args):
+                p = self.p.run_cli(*args, check=False, stdin=stdin)
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertTrue(p.stderr.startswith(want), p.stderr)
+                self.assertNotIn("-1", p.stderr)
+        self.assertEqual(self.c.ids(), [])
+        self.assert_alive()
 
     def test_id_as_jansson_reads_it(self):
         """The raw id scanner and jansson agree on which member is "id"

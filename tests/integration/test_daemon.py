@@ -199,6 +199,16 @@ class Daemon(harness.PluginTest):
                              (["--log", "9"], "--log 9"),
                              (["--clone", "deep"], "use auto, linked, full or copy"),
                              (["--poll-interval", "fast"], "not a duration"),
+                             (["--stop-timeout", "-5s"],
+                              '--stop-timeout "-5s" is negative'),
+                             (["--op-timeout", "5sec"],
+                              '--op-timeout "5sec" has an unknown unit; write a '
+                              'duration such as 30s, 1m30s'),
+                             (["--group-restart-wait", "1m5"],
+                              '--group-restart-wait "1m5" has no unit'),
+                             (["--op-timeout", "100000h"],
+                              '--op-timeout "100000h" is too long; at most '
+                              '1193h2m47.295s'),
                              (["--max-parallel", "0"], "--max-parallel 0"),
                              (["--name", "a/b"], "plain file name"),
                              (["--backend", "nope"], "--backend nope: unknown")):
@@ -208,6 +218,15 @@ class Daemon(harness.PluginTest):
                                    env=self.p.env, capture_output=True, text=True, timeout=30)
                 self.assertNotEqual(p.returncode, 0)
                 self.assertIn(needle, p.stderr + p.stdout)
+        # Go's duration syntax (issue 13): fractions and sequences.
+        q = self.new_plugin(name="godur", vm_dir=os.path.join(self.base, "vgo"),
+                            poll="0.25s",
+                            args=["--stop-timeout", "1m30s", "--op-timeout",
+                                  "1h2m3.5s", "--group-restart-wait", "1.5s"])
+        q.start()
+        c = q.client()
+        self.assertEqual(c.describe(), [])
+        c.close()
         p = subprocess.run([harness.PLUGIN_BIN, "--help"], capture_output=True, text=True)
         self.assertEqual(p.returncode, 0)
         for flag in ("--name", "--listen", "--vm-dir", "--vm-lib", "--backend", "--vmrun",

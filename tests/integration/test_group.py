@@ -438,6 +438,29 @@ class Failures(GroupTest):
         self.assertIn("line 2", p.stderr)
 
 
+    def test_error_paths(self):
+        """Issue 13: messages name the value by its path in what was sent,
+        from the top of params: CommitGroup's spec is params.Spec, so
+        Spec.Properties...; SetSize's Size is Size."""
+        cases = [
+            (spec(size=2, props={"VMX": "alpine", "MemorySizeMBs": 16}),
+             "Spec.Properties.Instance.Properties.MemorySizeMBs is 16; it must be "
+             "between 32 and 1048576"),
+            (spec(size="3"), "Spec.Properties.Allocation.Size must be an integer >= 0"),
+            ({"ID": 5}, "Spec.ID must be a string"),
+            (spec(size=2, props={"VMX": "nosuch"}),
+             'Spec.Properties.Instance.Properties.VMX: template "nosuch" not found'),
+        ]
+        for s, want in cases:
+            with self.subTest(want=want):
+                e = self.commit(s, want_error=True)
+                self.assertTrue(e["message"].startswith(want), e["message"])
+        e = self.c.call("Group.SetSize", {"ID": "cattle", "Size": "3"}, want_error=True)
+        self.assertEqual(e["message"], 'Size must be an integer, got "3" (a string)')
+        e = self.c.call("Group.CommitGroup", {}, want_error=True)
+        self.assertTrue(e["message"].startswith("Spec is missing"), e["message"])
+
+
 class InfraKitAPI(GroupTest):
 
     def test_handshakes_list_group(self):

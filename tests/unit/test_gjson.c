@@ -4,6 +4,7 @@
 
 #include "util/compat.h"
 #include "util/err.h"
+#include "util/suggest.h"
 #include "group/gjson.h"
 
 static void
@@ -251,11 +252,11 @@ test_suggest(void **state)
 		"Updating", NULL };
 
 	(void)state;
-	assert_string_equal(gjson_suggest("Allocaton", names), "Allocation");
-	assert_string_equal(gjson_suggest("flavour", names), "Flavor");
-	assert_string_equal(gjson_suggest("INSTANCES", names), "Instance");
-	assert_null(gjson_suggest("Extra", names));
-	assert_null(gjson_suggest("", names));
+	assert_string_equal(suggest_name("Allocaton", names), "Allocation");
+	assert_string_equal(suggest_name("flavour", names), "Flavor");
+	assert_string_equal(suggest_name("INSTANCES", names), "Instance");
+	assert_null(suggest_name("Extra", names));
+	assert_null(suggest_name("", names));
 }
 
 int

@@ -23,15 +23,16 @@ static const struct bad {
 } bad[] = {
 	/* Shape of the envelope. */
 	{ "[1]", 0,
-	    "a group spec must be an object {\"ID\": ..., \"Properties\": "
-	    "...}, got array" },
+	    "Spec must be an object {\"ID\": ..., \"Properties\": "
+	    "...}, got an array" },
 	{ "{\"ID\":", 0,
 	    "the group spec is not valid: invalid JSON at line 1, column 7: "
 	    "unexpected end of the text" },
 	{ "{\"ID\":5}", 0,
-	    "ID must be a string such as \"workers\", got number" },
+	    "Spec.ID must be a string such as \"workers\", got 5 (a "
+	    "number)" },
 	{ "{\"Propertes\":{}}", 0,
-	    "the group spec has an unknown key \"Propertes\"; did you mean "
+	    "Spec has an unknown key \"Propertes\"; did you mean "
 	    "\"Properties\"?" },
 	/* §1.3 step 1, before anything in Properties is looked at. */
 	{ "{\"Properties\":{\"Allocation\":{\"Size\":1}}}", 0,
@@ -41,240 +42,249 @@ static const struct bad {
 	    "Group ID must not be blank: name the group in \"ID\", e.g. "
 	    "\"workers\"" },
 	{ "{\"ID\":\"a\\tb\",\"Properties\":{}}", 0,
-	    "ID contains a control character; it becomes the value of the "
+	    "Spec.ID contains a control character; it becomes the value of the "
 	    "infrakit.group tag on every member: use a plain name such as "
 	    "\"workers\"" },
 	{ "{\"ID\":\"g\",\"Properties\":[1]}", 0,
-	    "Properties must be an object {\"Allocation\": ..., \"Instance\": "
-	    "..., \"Flavor\": ...}, got array" },
+	    "Spec.Properties must be an object {\"Allocation\": ..., "
+	    "\"Instance\": ..., \"Flavor\": ...}, got an array" },
 	{ "{\"ID\":\"g\",\"Properties\":{\"Extra\":1}}", 0,
-	    "Properties has an unknown key \"Extra\"; the known keys are "
+	    "Spec.Properties has an unknown key \"Extra\"; the known keys are "
 	    "Allocation, Instance, Flavor, Updating and Recovery" },
 	/* Allocation. */
 	{ WITH("{\"Size\":\"3\"}", INST "," FLAV), 0,
-	    "Properties.Allocation.Size must be an integer >= 0, got string" },
+	    "Spec.Properties.Allocation.Size must be an integer >= 0, "
+	    "got \"3\" (a string)" },
 	{ WITH("{\"Size\":-1}", INST "," FLAV), 0,
-	    "Properties.Allocation.Size must be an integer >= 0, got -1" },
+	    "Spec.Properties.Allocation.Size must be an integer >= 0, "
+	    "got -1 (a number)" },
 	{ WITH("{\"Size\":3.0}", INST "," FLAV), 0,
-	    "Properties.Allocation.Size must be an integer >= 0, got 3.0" },
+	    "Spec.Properties.Allocation.Size must be an integer >= 0, "
+	    "got 3.0 (a number)" },
 	{ WITH("{\"Size\":1e1}", INST "," FLAV), 0,
-	    "Properties.Allocation.Size must be an integer >= 0, got 1e1" },
+	    "Spec.Properties.Allocation.Size must be an integer >= 0, "
+	    "got 1e1 (a number)" },
 	{ WITH("{\"Size\":5000}", INST "," FLAV), 0,
-	    "Properties.Allocation.Size is 5000; the limit is 1024" },
+	    "Spec.Properties.Allocation.Size is 5000; the limit is 1024" },
 	{ WITH("{\"Size\":99999999999999999999999}", INST "," FLAV), 0,
-	    "Properties.Allocation.Size is 99999999999999999999999; the limit "
-	    "is 1024" },
+	    "Spec.Properties.Allocation.Size is 99999999999999999999999; the "
+	    "limit is 1024" },
 	{ WITH("[3]", INST "," FLAV), 0,
-	    "Properties.Allocation must be an object such as {\"Size\": 3} or "
-	    "{\"LogicalIDs\": [\"a\", \"b\"]}, got array" },
+	    "Spec.Properties.Allocation must be an object such as "
+	    "{\"Size\": 3} or {\"LogicalIDs\": [\"a\", \"b\"]}, got an "
+	    "array" },
 	{ WITH("{\"Sise\":3}", INST "," FLAV), 0,
-	    "Properties.Allocation has an unknown key \"Sise\"; did you mean "
-	    "\"Size\"?" },
+	    "Spec.Properties.Allocation has an unknown key \"Sise\"; did you "
+	    "mean \"Size\"?" },
 	{ WITH("{\"Size\":3,\"size\":4}", INST "," FLAV), 0,
-	    "Properties.Allocation has both \"Size\" and \"size\" (keys match "
-	    "ignoring case): keep one" },
+	    "Spec.Properties.Allocation has both \"Size\" and \"size\" (keys "
+	    "match ignoring case): keep one" },
 	{ WITH("{\"Size\":3,\"Size\":4}", INST "," FLAV), 0,
 	    "the group spec is not valid: invalid JSON at line 1, column 48: "
 	    "the key \"Size\" appears twice in one object; keep one" },
 	/* Q4: Size 0 is no group. */
 	{ WITH("{\"Size\":0}", INST "," FLAV), 0,
-	    "Allocation must not be blank: set Properties.Allocation.Size to "
-	    "the number of members (at least 1) or list "
-	    "Properties.Allocation.LogicalIDs" },
+	    "Allocation must not be blank: set Spec.Properties.Allocation.Size "
+	    "to the number of members (at least 1) or list "
+	    "Spec.Properties.Allocation.LogicalIDs" },
 	{ WITH("{\"LogicalIDs\":[]}", INST "," FLAV), GSPEC_COMPAT,
-	    "Allocation must not be blank: set Properties.Allocation.Size to "
-	    "the number of members (at least 1) or list "
-	    "Properties.Allocation.LogicalIDs" },
+	    "Allocation must not be blank: set Spec.Properties.Allocation.Size "
+	    "to the number of members (at least 1) or list "
+	    "Spec.Properties.Allocation.LogicalIDs" },
 	{ "{\"ID\":\"g\"}", 0,
-	    "Allocation must not be blank: set Properties.Allocation.Size to "
-	    "the number of members (at least 1) or list "
-	    "Properties.Allocation.LogicalIDs" },
+	    "Allocation must not be blank: set Spec.Properties.Allocation.Size "
+	    "to the number of members (at least 1) or list "
+	    "Spec.Properties.Allocation.LogicalIDs" },
 	{ WITH("{\"Size\":2,\"LogicalIDs\":[\"a\"]}", INST "," FLAV), 0,
 	    "Only one Allocation method may be used: set "
-	    "Properties.Allocation.Size (cattle) or "
-	    "Properties.Allocation.LogicalIDs (pets), not both" },
+	    "Spec.Properties.Allocation.Size (cattle) or "
+	    "Spec.Properties.Allocation.LogicalIDs (pets), not both" },
 	{ WITH("{\"LogicalIDs\":\"a\"}", INST "," FLAV), 0,
-	    "Properties.Allocation.LogicalIDs must be an array of strings (one "
-	    "per member) or null, got string" },
+	    "Spec.Properties.Allocation.LogicalIDs must be an array of "
+	    "strings (one per member) or null, got \"a\" (a string)" },
 	{ WITH("{\"LogicalIDs\":[\"a\",7]}", INST "," FLAV), 0,
-	    "Properties.Allocation.LogicalIDs[1] must be a string such as "
-	    "\"db-1\", got number" },
+	    "Spec.Properties.Allocation.LogicalIDs[1] must be a string "
+	    "such as \"db-1\", got 7 (a number)" },
 	{ WITH("{\"LogicalIDs\":[null]}", INST "," FLAV), 0,
-	    "Properties.Allocation.LogicalIDs[0] must be a string such as "
+	    "Spec.Properties.Allocation.LogicalIDs[0] must be a string such as "
 	    "\"db-1\", got null" },
 	{ WITH("{\"LogicalIDs\":[\"a\",\"\"]}", INST "," FLAV), 0,
-	    "Properties.Allocation.LogicalIDs[1] must be a non-empty name of "
-	    "at most 253 bytes without control characters, such as \"db-1\" "
+	    "Spec.Properties.Allocation.LogicalIDs[1] must be a non-empty name "
+	    "of at most 253 bytes without control characters, such as \"db-1\" "
 	    "or \"192.168.0.11\"" },
 	{ WITH("{\"LogicalIDs\":[\"a\",\"b\",\"a\"]}", INST "," FLAV), 0,
-	    "Properties.Allocation.LogicalIDs[2] \"a\" is also [0]; each "
+	    "Spec.Properties.Allocation.LogicalIDs[2] \"a\" is also [0]; each "
 	    "LogicalID names one member: list it once" },
 	/* Instance and Flavor sections. */
 	{ WITH("{\"Size\":1}", "\"Instance\":\"vmware\"," FLAV), 0,
-	    "Properties.Instance must be an object {\"Plugin\": ..., "
-	    "\"Properties\": ...}, got string" },
+	    "Spec.Properties.Instance must be an object {\"Plugin\": "
+	    "..., \"Properties\": ...}, got \"vmware\" (a string)" },
 	{ WITH("{\"Size\":1}", "\"Instance\":{\"Plugin\":null}," FLAV), 0,
-	    "Properties.Instance.Plugin must be a string such as "
+	    "Spec.Properties.Instance.Plugin must be a string such as "
 	    "\"vmware-fusion\", got null" },
 	{ WITH("{\"Size\":1}", "\"Instance\":{\"Plugin\":7}," FLAV), 0,
-	    "Properties.Instance.Plugin must be a string such as "
-	    "\"vmware-fusion\", got number" },
+	    "Spec.Properties.Instance.Plugin must be a string such as "
+	    "\"vmware-fusion\", got 7 (a number)" },
 	{ WITH("{\"Size\":1}", INST ",\"Flavor\":{\"Plugin\":\"swarm\"}"), 0,
 	    "Failed to find Flavor plugin 'swarm': only the vanilla flavor is "
-	    "built in; set Properties.Flavor.Plugin to \"vanilla\" or "
+	    "built in; set Spec.Properties.Flavor.Plugin to \"vanilla\" or "
 	    "\"flavor-vanilla\"" },
 	{ WITH("{\"Size\":1}", INST), 0,
 	    "Failed to find Flavor plugin '': only the vanilla flavor is built "
-	    "in; set Properties.Flavor.Plugin to \"vanilla\" or "
+	    "in; set Spec.Properties.Flavor.Plugin to \"vanilla\" or "
 	    "\"flavor-vanilla\"" },
 	{ WITH("{\"Size\":1}", INST ",\"Flavor\":{\"Plugin\":\"vanilla/x\"}"),
 	    0,
-	    "Properties.Flavor.Plugin \"vanilla/x\" names the type \"x\", but "
-	    "the vanilla flavor has no types: write \"vanilla\"" },
+	    "Spec.Properties.Flavor.Plugin \"vanilla/x\" names the type \"x\", "
+	    "but the vanilla flavor has no types: write \"vanilla\"" },
 	{ WITH("{\"Size\":1}",
 	      INST ",\"Flavor\":{\"Plugin\":\"vanill\\u0061\"}"),
 	    0,
-	    "Properties.Flavor.Plugin must be written without escape sequences "
-	    "(InfraKit looks the name up exactly as written)" },
+	    "Spec.Properties.Flavor.Plugin must be written without escape "
+	    "sequences (InfraKit looks the name up exactly as written)" },
 	{ WITH("{\"Size\":1}", "\"Instance\":{\"Properties\":{}}," FLAV), 0,
 	    "Failed to find Instance plugin '': name the instance plugin in "
-	    "Properties.Instance.Plugin, e.g. \"vmware-fusion\" or "
+	    "Spec.Properties.Instance.Plugin, e.g. \"vmware-fusion\" or "
 	    "\"vmware-fusion/qemu\"" },
 	{ WITH("{\"Size\":1}", "\"Instance\":{\"Plugin\":\"/qemu\"}," FLAV), 0,
 	    "Failed to find Instance plugin '/qemu': name the instance plugin "
-	    "in Properties.Instance.Plugin, e.g. \"vmware-fusion\" or "
+	    "in Spec.Properties.Instance.Plugin, e.g. \"vmware-fusion\" or "
 	    "\"vmware-fusion/qemu\"" },
 	{ WITH("{\"Size\":1}", "\"Instance\":{\"Plugin\":\"a\\u0001\"}," FLAV),
 	    0,
-	    "Properties.Instance.Plugin must be written without escape "
+	    "Spec.Properties.Instance.Plugin must be written without escape "
 	    "sequences (InfraKit looks the name up exactly as written)" },
 	{ WITH("{\"Size\":1}",
 	      "\"Instance\":{\"Plugin\":\"p\",\"Propertys\":{}}," FLAV),
 	    0,
-	    "Properties.Instance has an unknown key \"Propertys\"; did you "
-	    "mean \"Properties\"?" },
+	    "Spec.Properties.Instance has an unknown key \"Propertys\"; did "
+	    "you mean \"Properties\"?" },
 	/* Updating: InfraKit master's, then ours. */
 	{ CATTLE(",\"Updating\":{\"Count\":2,\"Duration\":\"1m\"}"), 0,
 	    "Only one Updating method may be used: set "
-	    "Properties.Updating.Count or Properties.Updating.Duration, not "
-	    "both" },
+	    "Spec.Properties.Updating.Count or "
+	    "Spec.Properties.Updating.Duration, not both" },
 	{ CATTLE(",\"Updating\":{\"Count\":-1}"), 0,
-	    "Properties.Updating.Count must be an integer >= 0, got -1" },
+	    "Spec.Properties.Updating.Count must be an integer >= 0, "
+	    "got -1 (a number)" },
 	{ CATTLE(",\"Updating\":{\"Duration\":5}"), 0,
-	    "Properties.Updating.Duration must be a Go duration string such as "
-	    "\"30s\" or \"1m30s\", got number" },
+	    "Spec.Properties.Updating.Duration must be a Go duration "
+	    "string such as \"30s\" or \"1m30s\", got 5 (a number)" },
 	{ CATTLE(",\"Updating\":{\"Duration\":\"5\"}"), 0,
-	    "Properties.Updating.Duration \"5\" has no unit; write a Go "
+	    "Spec.Properties.Updating.Duration \"5\" has no unit; write a Go "
 	    "duration such as \"30s\", \"1m30s\" or \"2h\" (units ns, us, ms, "
 	    "s, m, h; at most 24h)" },
 	{ CATTLE(",\"Updating\":{\"Duration\":\"-5s\"}"), 0,
-	    "Properties.Updating.Duration \"-5s\" is negative" },
+	    "Spec.Properties.Updating.Duration \"-5s\" is negative" },
 	{ CATTLE(",\"Updating\":{\"Duration\":\"48h\"}"), 0,
-	    "Properties.Updating.Duration \"48h\" is too long; write a Go "
+	    "Spec.Properties.Updating.Duration \"48h\" is too long; write a Go "
 	    "duration such as \"30s\", \"1m30s\" or \"2h\" (units ns, us, ms, "
 	    "s, m, h; at most 24h)" },
 	/* Q22: InfraKit takes any string and then cannot inspect. */
 	{ CATTLE(",\"Updating\":{\"SkipBeforeInstanceDestroy\":\"yes\"}"), 0,
-	    "Properties.Updating.SkipBeforeInstanceDestroy is \"yes\"; it "
+	    "Spec.Properties.Updating.SkipBeforeInstanceDestroy is \"yes\"; it "
 	    "must be \"drain\" (skip the drain before a rolling update "
 	    "destroys a member) or null" },
 	{ CATTLE(",\"Updating\":{\"MaxUnavailable\":0}"), 0,
-	    "Properties.Updating.MaxUnavailable and MaxSurge are both 0, so a "
-	    "rolling update could never replace a member: set MaxUnavailable "
-	    "to 1 or more, or MaxSurge to 1 or more" },
+	    "Spec.Properties.Updating.MaxUnavailable and MaxSurge are both 0, "
+	    "so a rolling update could never replace a member: set "
+	    "MaxUnavailable to 1 or more, or MaxSurge to 1 or more" },
 	{ CATTLE(",\"Updating\":{\"MaxSurge\":\"1\"}"), 0,
-	    "Properties.Updating.MaxSurge must be an integer >= 0, got "
-	    "string" },
+	    "Spec.Properties.Updating.MaxSurge must be an integer >= "
+	    "0, got \"1\" (a string)" },
 	{ CATTLE(",\"Updating\":{\"MaxUnavailabel\":2}"), 0,
-	    "Properties.Updating has an unknown key \"MaxUnavailabel\"; did "
-	    "you mean \"MaxUnavailable\"?" },
+	    "Spec.Properties.Updating has an unknown key \"MaxUnavailabel\"; "
+	    "did you mean \"MaxUnavailable\"?" },
 	{ WITH("{\"LogicalIDs\":[\"a\"]}",
 	      INST "," FLAV ",\"Updating\":{\"MaxSurge\":1}"),
 	    0,
-	    "Properties.Updating.MaxSurge is 1, but a pets group cannot surge "
-	    "(each LogicalID has exactly one member): remove it" },
+	    "Spec.Properties.Updating.MaxSurge is 1, but a pets group cannot "
+	    "surge (each LogicalID has exactly one member): remove it" },
 	{ WITH("{\"LogicalIDs\":[\"a\"]}",
 	      INST "," FLAV ",\"Updating\":{\"MaxUnavailable\":0}"),
 	    0,
-	    "Properties.Updating.MaxUnavailable and MaxSurge are both 0, so a "
-	    "rolling update could never replace a member: set MaxUnavailable "
-	    "to 1 or more" },
+	    "Spec.Properties.Updating.MaxUnavailable and MaxSurge are both 0, "
+	    "so a rolling update could never replace a member: set "
+	    "MaxUnavailable to 1 or more" },
 	/* Recovery. */
 	{ CATTLE(",\"Recovery\":{\"RestartPolicy\":\"never\"}"), 0,
-	    "Properties.Recovery.RestartPolicy is \"never\"; use \"replace\" "
-	    "(leave a stopped member and create another) or \"restart\" "
-	    "(start it again)" },
+	    "Spec.Properties.Recovery.RestartPolicy is \"never\"; use "
+	    "\"replace\" (leave a stopped member and create another) or "
+	    "\"restart\" (start it again)" },
 	{ CATTLE(",\"Recovery\":{\"Backoff\":\"1h\"}"), 0,
-	    "Properties.Recovery.Backoff (1h0m0s) is longer than "
-	    "Properties.Recovery.BackoffMax (5m0s)" },
+	    "Spec.Properties.Recovery.Backoff (1h0m0s) is longer than "
+	    "Spec.Properties.Recovery.BackoffMax (5m0s)" },
 	{ CATTLE(",\"Recovery\":{\"MaxFailure\":1}"), 0,
-	    "Properties.Recovery has an unknown key \"MaxFailure\"; did you "
-	    "mean \"MaxFailures\"?" },
+	    "Spec.Properties.Recovery has an unknown key \"MaxFailure\"; did "
+	    "you mean \"MaxFailures\"?" },
 	{ CATTLE(",\"Recovery\":true"), 0,
-	    "Properties.Recovery must be an object such as "
-	    "{\"RestartPolicy\": \"restart\"}, got boolean" },
+	    "Spec.Properties.Recovery must be an object such as "
+	    "{\"RestartPolicy\": \"restart\"}, got true (a boolean)" },
 	/* The vanilla flavor's Properties (§4.1 and our fixes). */
 	{ WITH("{\"Size\":1}",
 	      INST ",\"Flavor\":{\"Plugin\":\"vanilla\",\"Properties\":[]}"),
 	    0,
-	    "Properties.Flavor.Properties must be an object {\"Init\": [...], "
-	    "\"Tags\": {...}, \"Attachments\": [...]}, got array" },
+	    "Spec.Properties.Flavor.Properties must be an object "
+	    "{\"Init\": [...], \"Tags\": {...}, \"Attachments\": "
+	    "[...]}, got an array" },
 	{ WITH("{\"Size\":1}",
 	      INST ",\"Flavor\":{\"Plugin\":\"vanilla\",\"Properties\":"
 		   "{\"Init\":\"echo hi\"}}"),
 	    0,
-	    "Properties.Flavor.Properties.Init must be an array of strings, "
-	    "one per line of the init script, got string" },
+	    "Spec.Properties.Flavor.Properties.Init must be an array "
+	    "of strings, one per line of the init script, got \"echo "
+	    "hi\" (a string)" },
 	{ WITH("{\"Size\":1}",
 	      INST ",\"Flavor\":{\"Plugin\":\"vanilla\",\"Properties\":"
 		   "{\"Init\":[\"a\",1]}}"),
 	    0,
-	    "Properties.Flavor.Properties.Init[1] must be a string, got number" },
+	    "Spec.Properties.Flavor.Properties.Init[1] must be a "
+	    "string, got 1 (a number)" },
 	{ WITH("{\"Size\":1}",
 	      INST ",\"Flavor\":{\"Plugin\":\"vanilla\",\"Properties\":"
 		   "{\"Inti\":[]}}"),
 	    0,
-	    "Properties.Flavor.Properties has an unknown key \"Inti\"; did you "
-	    "mean \"Init\"?" },
+	    "Spec.Properties.Flavor.Properties has an unknown key \"Inti\"; "
+	    "did you mean \"Init\"?" },
 	{ WITH("{\"Size\":1}",
 	      INST ",\"Flavor\":{\"Plugin\":\"vanilla\",\"Properties\":"
 		   "{\"Tags\":{\"tier\":1}}}"),
 	    0,
-	    "Properties.Flavor.Properties.Tags[\"tier\"] must be a string, got "
-	    "number" },
+	    "Spec.Properties.Flavor.Properties.Tags[\"tier\"] must be "
+	    "a string, got 1 (a number)" },
 	/* Q12: a flavor tag must not take the group's tags over. */
 	{ WITH("{\"Size\":1}",
 	      INST ",\"Flavor\":{\"Plugin\":\"vanilla\",\"Properties\":"
 		   "{\"Tags\":{\"infrakit.group\":\"hijack\"}}}"),
 	    GSPEC_COMPAT,
-	    "Properties.Flavor.Properties.Tags[\"infrakit.group\"] is set by "
-	    "the group on every member; a flavor tag would replace it and "
+	    "Spec.Properties.Flavor.Properties.Tags[\"infrakit.group\"] is set "
+	    "by the group on every member; a flavor tag would replace it and "
 	    "hide members from their group: remove it" },
 	{ WITH("{\"Size\":1}",
 	      INST ",\"Flavor\":{\"Plugin\":\"vanilla\",\"Properties\":"
 		   "{\"InitScriptTemplateURL\":\"http://x/t\"}}"),
 	    GSPEC_COMPAT,
-	    "Properties.Flavor.Properties.InitScriptTemplateURL is not "
+	    "Spec.Properties.Flavor.Properties.InitScriptTemplateURL is not "
 	    "supported by the built-in vanilla flavor (it would fetch and "
 	    "render a template): put the script's lines in Init" },
 	{ WITH("{\"Size\":1}",
 	      INST ",\"Flavor\":{\"Plugin\":\"vanilla\",\"Properties\":"
 		   "{\"Attachments\":[{\"ID\":\"d\",\"Typ\":\"vmdk\"}]}}"),
 	    0,
-	    "Properties.Flavor.Properties.Attachments[0] has an unknown key "
-	    "\"Typ\"; did you mean \"Type\"?" },
+	    "Spec.Properties.Flavor.Properties.Attachments[0] has an unknown "
+	    "key \"Typ\"; did you mean \"Type\"?" },
 	{ WITH("{\"Size\":1}",
 	      INST ",\"Flavor\":{\"Plugin\":\"vanilla\",\"Properties\":"
 		   "{\"Attachments\":{\"ID\":\"d\"}}}"),
 	    0,
-	    "Properties.Flavor.Properties.Attachments must be an array of "
-	    "{\"ID\": ..., \"Type\": ...}, got object" },
+	    "Spec.Properties.Flavor.Properties.Attachments must be an "
+	    "array of {\"ID\": ..., \"Type\": ...}, got an object" },
 	{ WITH("{\"Size\":1}",
 	      INST ",\"Flavor\":{\"Plugin\":\"vanilla\",\"Properties\":"
 		   "{\"Attachments\":[{\"ID\":5}]}}"),
 	    0,
-	    "Properties.Flavor.Properties.Attachments[0].ID must be a string, "
-	    "got number" },
+	    "Spec.Properties.Flavor.Properties.Attachments[0].ID must "
+	    "be a string, got 5 (a number)" },
 };
 
 static void
@@ -485,7 +495,8 @@ test_decode_only(void **state)
 	assert_int_equal(
 	    gspec_decode(badtype, strlen(badtype), 0, &g, &err), -1);
 	assert_string_equal(err.msg,
-	    "Properties.Allocation.Size must be an integer >= 0, got -1");
+	    "Spec.Properties.Allocation.Size must be an integer >= 0, "
+	    "got -1 (a number)");
 	gspec_free(&g);
 }
 

@@ -56,8 +56,9 @@ d_validate(void *ctx, const char *type, const struct inst_props *p, char *tmpl,
 	inst_props_free(&dbl.props);
 	assert_int_equal(inst_props_copy(&dbl.props, p), 0);
 	if (strcmp(p->p_vmx, "nope") == 0) {
-		err_set(
-		    err, EIK_NOTFOUND, "template \"%s\" not found", p->p_vmx);
+		/* As the service says it: from the Properties. */
+		err_set(err, EIK_NOTFOUND,
+		    "Properties.VMX: template \"%s\" not found", p->p_vmx);
 		return -1;
 	}
 	(void)strlcpy(tmpl, "/lib/t.vmx", tmpllen);
@@ -548,7 +549,17 @@ test_validate(void **state)
 		      "\"params\":{\"Type\":\"\",\"Properties\":{\"VMX\":"
 		      "\"nope\"}},\"id\":1}");
 	assert_int_equal(error_code(a), -32000);
-	assert_non_null(strstr(error_message(a), "nope"));
+	assert_string_equal(
+	    error_message(a), "Properties.VMX: template \"nope\" not found");
+	json_decref(a);
+	/* Provision names it where it is in params (issue 13). */
+	dbl_reset();
+	a = call_json("{\"jsonrpc\":\"2.0\",\"method\":\"Instance.Provision\","
+		      "\"params\":{\"Spec\":{\"Properties\":{\"VMX\":"
+		      "\"nope\"}}},\"id\":1}");
+	assert_int_equal(error_code(a), -32000);
+	assert_string_equal(error_message(a),
+	    "Spec.Properties.VMX: template \"nope\" not found");
 	json_decref(a);
 	dbl_reset();
 }
@@ -560,7 +571,7 @@ test_validate_bad_properties(void **state)
 		const char *props;
 		const char *needle;
 	} cases[] = {
-		{ "null", "params.Properties is missing" },
+		{ "null", "Properties is missing" },
 		{ "[]", "must be an object" },
 		{ "{}", "VMX is missing" },
 		{ "{\"VMX\":\"a\",\"MemorySizeMB\":512}",
@@ -680,27 +691,27 @@ test_provision_bad_spec(void **state)
 		const char *params;
 		const char *needle;
 	} cases[] = {
-		{ "{}", "params.Spec must be an object" },
-		{ "{\"Spec\":[]}", "params.Spec must be an object" },
+		{ "{}", "Spec must be an object" },
+		{ "{\"Spec\":[]}", "Spec must be an object" },
 		{ "{\"Spec\":{\"Properties\":{\"VMX\":\"a\"},\"Tags\":{\"n\":1}}}",
-		    "params.Spec.Tags[\"n\"] must be a string" },
+		    "Spec.Tags[\"n\"] must be a string" },
 		{ "{\"Spec\":{\"Properties\":{\"VMX\":\"a\"},\"Tags\":[1]}}",
-		    "params.Spec.Tags must be an object" },
+		    "Spec.Tags must be an object" },
 		{ "{\"Spec\":{\"Properties\":{\"VMX\":\"a\"},\"Init\":5}}",
-		    "params.Spec.Init must be a string" },
+		    "Spec.Init must be a string" },
 		{ "{\"Spec\":{\"Properties\":{\"VMX\":\"a\"},\"Init\":\"a\\u0000"
 		  "b\"}}",
 		    "NUL" },
 		{ "{\"Spec\":{\"Properties\":{\"VMX\":\"a\"},\"LogicalID\":7}}",
-		    "params.Spec.LogicalID must be a string" },
+		    "Spec.LogicalID must be a string" },
 		{ "{\"Spec\":{\"Properties\":{\"VMX\":\"a\"},\"LogicalID\":\"\"}}",
 		    "use null" },
 		{ "{\"Spec\":{\"Properties\":{\"VMX\":\"a\"},\"Attachments\":{}}}",
 		    "Attachments must be null or an array" },
 		{ "{\"Type\":5,\"Spec\":{\"Properties\":{\"VMX\":\"a\"}}}",
-		    "params.Type must be a string" },
+		    "Type must be a string" },
 		{ "{\"Spec\":{\"Properties\":{\"VMX\":\"a\",\"X\":1}}}",
-		    "params.Spec.Properties has an unknown property" },
+		    "Spec.Properties has an unknown property" },
 	};
 
 	(void)state;
@@ -720,6 +731,74 @@ test_provision_bad_spec(void **state)
 			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, m,
 			    cases[i].needle);
 		assert_int_equal(dbl.calls, 0);
+		json_decref(a);
+	}
+	dbl_reset();
+}
+
+/*
+ * Issue 13: every message names the value by its path from the top of
+ * params, as the caller wrote it (Spec.Properties.X, Properties.X for
+ * Validate, Instance, Tags["k"], Spec.Attachments[0].ID), never with a
+ * "params." prefix; the whole message is checked, so a path anywhere but
+ * at the front fails.
+ */
+static void
+test_error_paths(void **state)
+{
+	static const struct {
+		const char *method, *params, *msg;
+	} cases[] = {
+		{ "Instance.Validate",
+		    "{\"Properties\":{\"VMX\":\"a\",\"MemorySizeMBs\":16}}",
+		    "Properties.MemorySizeMBs is 16; it must be between 32 and "
+		    "1048576" },
+		{ "Instance.Validate", "{}",
+		    "Properties is missing: give the instance Properties, at "
+		    "least {\"VMX\": \"<template name>\"}" },
+		{ "Instance.Provision",
+		    "{\"Spec\":{\"Properties\":{\"VMX\":\"a\","
+		    "\"MemorySizeMBs\":512.5}}}",
+		    "Spec.Properties.MemorySizeMBs must be a whole number "
+		    "between 32 and 1048576, got 512.5 (a fractional number)" },
+		{ "Instance.Provision",
+		    "{\"Spec\":{\"Properties\":{\"VMX\":\"a\"},"
+		    "\"Attachments\":[{\"ID\":1}]}}",
+		    "Spec.Attachments[0].ID must be a string, got 1 (a number)" },
+		{ "Instance.Provision", "{\"Type\":5}",
+		    "Type must be a string, got 5 (a number)" },
+		{ "Instance.Destroy", "{}",
+		    "Instance is missing: give the ID of the instance" },
+		{ "Instance.Destroy",
+		    "{\"Instance\":\"i\",\"Context\":{\"Reason\":5}}",
+		    "Context.Reason must be a string, got 5 (a number)" },
+		{ "Instance.DescribeInstances", "{\"Tags\":{\"a\":1}}",
+		    "Tags[\"a\"] must be a string (InfraKit tag values are "
+		    "strings), got 1 (a number); quote it" },
+		{ "Instance.Label", "{\"Instance\":\"i\",\"Labels\":[]}",
+		    "Labels must be an object of string values, got an array" },
+		{ "Machine.Stop", "{\"Instance\":\"i\",\"Hard\":\"yes\"}",
+		    "Hard must be true or false, got \"yes\" (a string)" },
+		{ "Instance.Destroy", "{\"Instance\":\"i\",\"instance\":\"j\"}",
+		    "params has both \"Instance\" and \"instance\" (keys match "
+		    "ignoring case): keep one" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char body[512];
+		json_t *a;
+
+		dbl_reset();
+		(void)snprintf(body, sizeof(body),
+		    "{\"jsonrpc\":\"2.0\",\"method\":\"%s\",\"params\":%s,"
+		    "\"id\":1}",
+		    cases[i].method, cases[i].params);
+		a = call_json(body);
+		if (strcmp(error_message(a), cases[i].msg) != 0)
+			fail_msg("%s %s:\n  got  %s\n  want %s",
+			    cases[i].method, cases[i].params, error_message(a),
+			    cases[i].msg);
 		json_decref(a);
 	}
 	dbl_reset();
@@ -748,8 +827,8 @@ test_destroy(void **state)
 		const char *params;
 		const char *needle;
 	} bad[] = {
-		{ "{}", "params.Instance is missing" },
-		{ "{\"Instance\":12}", "params.Instance must be a string" },
+		{ "{}", "Instance is missing" },
+		{ "{\"Instance\":12}", "Instance must be a string" },
 		{ "{\"Instance\":\"\"}", "empty" },
 		{ "{\"Instance\":\"x\",\"Context\":\"terminate\"}",
 		    "Context must be an object" },
@@ -817,13 +896,13 @@ test_describe(void **state)
 		      "\"Instance.DescribeInstances\",\"params\":{\"Tags\":"
 		      "[\"a\"]},\"id\":1}");
 	assert_non_null(strstr(error_message(a),
-	    "params.Tags must be an "
+	    "Tags must be an "
 	    "object"));
 	json_decref(a);
 	a = call_json("{\"jsonrpc\":\"2.0\",\"method\":"
 		      "\"Instance.DescribeInstances\",\"params\":{\"Tags\":"
 		      "{\"a\":1}},\"id\":1}");
-	assert_non_null(strstr(error_message(a), "params.Tags[\"a\"]"));
+	assert_non_null(strstr(error_message(a), "Tags[\"a\"]"));
 	json_decref(a);
 	a = call_json("{\"jsonrpc\":\"2.0\",\"method\":"
 		      "\"Instance.DescribeInstances\",\"params\":{"
@@ -900,6 +979,7 @@ main(void)
 		cmocka_unit_test(test_validate_bad_properties),
 		cmocka_unit_test(test_provision),
 		cmocka_unit_test(test_provision_bad_spec),
+		cmocka_unit_test(test_error_paths),
 		cmocka_unit_test(test_destroy),
 		cmocka_unit_test(test_describe),
 		cmocka_unit_test(test_label),

@@ -834,24 +834,24 @@ test_commit_refusals(void **state)
 	/* Q10: reordering counts as a change, as in InfraKit. */
 	commit_refused(ab, ba,
 	    "Logical ID changes to a quorum is not currently supported: commit "
-	    "the same Properties.Allocation.LogicalIDs in the same order, or "
-	    "destroy the group and commit it again");
+	    "the same Spec.Properties.Allocation.LogicalIDs in the same order, "
+	    "or destroy the group and commit it again");
 	commit_refused(ab, abc,
 	    "Logical ID changes to a quorum is not currently supported: commit "
-	    "the same Properties.Allocation.LogicalIDs in the same order, or "
-	    "destroy the group and commit it again");
+	    "the same Spec.Properties.Allocation.LogicalIDs in the same order, "
+	    "or destroy the group and commit it again");
 	/* Q9: InfraKit would destroy every member. */
 	commit_refused(s2, ab,
-	    "Properties.Allocation: group 'g' has a Size (cattle) and cannot "
-	    "switch to LogicalIDs (pets) (InfraKit would destroy every "
+	    "Spec.Properties.Allocation: group 'g' has a Size (cattle) and "
+	    "cannot switch to LogicalIDs (pets) (InfraKit would destroy every "
 	    "member): destroy the group and commit it again");
 	commit_refused(ab, s2,
-	    "Properties.Allocation: group 'g' has LogicalIDs (pets) and cannot "
-	    "switch to a Size (cattle) (InfraKit would destroy every member): "
-	    "destroy the group and commit it again");
+	    "Spec.Properties.Allocation: group 'g' has LogicalIDs (pets) and "
+	    "cannot switch to a Size (cattle) (InfraKit would destroy every "
+	    "member): destroy the group and commit it again");
 	/* Q18: the old plugin's members would be orphaned. */
 	commit_refused(s2, q,
-	    "Properties.Instance.Plugin changes from 'vmware-fusion' to "
+	    "Spec.Properties.Instance.Plugin changes from 'vmware-fusion' to "
 	    "'vmware-fusion/qemu': the members on 'vmware-fusion' would be "
 	    "left unmanaged; keep the plugin, or destroy the group and commit "
 	    "it again");

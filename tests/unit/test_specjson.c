@@ -220,7 +220,9 @@ test_prop_names(void **state)
 }
 
 /* Go matches names ignoring case, so two spellings of one property can
- * both be there: the later one wins (and the earlier keys are freed). */
+ * both be there. Strict decoding refuses that (Go would silently take the
+ * last); lenient decoding of a record keeps the later one, as Go does (and
+ * frees the earlier keys). One spelling in any case is that property. */
 static void
 test_repeated_property(void **state)
 {
@@ -231,10 +233,31 @@ test_repeated_property(void **state)
 
 	(void)state;
 	memset(&p, 0, sizeof(p));
-	assert_int_equal(specjson_props(v, "P", &p, &err), 0);
+	assert_int_equal(specjson_props(v, "P", &p, &err), -1);
+	assert_int_equal(err.code, EIK_INVAL);
+	assert_string_equal(err.msg,
+	    "P has both \"SSHAuthorizedKeys\" and \"sshauthorizedkeys\" "
+	    "(keys match ignoring case): keep one");
+	inst_props_free(&p);
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(specjson_props_lenient(v, "P", &p, &err), 0);
 	assert_int_equal(p.p_n_ssh_keys, 1);
 	assert_string_equal(p.p_ssh_keys[0], "j");
 	assert_int_equal(p.p_numcpus, 3);
+	inst_props_free(&p);
+	json_decref(v);
+	/* Each property once, in any case: accepted, as Go's decoder does. */
+	v = load(
+	    "{\"vmx\":\"a\",\"memorySizeMBs\":1024,\"NUMCPUS\":2,"
+	    "\"launchgui\":true,\"guestInit\":\"none\",\"clone\":\"full\"}");
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(specjson_props(v, "P", &p, &err), 0);
+	assert_string_equal(p.p_vmx, "a");
+	assert_int_equal(p.p_memsize_mb, 1024);
+	assert_int_equal(p.p_numcpus, 2);
+	assert_true(p.p_launch_gui);
+	assert_int_equal(p.p_guest_init, GUEST_INIT_NONE);
+	assert_int_equal(p.p_clone, CLONE_FULL);
 	inst_props_free(&p);
 	json_decref(v);
 }
@@ -453,14 +476,14 @@ test_lenient_not_object(void **state)
 	assert_int_equal(err.code, EIK_PARAMS);
 	assert_string_equal(err.msg,
 	    "Spec must be an object {\"Properties\":..., \"Tags\":..., "
-	    "\"Init\":..., \"LogicalID\":...}, got array");
+	    "\"Init\":..., \"LogicalID\":...}, got an array");
 	inst_spec_free(&s);
 	assert_int_equal(specjson_spec_lenient(NULL, "Spec", &s, &err), -1);
 	inst_spec_free(&s);
 	memset(&p, 0, sizeof(p));
 	assert_int_equal(specjson_props_lenient(v, "P", &p, &err), -1);
 	assert_string_equal(err.msg,
-	    "P must be an object such as {\"VMX\": \"alpine\"}, got array");
+	    "P must be an object such as {\"VMX\": \"alpine\"}, got an array");
 	assert_int_equal(specjson_props_lenient(NULL, "P", &p, &err), -1);
 	inst_props_free(&p);
 	json_decref(v);

@@ -196,7 +196,7 @@ test_tags(void **state)
 	assert_int_equal(vanilla_prepare(&vp, &m, &s, &err), -1);
 	assert_string_equal(err.msg,
 	    "the flavor tag \"infrakit.config_sha\" is set by the group; "
-	    "remove it from Properties.Flavor.Properties.Tags");
+	    "remove it from Spec.Properties.Flavor.Properties.Tags");
 	inst_spec_free(&s);
 	vanilla_props_free(&vp);
 }
@@ -217,19 +217,19 @@ test_instance_properties(void **state)
 	/* Q3: absent Properties are null, which our plugin refuses. */
 	assert_int_equal(vanilla_prepare(&vp, &m, &s, &err), -1);
 	assert_string_equal(err.msg,
-	    "Properties.Instance.Properties is missing: give the instance "
+	    "Spec.Properties.Instance.Properties is missing: give the instance "
 	    "Properties, at least {\"VMX\": \"<template name>\"}");
 	inst_spec_free(&s);
 	m.vm_props = "{\"VMX\":\"a\",\"NumCPU\":2}";
 	assert_int_equal(vanilla_prepare(&vp, &m, &s, &err), -1);
 	assert_string_equal(err.msg,
-	    "Properties.Instance.Properties has an unknown property "
+	    "Spec.Properties.Instance.Properties has an unknown property "
 	    "\"NumCPU\"; did you mean \"NumCPUs\"?");
 	inst_spec_free(&s);
 	m.vm_props = "{\"VMX\":\"a\",\"VMX\":\"b\"}";
 	assert_int_equal(vanilla_prepare(&vp, &m, &s, &err), -1);
 	assert_string_equal(err.msg,
-	    "Properties.Instance.Properties: duplicate object key near "
+	    "Spec.Properties.Instance.Properties: duplicate object key near "
 	    "'\"VMX\"'");
 	inst_spec_free(&s);
 	m.vm_props =
