@@ -504,6 +504,16 @@ client_failure(const struct tls_conn *t, int rc, struct err *err)
 	    (e == SSL_ERROR_SYSCALL &&
 		(saved == EAGAIN || saved == EWOULDBLOCK)))
 		err_set(err, EIK_IO, "TLS with %s: timed out", t->tc_host);
+	else if (r == SSL_R_UNEXPECTED_EOF_WHILE_READING &&
+	    !SSL_is_init_finished(t->tc_ssl))
+		/* A plain HTTP server may close on a ClientHello without a
+		 * word (it depends on what it has read so far). */
+		err_set(err, EIK_IO,
+		    "TLS with %s: the connection ended during the handshake: "
+		    "not a TLS listener (a plain tcp:// one? then use --host "
+		    "tcp://), or a plugin refusing this client (its log says "
+		    "why)",
+		    t->tc_host);
 	else if (e == SSL_ERROR_SYSCALL && r == 0)
 		err_set(err, EIK_IO,
 		    "TLS with %s: the connection ended%s%s (a plugin refusing "
