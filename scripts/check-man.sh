@@ -105,9 +105,17 @@ for f in sorted(help_flags(usage) - in1):
 # a known flag ends in "cannot reach the plugin" (3), an unknown one in a
 # usage error (2).
 takes = set(re.findall(r"^\.It Fl (-[a-z-]+) Ar ", text1, re.M))
+# Flags that need others with them: the TLS ones need a tcps:// address
+# (loopback port 1: nothing answers), --tls-cert and --tls-key each other.
+tls_to = ["--host", "tcps://127.0.0.1:1"]
+with_them = {"--host": ["tcp://127.0.0.1:1"], "--tls-ca": ["x"] + tls_to,
+             "--tls-cert": ["x", "--tls-key", "x"] + tls_to,
+             "--tls-key": ["x", "--tls-cert", "x"] + tls_to}
 for f in sorted(in1):
     args = ["describe", f]
-    if f.lstrip("-") in {t.lstrip("-") for t in takes}:
+    if f in with_them:
+        args += with_them[f]
+    elif f.lstrip("-") in {t.lstrip("-") for t in takes}:
         args.append({"--tags": "k=v", "--listen": "/nonexistent/sock"}.get(f, "x"))
     rc, out = run(*args)
     want = 0 if f in ("--help", "-h") else 3
