@@ -146,6 +146,14 @@ client_call(
 }
 
 int
+client_check_tls(const struct config *c)
+{
+	if (config_check_tls(c, false) == -1)
+		return -1;
+	return c->c_tls ? transport_check_files(c) : 0;
+}
+
+int
 client_fail(const struct err *err)
 {
 	fprintf(stderr, "error: %s\n", err->msg);

@@ -480,7 +480,7 @@ group_main(int argc, char **argv)
 		verb_usage(stdout, v);
 		rc = 0;
 	} else if (config_resolve_socket(&o.go_conf) == -1 ||
-	    config_check_tls(&o.go_conf, false) == -1)
+	    client_check_tls(&o.go_conf) == -1)
 		rc = 2;
 	else if (v->v_nargs >= 0 && n - 1 != v->v_nargs)
 		verb_usage(stderr, v);

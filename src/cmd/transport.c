@@ -102,6 +102,29 @@ connect_tcp(const char *url, const char *hp, char *host, size_t hostlen,
 	return fd;
 }
 
+static void
+client_conf(const struct config *c, struct tls_client_conf *tc)
+{
+	tc->tc_cert = c->c_tls_cert[0] != '\0' ? c->c_tls_cert : NULL;
+	tc->tc_key = c->c_tls_key[0] != '\0' ? c->c_tls_key : NULL;
+	tc->tc_ca = c->c_tls_ca[0] != '\0' ? c->c_tls_ca : NULL;
+}
+
+int
+transport_check_files(const struct config *c)
+{
+	struct tls_client_conf tc;
+	struct err err;
+
+	err_clear(&err);
+	client_conf(c, &tc);
+	if (tls_client_check(&tc, &err) == -1) {
+		fprintf(stderr, "%s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
 /* An explicit --host/--listen address. */
 static int
 open_explicit(
@@ -123,9 +146,7 @@ open_explicit(
 		t->tr_fd = fd;
 		return fd == -1 ? -1 : 0;
 	}
-	tc.tc_cert = c->c_tls_cert[0] != '\0' ? c->c_tls_cert : NULL;
-	tc.tc_key = c->c_tls_key[0] != '\0' ? c->c_tls_key : NULL;
-	tc.tc_ca = c->c_tls_ca[0] != '\0' ? c->c_tls_ca : NULL;
+	client_conf(c, &tc);
 	t->tr_tls = tls_connect(fd, host, &tc, timeout_s * 1000, err);
 	if (t->tr_tls == NULL) {
 		err->code = EIK_IO;

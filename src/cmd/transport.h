@@ -18,6 +18,10 @@ struct transport {
 	struct tls_conn *tr_tls; /* tcps:// */
 };
 
+/* For tcps://: the --tls-* files load and fit together, before anything
+ * connects. 0, or -1 with the message printed. */
+int transport_check_files(const struct config *c);
+
 /*
  * Connects: an explicit tcp:// or tcps:// address, else the unix socket,
  * else the tcp:// address in NAME.listen. Reads and writes wait at most

@@ -67,6 +67,11 @@ struct tls_client_conf {
 	const char *tc_ca;   /* --tls-ca */
 };
 
+/* Loads and checks the client's files as tls_connect will (before a
+ * connection, so a bad file is a usage error, not a refused client). 0, or
+ * -1 with err naming the flag, the file and the fix. */
+int tls_client_check(const struct tls_client_conf *tc, struct err *err);
+
 /*
  * A TLS session over the connected socket fd (taken, closed by
  * tls_conn_close even on failure). The server's certificate must chain to

@@ -55,7 +55,7 @@ pem_read(struct pem *p, const char *flag, const char *path, struct err *err)
 	    -1) {
 		err_set(err, EIK_INVAL,
 		    "%s %s: %s: give a readable PEM file (readable by the "
-		    "user the plugin runs as)",
+		    "user this runs as)",
 		    flag, path, e.msg);
 		return -1;
 	}
@@ -420,6 +420,9 @@ tls_server_refusal(
 		    "the CA that signed --tls-cert, and connect to a name or "
 		    "address in that certificate's subjectAltName",
 		    text);
+	else if (r == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+		(void)snprintf(
+		    out, len, "the client hung up during the TLS handshake");
 	else if (e == SSL_ERROR_SYSCALL && r == 0)
 		(void)snprintf(out, len,
 		    "the connection ended during the TLS handshake%s%s",
@@ -554,6 +557,18 @@ client_ctx(const struct tls_client_conf *tc, struct err *err)
 fail:
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+int
+tls_client_check(const struct tls_client_conf *tc, struct err *err)
+{
+	SSL_CTX *ctx;
+
+	ERR_clear_error();
+	if ((ctx = client_ctx(tc, err)) == NULL)
+		return -1;
+	SSL_CTX_free(ctx);
+	return 0;
 }
 
 /* The name or address the plugin's certificate must carry. */

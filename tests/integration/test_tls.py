@@ -273,6 +273,17 @@ class TLSTest(PluginTest):
         # closes without a word: the client says so either way.
         self.assertRegex(r.stderr, "does not speak TLS|the connection ended during the "
                                    "handshake: not a TLS listener")
+        # The client's own files are checked before it connects: a usage
+        # error naming the flag and the file.
+        for args, want in ((["--tls-ca", self.pki.path("missing.crt")],
+                            "--tls-ca %s: open" % self.pki.path("missing.crt")),
+                           (["--tls-cert", self.pki.path("client.crt"), "--tls-key",
+                             self.pki.path("server.key")] + ca,
+                            "--tls-key %s does not match the certificate in --tls-cert"
+                            % self.pki.path("server.key"))):
+            r = self.cli(p, "describe", *args, host=tcps)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn(want, r.stderr)
         # Flags that do not go together.
         for args, want in ((self.certs("client")[:2], "--tls-cert and --tls-key go together"),
                            (ca + ["--host", "tcp://127.0.0.1:1"], "are for TLS")):
