@@ -29,8 +29,12 @@ zig_prefix=.cache/zig
 third_party="libmicrohttpd:microhttpd.h jansson:jansson.h jansson:jansson_config.h
 libarchive:archive.h libarchive:archive_entry.h zlib:zlib.h zlib:zconf.h
 cmocka:cmocka.h"
+# Whole header directories (pkg-config package: directory), with the
+# multiarch part Debian keeps apart (OpenSSL's configuration.h: LP64 like
+# both macOS targets).
+third_party_dirs="openssl:openssl"
 # Library stubs for the links: pkg-config package and library name.
-stub_libs="libmicrohttpd:microhttpd jansson:jansson libarchive:archive zlib:z cmocka:cmocka"
+stub_libs="libmicrohttpd:microhttpd jansson:jansson libarchive:archive zlib:z cmocka:cmocka openssl:ssl openssl:crypto"
 
 say() { echo "check-macos: $*"; }
 die() { echo "check-macos: $*" >&2; exit 1; }
@@ -148,6 +152,21 @@ for e in $third_party; do
         die "$h not found (the $pkg -dev package: scripts/deps.sh test installs it)"
     cp "$found" "$out/include/$h"
 done
+for e in $third_party_dirs; do
+    pkg=${e%%:*}
+    sub=${e#*:}
+    found=""
+    for d in $(pkg-config --variable=includedir "$pkg" 2>/dev/null) \
+        /usr/include /usr/local/include; do
+        if [ -d "$d/$sub" ]; then found=$d/$sub; break; fi
+    done
+    [ -n "$found" ] ||
+        die "$sub/ not found (the $pkg -dev package: scripts/deps.sh test installs it)"
+    mkdir -p "$out/include/$sub"
+    cp "$found"/*.h "$out/include/$sub/"
+    multi=/usr/include/$(gcc -dumpmachine 2>/dev/null)/$sub
+    if [ -d "$multi" ]; then cp "$multi"/*.h "$out/include/$sub/"; fi
+done
 rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 sed -e "s/@VERSION@/$version/g" -e "s/@VCS_TAG@/$rev/g" \
     src/cmd/version.h.in >"$out/include/version.h"
@@ -248,7 +267,7 @@ EOF
         # shellcheck disable=SC2046
         "$ZIG" ar rcs "$core" $(for f in $src_files; do
             [ "$f" = src/cmd/main.c ] || echo "$tdir/obj/${f%.c}.o"; done)
-        libs="-L$out/stub -lmicrohttpd -ljansson -larchive -lz -lpthread"
+        libs="-L$out/stub -lmicrohttpd -ljansson -larchive -lz -lssl -lcrypto -lpthread"
         obj() { for f in "$@"; do echo "$tdir/obj/${f%.c}.o"; done; }
         link_prog() {
             name=$1; shift

@@ -43,7 +43,7 @@ if [ -n "$lint" ]; then
 fi
 
 python3 - "$prog" $pages <<'PY' || rc=1
-import os, re, subprocess, sys, tempfile
+import os, re, shutil, subprocess, sys, tempfile
 
 prog, page1, page8 = sys.argv[1], sys.argv[2], sys.argv[3]
 bad = []
@@ -105,9 +105,27 @@ for f in sorted(help_flags(usage) - in1):
 # a known flag ends in "cannot reach the plugin" (3), an unknown one in a
 # usage error (2).
 takes = set(re.findall(r"^\.It Fl (-[a-z-]+) Ar ", text1, re.M))
+# Flags that need others with them: the TLS ones need a tcps:// address
+# (loopback port 1: nothing answers), --tls-cert and --tls-key each other,
+# and files that load (they are checked before connecting): a throwaway
+# self-signed certificate (scripts/deps.sh test installs openssl).
+pem = lambda n: os.path.join(nowhere.name, n)
+gen = subprocess.run(["openssl" if shutil.which("openssl") else "false", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                      "ec_paramgen_curve:P-256", "-nodes", "-keyout", pem("k.pem"),
+                      "-out", pem("c.pem"), "-subj", "/CN=check-man", "-days", "1"],
+                     capture_output=True, text=True)
+if gen.returncode != 0:
+    bad.append("openssl req (a certificate for the TLS flags): %s" % (
+        gen.stderr.strip() or "openssl is not installed (scripts/deps.sh test installs it)"))
+tls_to = ["--host", "tcps://127.0.0.1:1"]
+with_them = {"--host": ["tcp://127.0.0.1:1"], "--tls-ca": [pem("c.pem")] + tls_to,
+             "--tls-cert": [pem("c.pem"), "--tls-key", pem("k.pem")] + tls_to,
+             "--tls-key": [pem("k.pem"), "--tls-cert", pem("c.pem")] + tls_to}
 for f in sorted(in1):
     args = ["describe", f]
-    if f.lstrip("-") in {t.lstrip("-") for t in takes}:
+    if f in with_them:
+        args += with_them[f]
+    elif f.lstrip("-") in {t.lstrip("-") for t in takes}:
         args.append({"--tags": "k=v", "--listen": "/nonexistent/sock"}.get(f, "x"))
     rc, out = run(*args)
     want = 0 if f in ("--help", "-h") else 3

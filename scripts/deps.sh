@@ -5,8 +5,9 @@
 #   run    build + QEMU and what `make vmx-tiny` needs (the qemu backend)
 #   test   run + cmocka, clang, valgrind, openssh-client (the whole suite;
 #          ssh and ssh-keygen for the tiny guest test), dnsmasq-base and
-#          iproute2 (the QEMU bridge-mode test's namespace), mandoc (the manual
-#          pages' lint) and ruby (loads the Homebrew formula in
+#          iproute2 (the namespaces of the QEMU bridge-mode test and of the
+#          TLS test), openssl (the TLS test's CA and certificates), mandoc
+#          (the manual pages' lint) and ruby (loads the Homebrew formula in
 #          tests/integration/test_install.py)
 #   bench  test + xfsprogs (copy-on-write figures on a loop-mounted XFS)
 set -eu
@@ -14,15 +15,15 @@ set -eu
 what=${1:-build}
 cmds=""
 
-deb_build="gcc meson ninja-build pkg-config python3 git libmicrohttpd-dev libjansson-dev libarchive-dev zlib1g-dev"
+deb_build="gcc meson ninja-build pkg-config python3 git libmicrohttpd-dev libjansson-dev libarchive-dev zlib1g-dev libssl-dev"
 deb_run="qemu-system-x86 qemu-utils xorriso busybox-static isolinux syslinux-common cpio"
-deb_test="libcmocka-dev clang clang-format valgrind curl libclang-rt-dev openssh-client mandoc ruby dnsmasq-base iproute2"
+deb_test="libcmocka-dev clang clang-format valgrind curl libclang-rt-dev openssh-client mandoc ruby dnsmasq-base iproute2 openssl"
 deb_bench="xfsprogs"
 # Wanted as commands, not as packages: a Node.js from elsewhere (NodeSource)
 # already brings npm, and Debian's npm package would conflict with it.
 # npm installs zig for the macOS compile gate (scripts/check-macos.sh).
 cmd_test="node:nodejs npm:npm"
-brew_build="meson ninja pkg-config libmicrohttpd jansson libarchive"
+brew_build="meson ninja pkg-config libmicrohttpd jansson libarchive openssl@3"
 brew_run="qemu xorriso"
 brew_test="cmocka"
 

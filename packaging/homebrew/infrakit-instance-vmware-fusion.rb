@@ -19,6 +19,7 @@ class InfrakitInstanceVmwareFusion < Formula
   depends_on "jansson"
   depends_on "libarchive"
   depends_on "libmicrohttpd"
+  depends_on "openssl@3"
 
   uses_from_macos "zlib"
 

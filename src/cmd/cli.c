@@ -33,7 +33,10 @@ cli_usage(FILE *f)
 	    "\n"
 	    "The client verbs talk to a running plugin; they accept --name "
 	    "NAME,\n--listen PATH|tcp://HOST:PORT and --type TYPE like serve, "
-	    "and each has\nits own --help. `" PLUGIN_PROGNAME
+	    "and each has\nits own --help. TLS: --host tcps://HOST:PORT (or "
+	    "--listen), --tls-cert FILE\n--tls-key FILE (the client's "
+	    "certificate and key) and --tls-ca FILE (the CA that\nsigned the "
+	    "plugin's certificate; default: the system's CAs), PEM files.\n`" PLUGIN_PROGNAME
 	    " serve --help` lists the plugin's flags.\n");
 }
 

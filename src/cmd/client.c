@@ -1,130 +1,22 @@
 /*
- * One JSON-RPC call to the running plugin, in steps: connect (unix socket,
- * else NAME.listen's TCP address, else --listen tcp://), write the HTTP
- * request, read the whole answer, take its "result" or "error". See
- * client.h.
+ * One JSON-RPC call to the running plugin, in steps: connect (transport.c:
+ * unix socket, else NAME.listen's TCP address, else --listen/--host tcp://
+ * or tcps://), write the HTTP request, read the whole answer, take its
+ * "result" or "error". See client.h.
  */
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/types.h>
-#include <sys/un.h>
 
-#include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "cmd/client.h"
+#include "cmd/transport.h"
 #include "util/buf.h"
 #include "util/compat.h"
 #include "util/err.h"
 #include "util/fsutil.h"
-
-static int
-connect_unix(const char *path, struct err *err)
-{
-	struct sockaddr_un sun;
-	int fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
-	    sizeof(sun.sun_path)) {
-		err_set(err, EIK_INVAL, "socket path too long: %s", path);
-		return -1;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	if (fd == -1) {
-		err_set(err, EIK_IO, "socket: %s", strerror(errno));
-		return -1;
-	}
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		err_set(err, EIK_IO,
-		    "cannot reach the plugin at %s: %s (is it running? start "
-		    "it with `make run` or `" PLUGIN_PROGNAME " serve`)",
-		    path, strerror(errno));
-		(void)close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int
-connect_tcp(const char *url, struct err *err)
-{
-	char host[256];
-	struct addrinfo hints, *res = NULL, *ai;
-	char *colon;
-	int fd = -1, r;
-
-	if (strncmp(url, "tcp://", 6) != 0 ||
-	    strlcpy(host, url + 6, sizeof(host)) >= sizeof(host) ||
-	    (colon = strrchr(host, ':')) == NULL) {
-		err_set(err, EIK_INVAL, "bad address %s", url);
-		return -1;
-	}
-	*colon = '\0';
-	if (host[0] == '[') {
-		memmove(host, host + 1, strlen(host));
-		host[strcspn(host, "]")] = '\0';
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	r = getaddrinfo(host, colon + 1, &hints, &res);
-	if (r != 0) {
-		err_set(err, EIK_IO, "%s: %s", url, gai_strerror(r));
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-		if (fd == -1)
-			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		(void)close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd == -1)
-		err_set(err, EIK_IO, "cannot reach the plugin at %s", url);
-	return fd;
-}
-
-/* Connects to the plugin: its unix socket, else the address in
- * NAME.listen, else an explicit tcp:// --listen. */
-static int
-plugin_connect(const struct config *c, struct err *err)
-{
-	char listenfile[PATH_BUF], *url = NULL;
-	size_t len;
-	int fd;
-
-	if (c->c_tcp[0] != '\0') {
-		char u[300];
-
-		(void)snprintf(u, sizeof(u), "tcp://%s", c->c_tcp);
-		return connect_tcp(u, err);
-	}
-	fd = connect_unix(c->c_socket, err);
-	if (fd != -1)
-		return fd;
-	if (snprintf(listenfile, sizeof(listenfile), "%s/%s.listen",
-		c->c_plugins_dir, c->c_name) < (int)sizeof(listenfile) &&
-	    read_file_max(listenfile, 512, &url, &len, NULL) == 0) {
-		struct err e2;
-
-		url[strcspn(url, "\r\n")] = '\0';
-		err_clear(&e2);
-		fd = connect_tcp(url, &e2);
-		free(url);
-		if (fd != -1)
-			return fd;
-	}
-	return -1;
-}
 
 /* The HTTP request of one call into req. 0, or -1 with err set. */
 static int
@@ -156,19 +48,14 @@ build_request(
 
 /* Reads until the plugin closes the connection. 0, or -1 with err. */
 static int
-read_answer(int fd, struct buf *ans, struct err *err)
+read_answer(struct transport *t, struct buf *ans, struct err *err)
 {
 	for (;;) {
 		char chunk[65536];
-		ssize_t r = read(fd, chunk, sizeof(chunk));
+		ssize_t r = transport_recv(t, chunk, sizeof(chunk), err);
 
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			err_set(err, EIK_IO, "reading the answer: %s",
-			    errno == EAGAIN ? "timed out" : strerror(errno));
+		if (r == -1)
 			return -1;
-		}
 		if (r == 0)
 			return 0;
 		if (buf_add(ans, chunk, (size_t)r) == -1) {
@@ -222,29 +109,21 @@ client_call_raw(const struct config *c, const char *method, const char *params,
     struct err *err)
 {
 	struct buf req, ans;
-	struct timeval tv = { CLIENT_TIMEOUT_S, 0 };
+	struct transport t;
 	json_t *result = NULL;
-	int fd;
 
 	buf_init(&req, RPC_MAX_BODY);
 	buf_init(&ans, CLIENT_MAX_ANSWER);
-	if ((fd = plugin_connect(c, err)) == -1) {
-		err->code = EIK_IO;
+	if (transport_open(c, CLIENT_TIMEOUT_S, &t, err) == -1)
 		goto out;
-	}
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (build_request(method, params, &req, err) == -1)
 		goto out;
-	if (fd_write_all(fd, req.b_data, req.b_len) == -1) {
-		err_set(
-		    err, EIK_IO, "sending the request: %s", strerror(errno));
+	if (transport_send(&t, req.b_data, req.b_len, err) == -1)
 		goto out;
-	}
-	if (read_answer(fd, &ans, err) == 0)
+	if (read_answer(&t, &ans, err) == 0)
 		result = answer_result(&ans, err);
 out:
-	if (fd != -1)
-		(void)close(fd);
+	transport_close(&t);
 	buf_free(&req);
 	buf_free(&ans);
 	return result;
@@ -264,6 +143,14 @@ client_call(
 	res = client_call_raw(c, method, text, err);
 	free(text);
 	return res;
+}
+
+int
+client_check_tls(const struct config *c)
+{
+	if (config_check_tls(c, false) == -1)
+		return -1;
+	return c->c_tls ? transport_check_files(c) : 0;
 }
 
 int

@@ -64,6 +64,12 @@ json_t *client_call(const struct config *c, const char *method, json_t *params,
 json_t *client_call_raw(const struct config *c, const char *method,
     const char *params_text, struct err *err);
 
+/* The client's TLS flags fit together (config_check_tls) and, for
+ * tcps://, its files load: a bad one is a usage error found before any
+ * connection (the plugin would log a client that hung up). 0, or -1 with
+ * the message printed. */
+int client_check_tls(const struct config *c);
+
 /* Prints "error: ..." and returns the exit status for err. */
 int client_fail(const struct err *err);
 

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <pwd.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,21 +173,24 @@ check_port(const char *arg, const char *port, bool serving)
 int
 config_set_listen(struct config *c, const char *arg, bool serving)
 {
-	if (strncmp(arg, "tcp://", 6) == 0) {
-		const char *hp = arg + 6;
+	bool tls = strncmp(arg, "tcps://", 7) == 0;
+
+	if (tls || strncmp(arg, "tcp://", 6) == 0) {
+		const char *hp = arg + (tls ? 7 : 6);
 		const char *colon = strrchr(hp, ':');
 
 		if (colon == NULL || colon[1] == '\0' ||
 		    strlen(hp) >= sizeof(c->c_tcp)) {
 			fprintf(stderr,
 			    "--listen %s: use tcp://HOST:PORT, e.g. "
-			    "tcp://127.0.0.1:24865\n",
+			    "tcp://127.0.0.1:24865 (tcps:// for TLS)\n",
 			    arg);
 			return -1;
 		}
 		if (check_port(arg, colon + 1, serving) == -1)
 			return -1;
 		(void)strlcpy(c->c_tcp, hp, sizeof(c->c_tcp));
+		c->c_tls = tls;
 		return 0;
 	}
 	if (strncmp(arg, "unix://", 7) == 0)
@@ -221,6 +225,36 @@ config_resolve_socket(struct config *c)
 	return 0;
 }
 
+int
+config_check_tls(const struct config *c, bool serving)
+{
+	const char *ca = serving ? "--tls-client-ca" : "--tls-ca";
+	const char *where = serving ? "--listen" : "--host";
+
+	if ((c->c_tls_cert[0] == '\0') != (c->c_tls_key[0] == '\0')) {
+		fprintf(stderr,
+		    "--tls-cert and --tls-key go together: the certificate "
+		    "and its private key (PEM)\n");
+		return -1;
+	}
+	if (!c->c_tls && (c->c_tls_cert[0] != '\0' || c->c_tls_ca[0] != '\0')) {
+		fprintf(stderr,
+		    "--tls-cert, --tls-key and %s are for TLS: use %s "
+		    "tcps://HOST:PORT\n",
+		    ca, where);
+		return -1;
+	}
+	if (serving && c->c_tls && c->c_tls_cert[0] == '\0') {
+		fprintf(stderr,
+		    "--listen tcps://%s needs --tls-cert and --tls-key (the "
+		    "server's certificate and key, PEM), and --tls-client-ca "
+		    "to require client certificates\n",
+		    c->c_tcp);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 set_name(void *ctx, const struct flag *f, const char *arg)
 {
@@ -235,6 +269,22 @@ set_listen(void *ctx, const struct flag *f, const char *arg)
 	return config_set_listen(ctx, arg, false);
 }
 
+static int
+set_host(void *ctx, const struct flag *f, const char *arg)
+{
+	(void)f;
+	if (strncmp(arg, "tcp://", 6) != 0 && strncmp(arg, "tcps://", 7) != 0) {
+		fprintf(stderr,
+		    "--host %s: use tcps://HOST:PORT (TLS) or tcp://HOST:PORT\n",
+		    arg);
+		return -1;
+	}
+	return config_set_listen(ctx, arg, false);
+}
+
+#define CF(field)                                                              \
+	offsetof(struct config, field), sizeof(((struct config *)0)->field)
+
 const struct flag config_client_flags[] = {
 	{ "name", 0, "NAME",
 	    "the plugin's name: its socket in the plugins directory\n"
@@ -243,5 +293,16 @@ const struct flag config_client_flags[] = {
 	{ "listen", 0, "PATH",
 	    "the plugin's unix socket, or tcp://HOST:PORT, instead", set_listen,
 	    0, 0 },
+	{ "host", 0, "tcps://H:P",
+	    "the plugin over TLS (or tcp://H:P, as --listen)", set_host, 0, 0 },
+	{ "tls-cert", 0, "FILE",
+	    "this client's certificate (PEM), with --tls-key", flag_path,
+	    CF(c_tls_cert) },
+	{ "tls-key", 0, "FILE", "its private key (PEM, unencrypted)", flag_path,
+	    CF(c_tls_key) },
+	{ "tls-ca", 0, "FILE",
+	    "the CA of the plugin's certificate (PEM; default: the\n"
+	    "system's CAs); the certificate must name HOST",
+	    flag_path, CF(c_tls_ca) },
 	{ NULL, 0, NULL, NULL, NULL, 0, 0 },
 };

@@ -21,7 +21,11 @@ struct config {
 	char c_socket[PATH_BUF]; /* unix socket path */
 	char c_tcp[256];	 /* --listen tcp://HOST:PORT */
 	bool c_allow_remote;
-	int c_log; /* 0..5 */
+	bool c_tls;		   /* --listen / --host tcps://HOST:PORT */
+	char c_tls_cert[PATH_BUF]; /* --tls-cert */
+	char c_tls_key[PATH_BUF];  /* --tls-key */
+	char c_tls_ca[PATH_BUF];   /* serve --tls-client-ca, client --tls-ca */
+	int c_log;		   /* 0..5 */
 	char c_vm_dir[PATH_BUF];
 	char c_vm_lib[PATH_BUF];
 	char c_backend[16];		   /* vmware|qemu|auto|... */
@@ -62,11 +66,16 @@ int config_set_name(struct config *c, const char *arg);
  * 0, or -1 with a message printed. */
 int config_set_listen(struct config *c, const char *arg, bool serving);
 
+/* The TLS flags fit together, and with --listen (serving) or --host
+ * tcps://. 0, or -1 with a message printed. */
+int config_check_tls(const struct config *c, bool serving);
+
 /* Fills c_socket from --listen or <plugins dir>/<name>. 0, or -1 with a
  * message printed. */
 int config_resolve_socket(struct config *c);
 
-/* The flags that find a running plugin, --name and --listen, for commands
+/* The flags that find a running plugin, --name and --listen (and --host
+ * with the --tls-* files of the client), for commands
  * whose options struct starts with a struct config (flags.h). */
 extern const struct flag config_client_flags[];
 

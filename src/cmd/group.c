@@ -381,7 +381,9 @@ group_usage(FILE *f)
 		    verbs[i].v_name, verbs[i].v_args);
 	fprintf(f,
 	    "\nEvery verb takes --name NAME, --listen PATH|tcp://HOST:PORT "
-	    "and --json,\nand --help for its own text.\n");
+	    "and --json,\nand --help for its own text; TLS: --host "
+	    "tcps://HOST:PORT, --tls-cert,\n--tls-key and --tls-ca (as "
+	    "the instance verbs).\n");
 }
 
 static void
@@ -410,6 +412,8 @@ verb_usage(FILE *f, const struct gverb *v)
 	    v->v_args, v->v_help);
 	fprintf(f,
 	    "  --name NAME, --listen PATH  the plugin to talk to\n"
+	    "  --host tcps://H:P           over TLS, with --tls-cert, "
+	    "--tls-key, --tls-ca\n"
 	    "  --json                      print the answer as JSON\n");
 }
 
@@ -475,7 +479,8 @@ group_main(int argc, char **argv)
 	else if (o.go_help) {
 		verb_usage(stdout, v);
 		rc = 0;
-	} else if (config_resolve_socket(&o.go_conf) == -1)
+	} else if (config_resolve_socket(&o.go_conf) == -1 ||
+	    client_check_tls(&o.go_conf) == -1)
 		rc = 2;
 	else if (v->v_nargs >= 0 && n - 1 != v->v_nargs)
 		verb_usage(stderr, v);

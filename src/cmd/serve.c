@@ -28,6 +28,7 @@
 #include "group/gctl.h"
 #include "group/ghash.h"
 #include "http/httpd.h"
+#include "http/tls.h"
 #include "rpc/rpc.h"
 #include "service/service.h"
 #include "store/store.h"
@@ -186,9 +187,25 @@ static const struct flag serve_flags[] = {
 	    "unless --allow-remote: the protocol has no\n"
 	    "authentication); P is 1 to " PORT_MAX_S ", 0 = any free port",
 	    NULL, 0, 0 },
+	{ "listen", 0, "tcps://H:P",
+	    "the same over TLS (1.2 or later) with --tls-cert and\n"
+	    "--tls-key; no NAME.listen. Beyond loopback only with\n"
+	    "--tls-client-ca (or --allow-remote)",
+	    NULL, 0, 0 },
+	{ "tls-cert", 0, "FILE",
+	    "the server's certificate (PEM; its chain may follow)", flag_path,
+	    CF(c_tls_cert) },
+	{ "tls-key", 0, "FILE", "its private key (PEM, unencrypted)", flag_path,
+	    CF(c_tls_key) },
+	{ "tls-client-ca", 0, "FILE",
+	    "require client certificates signed by this CA (PEM)", flag_path,
+	    CF(c_tls_ca) },
 	{ "allow-remote", 0, NULL,
-	    "allow a non-loopback --listen tcp:// address", flag_bool,
-	    CF(c_allow_remote) },
+	    "allow a non-loopback --listen without client\n"
+	    "certificates: plain tcp://, or tcps:// without\n"
+	    "--tls-client-ca (anyone who reaches it can create and\n"
+	    "destroy VMs)",
+	    flag_bool, CF(c_allow_remote) },
 	{ "log", 0, "0..5",
 	    "verbosity (InfraKit convention; 5 logs every request)", set_log, 0,
 	    0 },
@@ -270,6 +287,7 @@ struct serve {
 	struct rpc_front s_front;
 	struct conns *s_conns;
 	struct httpd *s_h, *s_ht; /* unix, TCP */
+	struct tlsfront *s_tls;	  /* tcps://: in front of s_ht */
 	struct stat s_sock_st;
 	bool s_have_sock, s_wrote_pid, s_wrote_listen;
 };
@@ -313,6 +331,8 @@ finish_config(struct config *c)
 			return -1;
 	}
 	if (config_absolute(c->c_plugins_dir, sizeof(c->c_plugins_dir)) == -1)
+		return -1;
+	if (config_check_tls(c, true) == -1)
 		return -1;
 	return config_resolve_socket(c);
 }
@@ -492,45 +512,90 @@ start_core(struct serve *s, const struct backend_ops *const *extra)
 	return 0;
 }
 
-/* --listen tcp://: its server and NAME.listen. 0, or -1 logged. */
-static int
-start_tcp(struct serve *s, const struct httpd_opts *ho_unix)
+static void
+split_listen(const char *hp, char *host, size_t len, const char **port)
 {
-	const struct config *c = &s->s_c;
-	struct httpd_opts ho_tcp;
-	char host[256], bound[300], url[320];
-	struct err err;
 	char *colon;
-	int tfd;
 
-	err_clear(&err);
-	(void)strlcpy(host, c->c_tcp, sizeof(host));
+	(void)strlcpy(host, hp, len);
 	colon = strrchr(host, ':');
 	*colon = '\0';
+	*port = hp + (colon - host) + 1;
 	if (host[0] == '[' && colon[-1] == ']') {
 		colon[-1] = '\0';
 		memmove(host, host + 1, strlen(host));
 	}
-	tfd = httpd_listen_tcp(
-	    host, colon + 1, c->c_allow_remote, bound, sizeof(bound), &err);
-	if (tfd == -1) {
-		log_error("--listen tcp://%s: %s", c->c_tcp, err.msg);
+}
+
+/* The TLS front on tfd (taken), in front of an HTTP server of its own. */
+static int
+start_tls(struct serve *s, int tfd, struct httpd_opts *ho, struct err *err)
+{
+	const struct config *c = &s->s_c;
+	struct tls_server_conf ts = { c->c_tls_cert, c->c_tls_key,
+		c->c_tls_ca[0] != '\0' ? c->c_tls_ca : NULL };
+	struct tls_ctx *ctx = tls_server_ctx(&ts, err);
+
+	if (ctx == NULL) {
+		(void)close(tfd);
 		return -1;
 	}
-	if (c->c_allow_remote)
-		log_warnx("SERVING ON tcp://%s WITHOUT AUTHENTICATION: "
-			  "anyone who can reach it can create and "
-			  "destroy VMs",
-		    bound);
-	ho_tcp = *ho_unix;
+	/* A client certificate is the authentication: no Host check. */
+	ho->ho_remote = c->c_allow_remote || ts.ts_client_ca != NULL;
+	if ((s->s_ht = httpd_start(-1, &s->s_front.rf_svc, ho, err)) == NULL) {
+		(void)close(tfd);
+		tls_ctx_free(ctx);
+		return -1;
+	}
+	s->s_tls = tls_front_start(tfd, ctx, s->s_ht, err);
+	return s->s_tls == NULL ? -1 : 0;
+}
+
+/* --listen tcp://: its server and NAME.listen; tcps://: the TLS front and
+ * no NAME.listen (InfraKit would try it, and its client has no
+ * certificates). 0, or -1 logged. */
+static int
+start_tcp(struct serve *s, const struct httpd_opts *ho_unix)
+{
+	const struct config *c = &s->s_c;
+	const char *scheme = c->c_tls ? "tcps" : "tcp", *port;
+	bool authed = c->c_tls && c->c_tls_ca[0] != '\0';
+	struct httpd_opts ho_tcp = *ho_unix;
+	char host[256], bound[300], url[320];
+	struct err err;
+	int tfd;
+
+	err_clear(&err);
+	split_listen(c->c_tcp, host, sizeof(host), &port);
+	tfd = httpd_listen_tcp(host, port, c->c_allow_remote || authed, bound,
+	    sizeof(bound), &err);
+	if (tfd == -1) {
+		log_error("--listen %s://%s: %s", scheme, c->c_tcp, err.msg);
+		return -1;
+	}
+	if (c->c_allow_remote && !authed)
+		log_warnx("SERVING ON %s://%s WITHOUT AUTHENTICATION: anyone "
+			  "who can reach it can create and destroy VMs",
+		    scheme, bound);
 	ho_tcp.ho_tcp = true;
 	ho_tcp.ho_remote = c->c_allow_remote;
+	(void)snprintf(url, sizeof(url), "%s://%s", scheme, bound);
+	if (c->c_tls) {
+		if (start_tls(s, tfd, &ho_tcp, &err) == -1) {
+			log_error("%s", err.msg);
+			return -1;
+		}
+		log_info("listening on %s (TLS%s%s)", url,
+		    authed ? "; client certificates from "
+			   : ", no client certificates",
+		    authed ? c->c_tls_ca : "");
+		return 0;
+	}
 	if ((s->s_ht = httpd_start(tfd, &s->s_front.rf_svc, &ho_tcp, &err)) ==
 	    NULL) {
 		log_error("%s", err.msg);
 		return -1;
 	}
-	(void)snprintf(url, sizeof(url), "tcp://%s", bound);
 	if (atomic_write_file(s->s_listenfile, url, strlen(url), 0644, &err) ==
 	    -1) {
 		log_error("%s", err.msg);
@@ -577,7 +642,10 @@ start_listeners(struct serve *s)
 		return -1;
 	}
 	s->s_wrote_pid = true;
-	if ((s->s_conns = httpd_conns_new(httpd_conn_budget())) == NULL) {
+	/* A TLS connection costs a socket pair too. */
+	if ((s->s_conns =
+		    httpd_conns_new(c->c_tls ? tls_conn_cap(httpd_conn_budget())
+					     : httpd_conn_budget())) == NULL) {
 		log_error("out of memory");
 		(void)close(fd);
 		return -1;
@@ -638,12 +706,14 @@ remove_socket(const char *path, const struct stat *ours)
 static void
 shut_down(struct serve *s)
 {
+	tls_front_quiesce(s->s_tls);
 	httpd_quiesce(s->s_ht);
 	httpd_quiesce(s->s_h);
 	if (s->s_have_sock)
 		remove_socket(s->s_c.c_socket, &s->s_sock_st);
 	gctl_stop(s->s_gc);
 	service_stop(s->s_sv);
+	tls_front_stop(s->s_tls); /* it adds connections to s_ht */
 	httpd_stop(s->s_ht);
 	httpd_stop(s->s_h);
 	httpd_conns_free(s->s_conns);

@@ -382,7 +382,8 @@ client_verb_main(const struct verb *v, int argc, char **argv)
 		rc = CLI_OK;
 	} else if (n >= 0 && (n < v->v_min || (v->v_max >= 0 && n > v->v_max)))
 		verb_usage(stderr, v);
-	else if (n >= 0 && config_resolve_socket(&o.co_conf) == 0)
+	else if (n >= 0 && config_resolve_socket(&o.co_conf) == 0 &&
+	    client_check_tls(&o.co_conf) == 0)
 		rc = v->v_run(&o, n, ops);
 	free(ops);
 	return rc;

@@ -467,21 +467,35 @@ struct httpd *
 httpd_start(int fd, const struct svc *svc, const struct httpd_opts *opts,
     struct err *err)
 {
+	struct MHD_OptionItem listen_opts[] = {
+		{ MHD_OPTION_LISTEN_SOCKET, 0, NULL },
+		{ MHD_OPTION_THREAD_POOL_SIZE, 0, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+	};
 	struct httpd *h;
 
 	h = calloc(1, sizeof(*h));
 	if (h == NULL) {
-		(void)close(fd);
+		if (fd != -1)
+			(void)close(fd);
 		err_set(err, EIK_INTERNAL, "out of memory");
 		return NULL;
 	}
 	h->h_svc = svc;
 	h->h_opts = *opts;
+	h->h_listen = MHD_INVALID_SOCKET;
+	/* Without a listening socket (fd -1: the TLS front adds each
+	 * connection) libmicrohttpd runs one thread, not a pool. */
+	if (fd != -1) {
+		listen_opts[0].value = fd;
+		listen_opts[1].value = (intptr_t)http_threads();
+	} else
+		listen_opts[0].option = MHD_OPTION_END;
 	h->h_mhd = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD |
-		MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME,
+		MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
+		(fd == -1 ? MHD_USE_NO_LISTEN_SOCKET : 0),
 	    0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
-	    on_mhd_log, h, MHD_OPTION_LISTEN_SOCKET, fd,
-	    MHD_OPTION_THREAD_POOL_SIZE, http_threads(),
+	    on_mhd_log, h, MHD_OPTION_ARRAY, listen_opts,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_CONN_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
 	    MHD_OPTION_CONNECTION_LIMIT,
@@ -489,12 +503,24 @@ httpd_start(int fd, const struct svc *svc, const struct httpd_opts *opts,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
 	if (h->h_mhd == NULL) {
-		(void)close(fd);
+		if (fd != -1)
+			(void)close(fd);
 		free(h);
 		err_set(err, EIK_IO, "cannot start the HTTP server");
 		return NULL;
 	}
 	return h;
+}
+
+int
+httpd_add_conn(struct httpd *h, int fd, const struct sockaddr *sa,
+    socklen_t salen, struct err *err)
+{
+	if (MHD_add_connection(h->h_mhd, fd, sa, salen) == MHD_YES)
+		return 0;
+	err_set(err, EIK_BUSY, "the HTTP server refused the connection: %s",
+	    strerror(errno));
+	return -1;
 }
 
 void

@@ -7,6 +7,9 @@
 #ifndef HTTPD_H
 #define HTTPD_H
 
+#include <sys/socket.h>
+#include <sys/types.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -44,8 +47,9 @@ void httpd_conns_free(struct conns *cs);
 int httpd_listen_unix(const char *path, struct err *err);
 
 /*
- * Binds and listens on host:port over TCP. Unless allow_remote, host must
- * resolve to loopback addresses only. The address actually bound (with the
+ * Binds and listens on host:port over TCP. Unless allow_remote (client
+ * certificates, or --allow-remote), host must resolve to loopback
+ * addresses only. The address actually bound (with the
  * port chosen when port is "0") is written into bound as "host:port".
  */
 int httpd_listen_tcp(const char *host, const char *port, bool allow_remote,
@@ -54,9 +58,15 @@ int httpd_listen_tcp(const char *host, const char *port, bool allow_remote,
 /* Returns 1 if something accepts connections at the unix socket path. */
 int httpd_socket_live(const char *path);
 
-/* Starts serving fd (taking ownership) with svc behind it. */
+/* Starts serving fd (taking ownership) with svc behind it. fd -1: no
+ * listening socket; httpd_add_conn brings each connection (one thread). */
 struct httpd *httpd_start(int fd, const struct svc *svc,
     const struct httpd_opts *opts, struct err *err);
+
+/* Serves the connected socket fd (taken, closed on failure too); sa is
+ * the peer's address. 0, or -1 with err. */
+int httpd_add_conn(struct httpd *h, int fd, const struct sockaddr *sa,
+    socklen_t salen, struct err *err);
 
 /* Stops accepting new connections; open ones are still served. */
 void httpd_quiesce(struct httpd *h);

@@ -175,10 +175,13 @@ httpd_listen_tcp(const char *host, const char *port, bool allow_remote,
 		if (!allow_remote && !is_loopback(ai->ai_addr)) {
 			err_set(err, EIK_INVAL,
 			    "refusing to listen on %s:%s, which is not a "
-			    "loopback address: the InfraKit protocol has no "
-			    "authentication, so anyone who can connect can "
-			    "create and destroy VMs; pass --allow-remote if "
-			    "you really want that",
+			    "loopback address, without client certificates: "
+			    "the InfraKit protocol has no authentication, so "
+			    "anyone who can connect could create and destroy "
+			    "VMs. Serve TLS with client certificates "
+			    "(--listen tcps://HOST:PORT --tls-cert --tls-key "
+			    "--tls-client-ca; README, \"Remote managers\"), "
+			    "or pass --allow-remote if you really want that",
 			    host, port);
 			goto out;
 		}

@@ -35,6 +35,20 @@
 	4096 /* a burst must not find it full (the kernel caps it) */
 #define TCP_PORT_MAX 65535 /* --listen tcp://HOST:PORT */
 
+/* TLS on the TCP listener (http/tlsfront.c) and in the client verbs. A
+ * handshake has the total time of a plain connection's first request;
+ * an ended connection that much to flush what it holds. */
+#define TLS_HANDSHAKE_MS (HTTP_CONN_TIMEOUT_S * 1000)
+#define TLS_LINGER_MS (HTTP_CONN_TIMEOUT_S * 1000)
+#define TLS_HANDSHAKE_MAX 256	  /* at once; a newcomer ends the oldest */
+#define TLS_REFUSE_LINGER_MS 2000 /* a refused client reads the alert */
+#define TLS_BUF (16 * 1024)	  /* one record, each way */
+#define TLS_FD_COST 3		  /* descriptors: the socket and a pair */
+#define TLS_ACCEPT_BATCH 64	  /* accepted per wake-up */
+#define TLS_LOG_BURST 20	  /* refusals logged per window, */
+#define TLS_LOG_WINDOW_MS 10000	  /* then one count per window */
+#define TLS_PEM_MAX (1024 * 1024) /* a certificate, key or CA file */
+
 /* Files. */
 #define PLUGINS_DIR_MODE 0700
 #define SOCKET_MODE 0600

@@ -384,7 +384,7 @@ class Install(unittest.TestCase):
             build = {x["name"] for x in d["deps"] if "build" in x["tags"]}
             run = {x["name"] for x in d["deps"] if not x["tags"]}
             self.assertEqual(build, {"meson", "ninja", "pkg-config"})
-            self.assertEqual(run, {"jansson", "libarchive", "libmicrohttpd"})
+            self.assertEqual(run, {"jansson", "libarchive", "libmicrohttpd", "openssl@3"})
             setup = d["install"][0]
             self.assertEqual(setup[:3], ["meson", "setup", "build"])
             for a in setup:
