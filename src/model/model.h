@@ -42,6 +42,7 @@ struct inst_props {
 	enum clone_mode p_clone;
 	char **p_ssh_keys;
 	size_t p_n_ssh_keys;
+	unsigned p_att_size_gb; /* disks the Attachments create */
 };
 
 struct attachment {
