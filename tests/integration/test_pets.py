@@ -165,6 +165,48 @@ class Pets(harness.PluginTest):
         self.assertEqual(os.listdir(os.path.join(p.vm_dir, ".staging")), [])
 
 
+class GroupPets(harness.PluginTest):
+    """The built-in group controller's pets carry the flavor's Attachments."""
+
+    def commit(self, gid, lids, atts):
+        return self.c.call("Group.CommitGroup", {"Pretend": False, "Spec": {
+            "ID": gid, "Properties": {
+                "Allocation": {"LogicalIDs": lids},
+                "Instance": {"Plugin": "vmware-fusion", "Properties": PROPS},
+                "Flavor": {"Plugin": "vanilla", "Properties": {
+                    "Init": ["echo pet"], "Attachments": atts}}}}})
+
+    def members(self, gid):
+        return {d["LogicalID"]: d["ID"]
+                for d in self.c.describe({G: gid}, props=True)
+                if d["Properties"]["State"] == "running"}
+
+    def test_group_replacement_gets_the_disk(self):
+        f = os.path.join(self.p.vm_dir, "attachments", "g-1", "g-1.img")
+        self.commit("db", ["db-1"], disk("g-1"))
+        a = harness.wait_until(lambda: self.members("db").get("db-1"),
+                               what="the pet")
+        self.assertEqual(attached(self.p, a), [f])
+        self.c.destroy(a)
+        b = harness.wait_until(lambda: self.members("db").get("db-1") not in
+                               (None, a) and self.members("db")["db-1"],
+                               what="its replacement")
+        self.assertEqual(attached(self.p, b), [f])
+
+    def test_two_pets_one_disk_the_second_refused(self):
+        # vanilla gives every pet the same list: only one can have the
+        # disk; the other's Provision fails, saying why.
+        self.commit("two", ["db-1", "db-2"], disk("g-2"))
+        harness.wait_until(lambda: len(self.members("two")) == 1, what="one pet")
+        holder = list(self.members("two").values())[0]
+        st = harness.wait_until(
+            lambda: (lambda s: s if "g-2" in s.get("Error", "") else None)(
+                self.c.call("Group.DescribeGroup", {"ID": "two"})["Status"]),
+            what="the group's error")
+        self.assertIn(holder, st["Error"])
+        self.c.call("Group.FreeGroup", {"ID": "two"})
+
+
 def p_attach(p):
     return os.path.join(p.vm_dir, "attachments")
 
