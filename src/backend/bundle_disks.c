@@ -36,6 +36,18 @@ port_taken(const struct vmx_device *devs, long n, int unit)
 	return false;
 }
 
+/* Whether a present device of devs is the disk file already (a second
+ * configure of the same bundle). */
+static bool
+already(const struct vmx_device *devs, long n, const char *file)
+{
+	for (long i = 0; i < n; i++)
+		if (devs[i].vd_present && devs[i].vd_image &&
+		    !devs[i].vd_cdrom && strcmp(devs[i].vd_file, file) == 0)
+			return true;
+	return false;
+}
+
 /* Puts the disk d on sata0:unit, replacing whatever a device that is not
  * present left of that slot's keys. */
 static int
@@ -73,6 +85,8 @@ bundle_disks_attach(struct vmx *v, const struct bk_inst *bi, struct err *err)
 	if (bundle_vset(v, "sata0.present", "TRUE", err) == -1)
 		goto out;
 	for (size_t k = 0; k < bi->bi_ndisks; k++) {
+		if (already(devs, n, bi->bi_disks[k].bd_file))
+			continue;
 		while (unit < DISK_PORTS && port_taken(devs, n, unit))
 			unit++;
 		if (unit == DISK_PORTS) {

@@ -47,7 +47,8 @@ int bundle_guest_init(struct vmx *v, const struct bk_inst *bi,
  * Attaches bi's persistent disks (bi_disks) to v, each on the first free
  * port of sata0:0 to sata0:5 (a port is free when no present device uses
  * it; call this after the seed CD-ROM has its slot), by absolute path, mode
- * independent-persistent. -1 with err (EIK_INVAL, naming the disk and the
+ * independent-persistent; one the .vmx has already stays where it is.
+ * -1 with err (EIK_INVAL, naming the disk and the
  * template) when the ports run out.
  */
 int bundle_disks_attach(
