@@ -55,23 +55,35 @@ str_of(const json_t *o, const char *k)
 	return s != NULL ? s : "";
 }
 
-static int
-do_ls(const struct aopts *o)
+/* One call; params (taken) NULL when it could not be made. The result,
+ * or NULL with the failure printed and *rc its exit status. */
+static json_t *
+call(const struct aopts *o, const char *method, json_t *params, int *rc)
 {
 	struct err err;
-	json_t *params = json_object(), *res, *a;
-	size_t i;
+	json_t *res;
 
 	err_clear(&err);
-	res = params != NULL
-	    ? client_call(&o->ao_conf, "Attachment.List", params, &err)
-	    : NULL;
+	res = params != NULL ? client_call(&o->ao_conf, method, params, &err)
+			     : NULL;
 	json_decref(params);
 	if (res == NULL) {
 		if (err.msg[0] == '\0')
 			err_set(&err, EIK_INTERNAL, "out of memory");
-		return client_fail(&err);
+		*rc = client_fail(&err);
 	}
+	return res;
+}
+
+static int
+do_ls(const struct aopts *o)
+{
+	json_t *res, *a;
+	size_t i;
+	int rc;
+
+	if ((res = call(o, "Attachment.List", json_object(), &rc)) == NULL)
+		return rc;
 	if (o->ao_json) {
 		char *text = json_dumps(res, JSON_INDENT(2));
 
@@ -113,20 +125,12 @@ do_ls(const struct aopts *o)
 static int
 do_rm(const struct aopts *o, const char *id)
 {
-	struct err err;
-	json_t *params, *res;
+	json_t *res;
+	int rc;
 
-	err_clear(&err);
-	params = json_pack("{s:s}", "ID", id);
-	res = params != NULL
-	    ? client_call(&o->ao_conf, "Attachment.Remove", params, &err)
-	    : NULL;
-	json_decref(params);
-	if (res == NULL) {
-		if (err.msg[0] == '\0')
-			err_set(&err, EIK_INTERNAL, "out of memory");
-		return client_fail(&err);
-	}
+	res = call(o, "Attachment.Remove", json_pack("{s:s}", "ID", id), &rc);
+	if (res == NULL)
+		return rc;
 	json_decref(res);
 	printf("deleted disk %s\n", id);
 	return 0;

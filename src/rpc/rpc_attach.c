@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "model/jsonutil.h"
 #include "rpc/rpc.h"
@@ -56,23 +55,14 @@ rpc_prep_att_remove(const struct rpc_env *env, json_t *params,
 	return 0;
 }
 
-static void
-iso_time(int64_t ms, char *buf, size_t size)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	if (ms <= 0 || gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		(void)strlcpy(buf, "", size);
-}
-
 static json_t *
 att_json(const struct att_view *a)
 {
 	char when[32];
 
-	iso_time(a->av_created_ms, when, sizeof(when));
+	when[0] = '\0';
+	if (a->av_created_ms > 0)
+		rpc_fmt_time(a->av_created_ms, when, sizeof(when));
 	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:b,s:s,s:s,s:o}",
 	    "ID", a->av_id, "Name", a->av_name, "Type", a->av_type, "Format",
 	    a->av_format, "Backend", a->av_backend, "SizeGB",
