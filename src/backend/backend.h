@@ -31,6 +31,14 @@ struct backend_conf {
 	bool bc_quiet;		  /* probing for --backend auto */
 };
 
+/* A persistent disk of a pet (model/attach.h), as a backend sees it. */
+struct bk_disk {
+	const char *bd_name; /* its ID in lower case */
+	const char *bd_file; /* absolute: <vm-dir>/attachments/<name>/
+				<name>.<disk_format> */
+	unsigned bd_size_gb; /* make_disk: how large */
+};
+
 /* One instance, as a backend sees it during an operation. */
 struct bk_inst {
 	const char *bi_id;
@@ -41,6 +49,9 @@ struct bk_inst {
 	const struct tags *bi_tags; /* effective tags */
 	int64_t bi_deadline;	    /* mono_ms() limit */
 	unsigned bi_ssh_port; /* host port forwarded to the guest's 22, or 0 */
+	/* create: the persistent disks to attach, made already. */
+	const struct bk_disk *bi_disks;
+	size_t bi_ndisks;
 };
 
 enum power_state {
@@ -116,6 +127,17 @@ struct backend_ops {
 	 * yet, -1 the guest does not tell (optional). Readiness is then its
 	 * SSH port answering alone. */
 	int (*guest_ready)(void *ctx, const struct bk_inst *bi);
+
+	/* Persistent disks (optional; NULL: Provisions with disk Attachments
+	 * are refused). disk_format is the format and file extension of the
+	 * disks this backend makes and attaches ("vmdk", "qcow2"). make_disk
+	 * makes a new, empty disk d->bd_file of d->bd_size_gb in an empty
+	 * directory that is renamed into place afterwards (so its files
+	 * refer to each other by relative names), sparse where the format
+	 * allows; create then attaches bi_disks to the VM. */
+	const char *disk_format;
+	int (*make_disk)(void *ctx, const struct bk_disk *d, int64_t deadline,
+	    struct err *err);
 };
 
 const char *power_state_name(enum power_state p);

@@ -603,7 +603,8 @@ configure_vmx(struct vmx *v, const struct bk_inst *bi, unsigned flags,
 			goto out;
 	} else
 		(void)vmx_del(v, "guestinfo.infrakit.logical-id");
-	if (bundle_guest_init(v, bi, devs, ndev, flags, dropped, err) == -1)
+	if (bundle_guest_init(v, bi, devs, ndev, flags, dropped, err) == -1 ||
+	    bundle_disks_attach(v, bi, err) == -1)
 		goto out;
 	rc = 0;
 out:

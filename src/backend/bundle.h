@@ -103,6 +103,7 @@ int bundle_copy(const char *template_vmx, const char *dir, const char *id,
  *  - guest init per Properties.GuestInit: guestinfo.metadata/userdata
  *    (+ .encoding) and/or seed.iso (label cidata) attached as a CD-ROM in a
  *    free IDE/SATA slot;
+ *  - bi_disks, the persistent disks of a pet, on free ports of sata0;
  *  - with BUNDLE_VMX_LIMIT (VMware), when the guestinfo keys would make the
  *    .vmx larger than BUNDLE_VMX_BUDGET: GuestInit auto leaves them out
  *    (the seed ISO carries the same documents) and logs it; GuestInit
@@ -120,6 +121,14 @@ int bundle_configure(const struct bk_inst *bi, unsigned flags, struct err *err);
  */
 int bundle_check_vmx_size(
     const char *template_vmx, const struct inst_spec *spec, struct err *err);
+
+/*
+ * Removes from the .vmx at vmx_path every disk that lies outside dir (the
+ * bundle): the persistent disks of pets, which `vmrun deleteVM` would
+ * otherwise delete with the VM. Saved only when something was removed.
+ */
+int bundle_detach_outside(
+    const char *vmx_path, const char *dir, struct err *err);
 
 /* The MAC address of ethernet0 (address or generatedAddress), normalised,
  * or -1 when the .vmx has none yet. */

@@ -41,4 +41,17 @@ int bundle_guest_init(struct vmx *v, const struct bk_inst *bi,
     const struct vmx_device *devs, long ndev, unsigned flags, size_t *dropped,
     struct err *err);
 
+/* bundle_disks.c */
+
+/*
+ * Attaches bi's persistent disks (bi_disks) to v, each on the first free
+ * port of sata0:0 to sata0:5 (a port is free when no present device uses
+ * it; call this after the seed CD-ROM has its slot), by absolute path, mode
+ * independent-persistent; one the .vmx has already stays where it is.
+ * -1 with err (EIK_INVAL, naming the disk and the
+ * template) when the ports run out.
+ */
+int bundle_disks_attach(
+    struct vmx *v, const struct bk_inst *bi, struct err *err);
+
 #endif /* BUNDLE_INT_H */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cmd/attach.h"
 #include "cmd/cli.h"
 #include "cmd/client.h"
 #include "cmd/flags.h"
@@ -29,6 +30,7 @@ cli_usage(FILE *f)
 	    "scale|inspect ...\n"
 	    "                          (the built-in group controller; "
 	    "`group --help`)\n"
+	    "       " PLUGIN_PROGNAME " attachment ls|rm ID   (disks of pets)\n"
 	    "       " PLUGIN_PROGNAME " version\n"
 	    "\n"
 	    "The client verbs talk to a running plugin; they accept --name "
@@ -67,6 +69,7 @@ unknown_command(const char *verb)
 
 	names[n++] = "serve";
 	names[n++] = "group";
+	names[n++] = "attachment";
 	names[n++] = "version";
 	names[n++] = "help";
 	for (const struct verb *v = client_verbs;
@@ -108,6 +111,8 @@ cli_main(int argc, char **argv, const struct backend_ops *const *extra)
 		return help_main();
 	if (strcmp(verb, "group") == 0)
 		return group_main(argc - 1, argv + 1);
+	if (strcmp(verb, "attachment") == 0)
+		return attach_main(argc - 1, argv + 1);
 	for (const struct verb *v = client_verbs; v->v_name != NULL; v++)
 		if (strcmp(verb, v->v_name) == 0)
 			return client_verb_main(v, argc - 1, argv + 1);

@@ -76,6 +76,39 @@ inst_list_add(struct inst_list *l)
 	return nv;
 }
 
+void
+att_list_free(struct att_list *l)
+{
+	for (size_t i = 0; i < l->al_n; i++)
+		free(l->al_v[i].av_holder_lid);
+	free(l->al_v);
+	memset(l, 0, sizeof(*l));
+}
+
+struct att_view *
+att_list_get(struct att_list *l, const char *name)
+{
+	struct att_view *nv;
+
+	for (size_t i = 0; i < l->al_n; i++)
+		if (strcmp(l->al_v[i].av_name, name) == 0)
+			return &l->al_v[i];
+	if (l->al_n == l->al_cap) {
+		size_t cap = l->al_cap == 0 ? 16 : l->al_cap * 2;
+
+		nv = realloc(l->al_v, cap * sizeof(*nv));
+		if (nv == NULL)
+			return NULL;
+		l->al_v = nv;
+		l->al_cap = cap;
+	}
+	nv = &l->al_v[l->al_n++];
+	memset(nv, 0, sizeof(*nv));
+	if (strlen(name) < sizeof(nv->av_name))
+		memcpy(nv->av_name, name, strlen(name) + 1);
+	return nv;
+}
+
 static char *
 dup_or_null(const char *s, int *fail)
 {

@@ -42,6 +42,7 @@ struct inst_props {
 	enum clone_mode p_clone;
 	char **p_ssh_keys;
 	size_t p_n_ssh_keys;
+	unsigned p_att_size_gb; /* disks the Attachments create */
 };
 
 struct attachment {
@@ -90,12 +91,40 @@ struct inst_list {
 
 #define DESCRIBE_ALL 0x1 /* also failed, hidden and destroying ones */
 
+/* One persistent disk (model/attach.h), as `attachment ls` shows it: what
+ * its attachment.json says, and which instance holds it now. */
+struct att_view {
+	char av_name[ATTACH_ID_MAX + 1]; /* its directory: the ID, lower case */
+	char av_id[ATTACH_ID_MAX + 1];	 /* the ID as first given */
+	char av_type[8];		 /* disk, vmdk */
+	char av_format[16];		 /* vmdk, qcow2, ... ("" not known) */
+	char av_backend[16];		 /* the backend that made it */
+	unsigned av_size_gb;		 /* 0: not known */
+	int64_t av_created_ms;		 /* wall clock; 0: not known */
+	char av_made_for[ID_MAX];	 /* the instance it was made for */
+	bool av_on_disk; /* false: named by a record, not made yet */
+	/* The instance holding it ("" for none), its state and LogicalID. */
+	char av_holder[ID_MAX];
+	char av_holder_state[16];
+	char *av_holder_lid;
+};
+
+struct att_list {
+	struct att_view *al_v;
+	size_t al_n;
+	size_t al_cap;
+};
+
 void inst_props_free(struct inst_props *p);
 void inst_spec_free(struct inst_spec *s);
 void inst_view_free(struct inst_view *v);
 void inst_list_free(struct inst_list *l);
 /* Appends a zeroed view to l and returns it, or NULL. */
 struct inst_view *inst_list_add(struct inst_list *l);
+void att_list_free(struct att_list *l);
+/* The entry of l named name, or a new zeroed one with that name; NULL when
+ * out of memory. */
+struct att_view *att_list_get(struct att_list *l, const char *name);
 /* Deep copies; 0 or -1. dst must be zeroed. */
 int inst_props_copy(struct inst_props *dst, const struct inst_props *src);
 int inst_spec_copy(struct inst_spec *dst, const struct inst_spec *src);

@@ -11,6 +11,7 @@
 
 #include "util/defaults.h"
 #include "util/err.h"
+#include "model/attach.h"
 #include "model/jsonutil.h"
 #include "model/specjson.h"
 #include "model/specjson_int.h"
@@ -83,6 +84,13 @@ parse_attachments(
 			oom(err);
 			return -1;
 		}
+	}
+	/* Disks name files: their IDs are checked here, at the edge. */
+	{
+		struct att_name names[ATTACH_MAX_DISKS];
+
+		if (attach_disks(s, field, names, ATTACH_MAX_DISKS, err) == -1)
+			return -1;
 	}
 	return 0;
 }

@@ -20,7 +20,7 @@
 
 const char *const specjson_prop_names[] = { "VMX", "MemorySizeMBs", "NumCPUs",
 	"LaunchGUI", "Tags", "GuestInit", "SSHAuthorizedKeys", "Clone", "Note",
-	NULL };
+	"AttachmentSizeGB", NULL };
 
 static void
 oom(struct err *err)
@@ -432,6 +432,15 @@ dec_ssh_keys(const struct prop_dec *d, const json_t *v, const char *name,
 	return 0;
 }
 
+/* AttachmentSizeGB: the size of the disks an instance's Attachments
+ * create on first use (an existing disk keeps its size). */
+static int
+dec_att_size(const struct prop_dec *d, const json_t *v, const char *name,
+    unsigned flags, struct inst_props *p, struct err *err)
+{
+	return dec_uint(d, v, name, flags, &p->p_att_size_gb, err);
+}
+
 /* Note: free text, as in InfraKit's own examples. */
 static int
 dec_note(const struct prop_dec *d, const json_t *v, const char *name,
@@ -474,6 +483,10 @@ static const struct prop_dec prop_decs[] = {
 	    .pd_parse = clone_mode_parse,
 	    .pd_choices = "\"auto\", \"linked\", \"full\" or \"copy\"" },
 	{ .pd_name = "Note", .pd_decode = dec_note },
+	{ .pd_name = "AttachmentSizeGB",
+	    .pd_decode = dec_att_size,
+	    .pd_min = 1,
+	    .pd_max = ATTACH_SIZE_MAX_GB },
 };
 
 #define N_PROPS (sizeof(prop_decs) / sizeof(prop_decs[0]))
@@ -537,6 +550,7 @@ specjson_props_defaults(struct inst_props *p)
 	p->p_launch_gui = false;
 	p->p_guest_init = GUEST_INIT_AUTO;
 	p->p_clone = CLONE_UNSET;
+	p->p_att_size_gb = ATTACH_SIZE_DEFAULT_GB;
 }
 
 /* Walks the members of v once, each through its decoder. */

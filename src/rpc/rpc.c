@@ -62,6 +62,10 @@ static const struct method rpc_methods[] = {
 	SVC("Machine.Start", SVC_POWER, rpc_prep_start, rpc_done_ok),
 	SVC("Machine.Stop", SVC_POWER, rpc_prep_stop, rpc_done_ok),
 	SVC("Machine.Restart", SVC_POWER, rpc_prep_restart, rpc_done_ok),
+	SVC("Attachment.List", SVC_ATT_LIST, rpc_prep_att_list,
+	    rpc_done_att_list),
+	SVC("Attachment.Remove", SVC_ATT_REMOVE, rpc_prep_att_remove,
+	    rpc_done_ok),
 	GRP("Group.CommitGroup", GCTL_COMMIT, rpc_gprep_commit,
 	    rpc_gdone_commit),
 	GRP("Group.FreeGroup", GCTL_FREE, rpc_gprep_id, rpc_gdone_ok),
@@ -211,7 +215,8 @@ find_method(const struct jsonrpc_req *req, const struct svc *svc,
 	    "rpc: can't find method \"%s\" (this plugin serves "
 	    "Plugin.Implements, Handshake.Implements|Types|Hello, "
 	    "Instance.Validate|Provision|Destroy|DescribeInstances|Label%s; "
-	    "and Machine.Start|Stop|Restart for its own client)",
+	    "and Machine.Start|Stop|Restart, Attachment.List|Remove for its "
+	    "own client)",
 	    req->jr_method,
 	    rpc_group_of(svc) != NULL
 		? ", Group.CommitGroup|FreeGroup|DescribeGroup|"

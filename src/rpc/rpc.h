@@ -122,6 +122,18 @@ int rpc_prep_restart(
 /* Destroy, Label, Machine.*: {"Type": ..., "OK": true}. */
 int rpc_done_ok(const struct svc_req *, bool, struct buf *, struct err *);
 
+/* The disks of pets (rpc_attach.c): Attachment.List, Attachment.Remove
+ * (answered by rpc_done_ok). */
+int rpc_prep_att_list(
+    const struct rpc_env *, json_t *, struct svc_req *, bool *, struct err *);
+int rpc_done_att_list(const struct svc_req *, bool, struct buf *, struct err *);
+int rpc_prep_att_remove(
+    const struct rpc_env *, json_t *, struct svc_req *, bool *, struct err *);
+
+/* ms since the epoch as "2006-01-02T15:04:05Z" (UTC), or "" (rpc_instance.c).
+ */
+void rpc_fmt_time(int64_t ms, char *buf, size_t size);
+
 /* The JSON object of one description (with Properties when props). */
 json_t *rpc_desc_json(const struct inst_view *v, int props);
 

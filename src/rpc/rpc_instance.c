@@ -206,8 +206,8 @@ rpc_prep_destroy(const struct rpc_env *env, json_t *params, struct svc_req *r,
 	return 0;
 }
 
-static void
-fmt_time(int64_t ms, char *buf, size_t size)
+void
+rpc_fmt_time(int64_t ms, char *buf, size_t size)
 {
 	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
@@ -229,7 +229,7 @@ rpc_desc_json(const struct inst_view *v, int props)
 	    "Tags", jtags_new(&v->v_tags));
 	if (d == NULL || !props)
 		return d;
-	fmt_time(v->v_created_ms, when, sizeof(when));
+	rpc_fmt_time(v->v_created_ms, when, sizeof(when));
 	p = json_pack("{s:s,s:s,s:s,s:s,s:s}", "State", v->v_state,
 	    "PowerState", v->v_power, "Backend", v->v_backend, "Template",
 	    v->v_template, "CreatedAt", when);

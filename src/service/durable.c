@@ -308,6 +308,8 @@ change_done(struct service *sv, struct jent *e, const struct err *err)
 	struct inst *in = ch->ch_inst;
 	struct err why;
 
+	if (ch->ch_op == SVC_PROVISION)
+		att_pending_done(sv, in);
 	in->in_change = NULL;
 	if (!e->je_ok) {
 		err_clear(&why);

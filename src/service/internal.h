@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "backend/backend.h"
+#include "model/attach.h"
 #include "service/service.h"
 #include "service/svc.h"
 #include "store/ids.h"
@@ -95,6 +96,9 @@ struct inst {
 	struct svc_req *in_power_req; /* a start/stop/restart to run */
 	unsigned in_retries;
 	int64_t in_not_before; /* mono ms; 0: no timer */
+	/* Its create waits for a disk another instance still holds
+	 * (service/attach.c). */
+	bool in_att_wait;
 };
 
 enum job_kind {
@@ -104,7 +108,20 @@ enum job_kind {
 	JOB_NET,	/* the guest's address, and whether it is ready */
 	JOB_POWEROP,	/* start, stop or restart for a client */
 	JOB_POWER,	/* one power query for many instances */
+	JOB_ATT,	/* list or delete the disks of pets (no instance) */
 };
+
+/* A persistent disk a create attaches (made first when it is new). */
+struct job_disk {
+	char jd_name[ATTACH_ID_MAX + 1];
+	char jd_id[ATTACH_ID_MAX + 1]; /* as the Spec gives it */
+	char jd_type[8];	       /* disk, vmdk */
+	char jd_dir[PATH_BUF];	       /* <vm-dir>/attachments/<name> */
+	char jd_file[PATH_BUF];	       /* jd_dir/<name>.<disk_format> */
+	char jd_scratch[PATH_BUF];     /* where a new one is made */
+};
+
+enum att_op { ATT_LIST = 1, ATT_REMOVE };
 
 /* What a worker needs, copied; and what it found. */
 struct job {
@@ -134,6 +151,15 @@ struct job {
 	enum svc_power j_op;	  /* JOB_POWEROP */
 	struct bk_power *j_power; /* JOB_POWER: owned strings */
 	size_t j_npower;
+	struct job_disk j_disks[ATTACH_MAX_DISKS]; /* JOB_CREATE */
+	struct bk_disk j_bk_disks[ATTACH_MAX_DISKS];
+	size_t j_ndisks;
+	bool j_disks_bad;	     /* JOB_CREATE: fails with j_err at once */
+	const struct store *j_store; /* JOB_CREATE, JOB_ATT: immutable */
+	enum att_op j_att_op;	     /* JOB_ATT */
+	char j_att_name[ATTACH_ID_MAX + 1];
+	struct svc_req *j_req;	/* JOB_ATT: the owner's, never touched */
+	struct att_list j_atts; /* JOB_ATT list: what is on disk */
 
 	/* Results. */
 	int j_rc;
@@ -235,6 +261,15 @@ struct service {
 	uint64_t sv_gen;	     /* bumped by every visible change */
 	unsigned sv_last_ssh_port;   /* round robin of pick_ssh_port */
 	struct svc_req *sv_watchers; /* SVC_WATCH waiting, by sr_msg */
+
+	/* Disks of pets (service/attach.c). */
+	struct inst **sv_pending; /* new instances whose Provision is
+				     being journalled (not indexed yet) */
+	size_t sv_npending, sv_cappending;
+	char (*sv_att_rm)[ATTACH_ID_MAX + 1]; /* disks being deleted */
+	size_t sv_natt_rm, sv_capatt_rm;
+	size_t sv_att_waiting; /* instances with in_att_wait */
+	size_t sv_free_jobs;   /* jobs of no instance (JOB_ATT) running */
 };
 
 /* index.c */
@@ -297,6 +332,30 @@ void *job_main(void *arg);
 int job_prepare(
     struct service *sv, struct inst *in, enum job_kind kind, struct job **out);
 void job_free(struct job *j);
+
+/* work.c, for jobs of no instance: starts j (counted in sv_free_jobs). */
+int work_spawn(struct service *sv, struct job *j);
+
+/* attach.c: which instance holds a disk, decided on the owner only. */
+/* Refuses a Provision (r on backend bk) whose disks another instance
+ * holds, or that bk cannot attach. 0, or -1 with err. */
+int att_check_provision(struct service *sv, const struct bkent *bk,
+    const struct svc_req *r, struct err *err);
+/* in's Provision (with attachments) is being journalled; and was, either
+ * way (also when it was never added). */
+int att_pending_add(struct service *sv, struct inst *in, struct err *err);
+void att_pending_done(struct service *sv, struct inst *in);
+/* Whether in's create must wait: another instance still holds one of its
+ * disks (logged once per wait). */
+bool att_blocked(struct service *sv, struct inst *in);
+/* Something may have let go of a disk: kicks the instances waiting. */
+void att_released(struct service *sv);
+/* SVC_ATT_LIST, SVC_ATT_REMOVE, and their jobs' outcomes. */
+void att_request(struct service *sv, struct svc_req *r);
+void att_on_job(struct service *sv, struct job *j);
+/* The create job's disks (job_prepare). 0, or -1 with err. */
+int att_job_disks(
+    struct service *sv, struct inst *in, struct job *j, struct err *err);
 
 /* recover.c */
 int recover(struct service *sv, struct err *err);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "service/internal.h"
+#include "store/attach.h"
 #include "util/compat.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -68,6 +69,10 @@ job_prepare(
 		job_free(j);
 		return -1;
 	}
+	/* Disks a record names that cannot be used fail the create with
+	 * why (a strict Provision never records such a one). */
+	if (kind == JOB_CREATE && att_job_disks(sv, in, j, &j->j_err) == -1)
+		j->j_disks_bad = true;
 	*out = j;
 	return 0;
 }
@@ -85,6 +90,7 @@ job_free(struct job *j)
 		free((char *)j->j_power[i].bp_vmx);
 	}
 	free(j->j_power);
+	att_list_free(&j->j_atts);
 	free(j);
 }
 
@@ -101,6 +107,8 @@ bi_fill(const struct job *j, bool staging, struct bk_inst *bi)
 	bi->bi_tags = &j->j_tags;
 	bi->bi_deadline = mono_ms() + j->j_op_timeout_ms;
 	bi->bi_ssh_port = j->j_ssh_port;
+	bi->bi_disks = j->j_bk_disks;
+	bi->bi_ndisks = j->j_ndisks;
 }
 
 /* Asks the backend whether the VM of j runs. */
@@ -174,6 +182,66 @@ rollback(struct job *j, bool started)
 		    j->j_id, e.msg);
 }
 
+/*
+ * A pet's disk, made on first use: in its scratch directory (.staging),
+ * flushed, described by attachment.json and renamed into place whole. An
+ * existing one is used as it is, if this backend can attach it.
+ */
+static int
+ensure_disk(struct job *j, const struct job_disk *jd, struct err *err)
+{
+	const struct backend_ops *ops = j->j_bk->be_ops;
+	char file[PATH_BUF];
+	struct bk_disk d;
+	struct att_meta m;
+
+	if (is_dir(jd->jd_dir)) {
+		if (is_file(jd->jd_file))
+			return 0;
+		if (store_att_meta_read(jd->jd_dir, &m, NULL) == -1)
+			memset(&m, 0, sizeof(m));
+		err_set(err, EIK_INVAL,
+		    "disk \"%s\" (%s) has no %s file: it is a %s disk%s%s; "
+		    "the %s backend attaches %s disks: give this pet another "
+		    "attachment ID, or delete the disk (attachment rm %s)",
+		    jd->jd_name, jd->jd_dir, ops->disk_format,
+		    m.am_format[0] != '\0' ? m.am_format : "different",
+		    m.am_backend[0] != '\0' ? " made by the " : "",
+		    m.am_backend[0] != '\0' ? m.am_backend : "", ops->name,
+		    ops->disk_format, jd->jd_name);
+		return -1;
+	}
+	if (rm_tree(jd->jd_scratch, err) == -1 ||
+	    mkdir_p(jd->jd_scratch, STATE_DIR_MODE, err) == -1 ||
+	    path_join(file, sizeof(file), jd->jd_scratch,
+		strrchr(jd->jd_file, '/') + 1) == -1)
+		return -1;
+	d.bd_name = jd->jd_name;
+	d.bd_file = file;
+	d.bd_size_gb = j->j_spec.s_props.p_att_size_gb;
+	memset(&m, 0, sizeof(m));
+	(void)strlcpy(m.am_id, jd->jd_id, sizeof(m.am_id));
+	(void)strlcpy(m.am_type, jd->jd_type, sizeof(m.am_type));
+	(void)strlcpy(m.am_format, ops->disk_format, sizeof(m.am_format));
+	(void)strlcpy(m.am_backend, ops->name, sizeof(m.am_backend));
+	(void)strlcpy(m.am_made_for, j->j_id, sizeof(m.am_made_for));
+	m.am_size_gb = d.bd_size_gb;
+	m.am_created_ms = wall_ms();
+	if (ops->make_disk(j->j_bk->be_ctx, &d, mono_ms() + j->j_op_timeout_ms,
+		err) == -1 ||
+	    fsync_files_in(jd->jd_scratch, err) == -1 ||
+	    store_att_meta_write(jd->jd_scratch, &m, err) == -1 ||
+	    store_att_commit(j->j_store, jd->jd_scratch, jd->jd_name, err) ==
+		-1) {
+		err_prefix(err, "disk %s", jd->jd_name);
+		(void)rm_tree(jd->jd_scratch, NULL);
+		return -1;
+	}
+	log_info("instance %s: made disk %s (%u GB %s)", j->j_id, jd->jd_name,
+	    d.bd_size_gb, ops->disk_format);
+	return 0;
+}
+
 static void
 step_create(struct job *j)
 {
@@ -186,7 +254,12 @@ step_create(struct job *j)
 	 * directory may not exist yet. */
 	if (mkdir_p(j->j_dir, STATE_DIR_MODE, &j->j_err) == -1)
 		goto fail;
+	if (j->j_disks_bad)
+		goto fail;
 	if (!is_dir(j->j_bundle)) {
+		for (size_t i = 0; i < j->j_ndisks; i++)
+			if (ensure_disk(j, &j->j_disks[i], &j->j_err) == -1)
+				goto fail;
 		if (rm_tree(j->j_staging, &j->j_err) == -1 ||
 		    mkdir_p(j->j_staging, STATE_DIR_MODE, &j->j_err) == -1)
 			goto fail;
@@ -323,6 +396,17 @@ step_power(struct job *j)
 			j->j_power[i].bp_state = POWER_UNKNOWN;
 }
 
+/* attachment ls / rm: the disks on disk, or one deleted. */
+static void
+step_att(struct job *j)
+{
+	if (j->j_att_op == ATT_REMOVE)
+		j->j_rc =
+		    store_att_remove(j->j_store, j->j_att_name, &j->j_err);
+	else
+		j->j_rc = store_att_list(j->j_store, &j->j_atts, &j->j_err);
+}
+
 void *
 job_main(void *arg)
 {
@@ -349,6 +433,9 @@ job_main(void *arg)
 		break;
 	case JOB_POWER:
 		step_power(j);
+		break;
+	case JOB_ATT:
+		step_att(j);
 		break;
 	}
 	j->j_cancelled = proc_cancelled();

@@ -241,6 +241,8 @@ free_state(struct service *sv)
 	     c++)
 		free(sv->sv_runq[c]);
 	free(sv->sv_power_jobs);
+	free(sv->sv_pending);
+	free(sv->sv_att_rm);
 	if (sv->sv_open != NULL) {
 		for (size_t i = 0; i < sv->sv_open->jb_n; i++)
 			free(sv->sv_open->jb_v[i].je_text);

@@ -41,6 +41,7 @@ svc_req_free(struct svc_req *r)
 	inst_spec_free(&r->sr_spec);
 	tags_free(&r->sr_tags);
 	inst_list_free(&r->sr_list);
+	att_list_free(&r->sr_atts);
 	free(r);
 }
 
@@ -373,8 +374,14 @@ do_provision(struct service *sv, struct svc_req *r)
 	}
 	in->in_bk = bk;
 	in->in_power = POWER_UNKNOWN;
-	if (provision_record(sv, bk, r, &ch->ch_rec, &err) == -1 ||
+	/* Its disks are free (decided here, on the owner: no race), and
+	 * until it is indexed it holds them from the pending list. */
+	if (att_check_provision(sv, bk, r, &err) == -1 ||
+	    provision_record(sv, bk, r, &ch->ch_rec, &err) == -1 ||
+	    (ch->ch_rec.r_spec.s_n_att > 0 &&
+		att_pending_add(sv, in, &err) == -1) ||
 	    durable_propose(sv, ch, false, &err) == -1) {
+		att_pending_done(sv, in);
 		ch->ch_waiters = NULL;
 		change_free(ch);
 		inst_free(in);
@@ -719,6 +726,10 @@ req_handle(struct service *sv, struct svc_req *r)
 		break;
 	case SVC_POWER:
 		do_power(sv, r);
+		break;
+	case SVC_ATT_LIST:
+	case SVC_ATT_REMOVE:
+		att_request(sv, r);
 		break;
 	default:
 		answer_err(r, EIK_INTERNAL, "unknown service request %d",

@@ -39,6 +39,11 @@ enum svc_op {
 	/* Powers a running instance's VM on or off for a client (our own
 	 * verbs; InfraKit never asks). Answered when done. */
 	SVC_POWER,
+	/* The persistent disks of pets (our own verbs): every disk, made or
+	 * only named by a record, with the instance holding it; and the
+	 * deletion of one that no instance holds (sr_att: its ID). */
+	SVC_ATT_LIST,
+	SVC_ATT_REMOVE,
 };
 
 enum svc_power {
@@ -55,20 +60,22 @@ struct svc_req {
 	char sr_type[RPC_MAX_TYPE + 1];
 
 	/* Inputs; the request owns them. */
-	struct inst_spec sr_spec;   /* PROVISION */
-	char sr_template[PATH_BUF]; /* PROVISION: from validate() */
-	char sr_id[RPC_MAX_ID + 1]; /* DESTROY, LABEL */
-	char sr_reason[64];	    /* DESTROY: Context.Reason */
-	struct tags sr_tags;	    /* DESCRIBE filter, LABEL labels */
-	unsigned sr_flags;	    /* DESCRIBE: DESCRIBE_ALL */
-	uint64_t sr_gen;	    /* WATCH: in, the last seen; out, now */
-	enum svc_power sr_power;    /* POWER */
+	struct inst_spec sr_spec;	/* PROVISION */
+	char sr_template[PATH_BUF];	/* PROVISION: from validate() */
+	char sr_id[RPC_MAX_ID + 1];	/* DESTROY, LABEL */
+	char sr_reason[64];		/* DESTROY: Context.Reason */
+	struct tags sr_tags;		/* DESCRIBE filter, LABEL labels */
+	unsigned sr_flags;		/* DESCRIBE: DESCRIBE_ALL */
+	uint64_t sr_gen;		/* WATCH: in, the last seen; out, now */
+	enum svc_power sr_power;	/* POWER */
+	char sr_att[ATTACH_ID_MAX + 1]; /* ATT_REMOVE: the disk's ID */
 
 	/* The answer: sr_rc 0, or -1 with sr_err. */
 	int sr_rc;
 	struct err sr_err;
 	char sr_out_id[ID_MAX];	  /* PROVISION: the new ID */
 	struct inst_list sr_list; /* DESCRIBE */
+	struct att_list sr_atts;  /* ATT_LIST */
 
 	/* Called once with the answer. */
 	void (*sr_done)(struct svc_req *r, void *arg);

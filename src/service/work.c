@@ -29,7 +29,7 @@ job_class(enum job_kind k)
 
 /* The job in needs now, or 0. */
 static enum job_kind
-needed(const struct inst *in, int64_t now)
+needed(struct service *sv, struct inst *in, int64_t now)
 {
 	if (!in->in_indexed || in->in_tomb || in->in_grave ||
 	    in->in_change != NULL || in->in_job != NULL ||
@@ -40,7 +40,8 @@ needed(const struct inst *in, int64_t now)
 		return JOB_POWEROP;
 	switch (in->in_rec.r_state) {
 	case ST_PROVISIONING:
-		return JOB_CREATE;
+		/* Not while another instance may still use its disks. */
+		return att_blocked(sv, in) ? 0 : JOB_CREATE;
 	case ST_DESTROYING:
 		return JOB_DESTROY;
 	case ST_FAILED:
@@ -99,7 +100,7 @@ work_kick(struct service *sv, struct inst *in)
 	}
 	if (in->in_queued || sv->sv_stopping)
 		return;
-	k = needed(in, mono_ms());
+	k = needed(sv, in, mono_ms());
 	if (k != 0)
 		queue_push(sv, job_class(k), in);
 }
@@ -111,6 +112,15 @@ start_job(struct job *j)
 		log_warnx("cannot start a worker thread; trying again soon");
 		return -1;
 	}
+	return 0;
+}
+
+int
+work_spawn(struct service *sv, struct job *j)
+{
+	if (start_job(j) == -1)
+		return -1;
+	sv->sv_free_jobs++;
 	return 0;
 }
 
@@ -127,7 +137,7 @@ dispatch_class(struct service *sv, int c)
 		struct job *j;
 
 		in->in_queued = false;
-		k = needed(in, now);
+		k = needed(sv, in, now);
 		if (k == 0)
 			continue;
 		if (job_class(k) != c) {
@@ -354,11 +364,16 @@ work_on_job(struct service *sv, struct job *j)
 	if (j->j_thread_joined == false) {
 		(void)pthread_join(j->j_thread, NULL);
 		j->j_thread_joined = true;
-		if (j->j_kind != JOB_POWER)
+		if (j->j_kind == JOB_ATT)
+			sv->sv_free_jobs--;
+		else if (j->j_kind != JOB_POWER)
 			sv->sv_running[job_class(j->j_kind)]--;
 	}
-	if (j->j_kind == JOB_POWER) {
-		on_power(sv, j);
+	if (j->j_kind == JOB_POWER || j->j_kind == JOB_ATT) {
+		if (j->j_kind == JOB_POWER)
+			on_power(sv, j);
+		else
+			att_on_job(sv, j);
 		job_free(j);
 		return;
 	}
@@ -385,10 +400,13 @@ work_on_job(struct service *sv, struct job *j)
 		on_powerop(sv, in, j);
 		break;
 	case JOB_POWER:
+	case JOB_ATT:
 		break;
 	}
 	job_free(j);
 	work_kick(sv, in);
+	/* A destroy done, a rollback finished: a disk may be free. */
+	att_released(sv);
 }
 
 /* Removes the oldest failed records beyond FAILED_KEEP. */
@@ -527,5 +545,5 @@ work_idle(const struct service *sv)
 	for (size_t b = 0; b < sv->sv_nbk; b++)
 		if (sv->sv_power_jobs[b] != NULL)
 			return false;
-	return true;
+	return sv->sv_free_jobs == 0;
 }

@@ -18,6 +18,7 @@
 #include "util/compat.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "store/attach.h"
 #include "store/ids.h"
 #include "util/log.h"
 #include "store/record.h"
@@ -117,7 +118,7 @@ store_open(struct store *st, const char *vm_dir, struct err *err)
 	    take_lock(st, path, err) == -1)
 		return -1;
 	if (path_join(path, sizeof(path), vm_dir, STAGING_NAME) == -1 ||
-	    own_dir(path, err) == -1) {
+	    own_dir(path, err) == -1 || store_att_check(st, err) == -1) {
 		store_close(st);
 		return -1;
 	}

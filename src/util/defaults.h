@@ -78,6 +78,13 @@
 #define INSTANCE_MAX_TAG_BYTES (64 * 1024)	 /* their keys and values */
 #define DESCRIBE_MAX_ANSWER (1024 * 1024 * 1024) /* bytes of one answer */
 
+/* Persistent disks of pets (Spec.Attachments of Type "disk" or "vmdk"). */
+#define ATTACH_ID_MAX 64	      /* bytes of a disk's ID (its file name) */
+#define ATTACH_MAX_DISKS 4	      /* disks of one instance (SATA ports) */
+#define ATTACH_SIZE_DEFAULT_GB 10     /* Properties.AttachmentSizeGB */
+#define ATTACH_SIZE_MAX_GB (8 * 1024) /* VMware's largest virtual disk */
+#define ATTACH_META_MAX (64 * 1024)   /* attachment.json */
+
 /* Engine. */
 #define MAX_PARALLEL_DEFAULT 4
 #define MAX_PARALLEL_MAX 64

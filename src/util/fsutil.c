@@ -673,3 +673,69 @@ fd_preallocate(int fd, off_t len, struct err *err)
 #endif
 	return 0;
 }
+
+int
+sparse_file_create(
+    const char *path, uint64_t size, mode_t mode, struct err *err)
+{
+	int fd = open(
+	    path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+
+	if (fd == -1) {
+		err_set(err, err_from_errno(errno), "create %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if ((off_t)size < 0 || ftruncate(fd, (off_t)size) == -1 ||
+	    fsync_full(fd) == -1) {
+		err_set(err, err_from_errno(errno),
+		    "%s: cannot make it %llu "
+		    "bytes: %s",
+		    path, (unsigned long long)size, strerror(errno));
+		(void)close(fd);
+		(void)unlink(path);
+		return -1;
+	}
+	if (close(fd) == -1) {
+		err_set(err, err_from_errno(errno), "close %s: %s", path,
+		    strerror(errno));
+		(void)unlink(path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+fsync_files_in(const char *dir, struct err *err)
+{
+	struct dirent *de;
+	DIR *d;
+	int dfd, rc = 0;
+
+	if ((dfd = open_dir(dir, err)) == -1)
+		return -1;
+	if ((d = fdopendir(dfd)) == NULL) {
+		err_set(err, err_from_errno(errno), "open %s: %s", dir,
+		    strerror(errno));
+		(void)close(dfd);
+		return -1;
+	}
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		struct stat st;
+		int fd;
+
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd == -1 || fsync_full(fd) == -1) {
+			err_set(err, err_from_errno(errno), "flush %s/%s: %s",
+			    dir, de->d_name, strerror(errno));
+			rc = -1;
+		}
+		if (fd != -1)
+			(void)close(fd);
+	}
+	(void)closedir(d);
+	return rc == 0 ? fsync_dir(dir, err) : -1;
+}

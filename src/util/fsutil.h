@@ -58,6 +58,16 @@ int unlink_durable(const char *path, struct err *err);
 /* fsyncs a directory so that entries created or renamed in it persist. */
 int fsync_dir(const char *path, struct err *err);
 
+/* Creates path (which must not exist) as a file of size bytes without
+ * writing them (a sparse file where the file system has holes), flushed
+ * to disk with its length. */
+int sparse_file_create(
+    const char *path, uint64_t size, mode_t mode, struct err *err);
+
+/* Flushes every regular file directly in dir (what a program made there
+ * without flushing it), then dir itself. */
+int fsync_files_in(const char *dir, struct err *err);
+
 /* Returns 1 if path is a directory, 0 if not or missing. */
 int is_dir(const char *path);
 /* Returns 1 if path is a regular file, 0 if not or missing. */

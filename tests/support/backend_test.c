@@ -10,7 +10,9 @@
  *   hang-OP    sleep until the deadline, then fail with a timeout
  * and appends "OP ID" to ops.log. VM state lives in the bundle directory:
  * a file "running" while powered on; tests create "suspended" or "paused"
- * there to act behind the plugin's back.
+ * there to act behind the plugin's back. Persistent disks (op "mkdisk",
+ * logged with the disk's name) are sparse files "<name>.img"; create lists
+ * the ones it attached in the bundle's file "disks", one path a line.
  */
 #include <sys/stat.h>
 
@@ -162,6 +164,22 @@ has_marker(const char *dir, const char *name)
 	    access(path, F_OK) == 0;
 }
 
+/* The bundle's "disks": the disks create attached, one path a line. */
+static int
+tb_note_disks(const struct bk_inst *bi, struct err *err)
+{
+	char path[PATH_BUF], text[ATTACH_MAX_DISKS * (PATH_BUF + 1)];
+	size_t n = 0;
+
+	text[0] = '\0';
+	for (size_t i = 0; i < bi->bi_ndisks && i < ATTACH_MAX_DISKS; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s\n",
+		    bi->bi_disks[i].bd_file);
+	if (path_join(path, sizeof(path), bi->bi_dir, "disks") == -1)
+		return -1;
+	return atomic_write_file(path, text, n, 0644, err);
+}
+
 static int
 tb_create(void *ctx, const struct bk_inst *bi, struct err *err)
 {
@@ -176,6 +194,8 @@ tb_create(void *ctx, const struct bk_inst *bi, struct err *err)
 		return -1;
 	rc = atomic_write_file(bi->bi_vmx, tmpl, len, 0644, err);
 	free(tmpl);
+	if (rc == 0 && bi->bi_ndisks > 0)
+		rc = tb_note_disks(bi, err);
 	return rc;
 }
 
@@ -227,6 +247,17 @@ tb_power(
 	return 0;
 }
 
+/* A pet's disk: a sparse file of the size asked for. */
+static int
+tb_make_disk(
+    void *ctx, const struct bk_disk *d, int64_t deadline, struct err *err)
+{
+	if (tb_enter(ctx, "mkdisk", d->bd_name, deadline, err) == -1)
+		return -1;
+	return sparse_file_create(
+	    d->bd_file, (uint64_t)d->bd_size_gb << 30, 0600, err);
+}
+
 const struct backend_ops backend_test_ops = {
 	.name = "test",
 	.open = tb_open,
@@ -236,4 +267,6 @@ const struct backend_ops backend_test_ops = {
 	.stop = tb_stop,
 	.remove = tb_remove,
 	.power = tb_power,
+	.disk_format = "img",
+	.make_disk = tb_make_disk,
 };

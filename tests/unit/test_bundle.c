@@ -884,6 +884,119 @@ test_vmx_size_limit(void **state)
 	assert_true(file_size(f->f_ivmx) > VMX_VMWARE_MAX_SIZE);
 }
 
+/* The disks of pets: on the free ports of sata0 after the template's
+ * devices and the seed, absolute, independent-persistent; a second
+ * configure leaves them where they are. */
+static void
+test_pet_disks(void **state)
+{
+	struct fixture *f = *state;
+	struct bk_disk d[2] = {
+		{ "data-1", "/srv/vms/attachments/data-1/data-1.vmdk", 1 },
+		{ "logs", "/srv/vms/attachments/logs/logs.vmdk", 1 },
+	};
+	struct vmx *v;
+
+	put(f->f_idir, ID ".vmx", template_vmx);
+	f->f_bi.bi_disks = d;
+	f->f_bi.bi_ndisks = 2;
+	configure(f, 0);
+	configure(f, 0);
+	v = instance_vmx(f);
+	/* sata0:0 is the template's CD-ROM; the seed took ide1:1. */
+	assert_key(v, "sata0:0.fileName", "/srv/iso/tools.iso");
+	assert_key(v, "ide1:1.fileName", BUNDLE_SEED_ISO);
+	assert_key(v, "sata0:1.present", "TRUE");
+	assert_key(v, "sata0:1.fileName", d[0].bd_file);
+	assert_key(v, "sata0:1.mode", "independent-persistent");
+	assert_key(v, "sata0:1.deviceType", NULL);
+	assert_key(v, "sata0:2.fileName", d[1].bd_file);
+	assert_key(v, "sata0:2.mode", "independent-persistent");
+	assert_key(v, "sata0:3.present", NULL);
+	vmx_free(v);
+}
+
+/* A template whose sata0 ports are all taken: a clear error. A port a
+ * device that is not present left is free, and its old keys go. */
+static void
+test_pet_disks_no_port(void **state)
+{
+	struct fixture *f = *state;
+	struct bk_disk d = { "data-1", "/srv/a/data-1.vmdk", 1 };
+	struct buf b;
+	struct err err;
+	struct vmx *v;
+
+	f->f_spec.s_props.p_guest_init = GUEST_INIT_NONE;
+	f->f_bi.bi_disks = &d;
+	f->f_bi.bi_ndisks = 1;
+	vmx_taking(&b, "sata0:0 sata0:1 sata0:2 sata0:3 sata0:4 sata0:5");
+	put(f->f_idir, ID ".vmx", buf_str(&b));
+	buf_free(&b);
+	assert_int_equal(bundle_configure(&f->f_bi, 0, &err), -1);
+	assert_non_null(
+	    strstr(err.msg, "no free SATA port for disk \"data-1\""));
+	assert_non_null(strstr(err.msg, f->f_tvmx));
+
+	vmx_taking(&b, "sata0:0 sata0:1 sata0:2");
+	(void)buf_addstr(&b,
+	    "sata0:3.present = \"FALSE\"\n"
+	    "sata0:3.deviceType = \"cdrom-raw\"\n");
+	put(f->f_idir, ID ".vmx", buf_str(&b));
+	buf_free(&b);
+	configure(f, 0);
+	v = instance_vmx(f);
+	assert_key(v, "sata0:3.fileName", d.bd_file);
+	assert_key(v, "sata0:3.present", "TRUE");
+	assert_key(v, "sata0:3.deviceType", NULL);
+	vmx_free(v);
+}
+
+/* Before deleteVM: every disk outside the bundle leaves the .vmx, the
+ * bundle's own stay; nothing to drop, nothing written. */
+static void
+test_detach_outside(void **state)
+{
+	struct fixture *f = *state;
+	char text[2 * PATH_BUF + 512];
+	struct stat st0, st1;
+	struct err err;
+	struct vmx *v;
+
+	(void)snprintf(text, sizeof(text),
+	    "scsi0:0.present = \"TRUE\"\n"
+	    "scsi0:0.fileName = \"disk.vmdk\"\n"
+	    "scsi0:1.present = \"TRUE\"\n"
+	    "scsi0:1.fileName = \"%s/disk2.vmdk\"\n"
+	    "sata0:1.present = \"TRUE\"\n"
+	    "sata0:1.fileName = \"/srv/attachments/d/d.vmdk\"\n"
+	    "sata0:1.mode = \"independent-persistent\"\n"
+	    "sata0:2.present = \"TRUE\"\n"
+	    "sata0:2.fileName = \"../inst2/x.vmdk\"\n"
+	    "ide1:0.present = \"TRUE\"\n"
+	    "ide1:0.deviceType = \"cdrom-image\"\n"
+	    "ide1:0.fileName = \"/srv/iso/a.iso\"\n",
+	    f->f_idir);
+	put(f->f_idir, ID ".vmx", text);
+	if (bundle_detach_outside(f->f_ivmx, f->f_idir, &err) == -1)
+		fail_msg("%s", err.msg);
+	v = instance_vmx(f);
+	assert_key(v, "scsi0:0.fileName", "disk.vmdk");
+	assert_non_null(vmx_get(v, "scsi0:1.fileName"));
+	assert_key(v, "sata0:1.fileName", NULL);
+	assert_key(v, "sata0:1.present", NULL);
+	assert_key(v, "sata0:1.mode", NULL);
+	assert_key(v, "sata0:2.fileName", NULL);
+	/* CD-ROMs are not disks deleteVM deletes. */
+	assert_key(v, "ide1:0.fileName", "/srv/iso/a.iso");
+	vmx_free(v);
+	assert_int_equal(stat(f->f_ivmx, &st0), 0);
+	if (bundle_detach_outside(f->f_ivmx, f->f_idir, &err) == -1)
+		fail_msg("%s", err.msg);
+	assert_int_equal(stat(f->f_ivmx, &st1), 0);
+	assert_int_equal(st0.st_ino, st1.st_ino);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -904,6 +1017,9 @@ main(void)
 		T(test_mac),
 		T(test_check_disks),
 		T(test_vmx_size_limit),
+		T(test_pet_disks),
+		T(test_pet_disks_no_port),
+		T(test_detach_outside),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -132,6 +132,32 @@ d_label(struct svc_req *r)
 	svc_req_answer(r, 0, NULL);
 }
 
+/* Two disks: one held, one free (the service double's answer). */
+static void
+d_att_list(struct svc_req *r)
+{
+	struct att_view *a = att_list_get(&r->sr_atts, "logs");
+	struct att_view *b = att_list_get(&r->sr_atts, "db-1");
+
+	dbl_note("att-ls", r->sr_type);
+	(void)strlcpy(a->av_id, "logs", sizeof(a->av_id));
+	(void)strlcpy(a->av_type, "vmdk", sizeof(a->av_type));
+	a->av_on_disk = true;
+	(void)strlcpy(b->av_id, "DB-1", sizeof(b->av_id));
+	(void)strlcpy(b->av_type, "disk", sizeof(b->av_type));
+	(void)strlcpy(b->av_format, "qcow2", sizeof(b->av_format));
+	(void)strlcpy(b->av_backend, "qemu", sizeof(b->av_backend));
+	(void)strlcpy(b->av_made_for, "i-0000000000a", sizeof(b->av_made_for));
+	b->av_size_gb = 10;
+	b->av_created_ms = 1800000000000LL;
+	b->av_on_disk = true;
+	(void)strlcpy(b->av_holder, "i-0000000000b", sizeof(b->av_holder));
+	(void)strlcpy(
+	    b->av_holder_state, "running", sizeof(b->av_holder_state));
+	b->av_holder_lid = strdup("db-1");
+	svc_req_answer(r, 0, NULL);
+}
+
 /* Answers inline, on the caller's thread: the RPC layer must cope with an
  * answer that arrives before submit returns. */
 static void
@@ -150,6 +176,14 @@ d_submit(void *ctx, struct svc_req *r)
 		break;
 	case SVC_LABEL:
 		d_label(r);
+		break;
+	case SVC_ATT_LIST:
+		d_att_list(r);
+		break;
+	case SVC_ATT_REMOVE:
+		dbl_note("att-rm", r->sr_type);
+		(void)strlcpy(dbl.id, r->sr_att, sizeof(dbl.id));
+		svc_req_answer(r, 0, NULL);
 		break;
 	case SVC_WATCH:
 	case SVC_POWER:

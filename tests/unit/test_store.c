@@ -10,6 +10,7 @@
 #include "util/compat.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "store/attach.h"
 #include "store/ids.h"
 #include "util/log.h"
 #include "store/store.h"
@@ -287,6 +288,101 @@ test_lock(void **state)
 	free(dir);
 }
 
+/* Disks of pets: made in .staging, renamed in complete, listed from their
+ * attachment.json (or their files), removed through .staging; a symbolic
+ * link named attachments is refused. */
+static void
+test_attachments(void **state)
+{
+	char *dir = cm_tmpdir();
+	char scratch[PATH_BUF], p[PATH_BUF], tmp[PATH_BUF];
+	struct att_meta m, back;
+	struct att_list l;
+	struct store st;
+	struct err err;
+
+	(void)state;
+	assert_int_equal(store_open(&st, dir, &err), 0);
+	assert_int_equal(
+	    store_att_scratch(&st, "db-1", scratch, sizeof(scratch)), 0);
+	(void)snprintf(p, sizeof(p), "%s/.staging/disk.db-1", dir);
+	assert_string_equal(scratch, p);
+	assert_int_equal(mkdir_p(scratch, 0700, &err), 0);
+	write_file(dir, ".staging/disk.db-1/db-1.qcow2", "QFI");
+	memset(&m, 0, sizeof(m));
+	(void)strlcpy(m.am_id, "DB-1", sizeof(m.am_id));
+	(void)strlcpy(m.am_type, "disk", sizeof(m.am_type));
+	(void)strlcpy(m.am_format, "qcow2", sizeof(m.am_format));
+	(void)strlcpy(m.am_backend, "qemu", sizeof(m.am_backend));
+	(void)strlcpy(m.am_made_for, "i-00000000001", sizeof(m.am_made_for));
+	m.am_size_gb = 3;
+	m.am_created_ms = 1800000000123LL;
+	assert_int_equal(store_att_meta_write(scratch, &m, &err), 0);
+	assert_int_equal(store_att_commit(&st, scratch, "db-1", &err), 0);
+	assert_false(is_dir(scratch));
+	assert_int_equal(store_att_dir(&st, "db-1", p, sizeof(p)), 0);
+	assert_int_equal(store_att_meta_read(p, &back, &err), 0);
+	assert_string_equal(back.am_id, "DB-1");
+	assert_int_equal(back.am_size_gb, 3);
+	assert_true(back.am_created_ms == 1800000000123LL);
+	/* A second commit of the same name does not replace the disk. */
+	assert_int_equal(mkdir_p(scratch, 0700, &err), 0);
+	write_file(dir, ".staging/disk.db-1/db-1.qcow2", "other");
+	assert_int_equal(store_att_commit(&st, scratch, "db-1", &err), -1);
+
+	/* Listed: ours with its metadata, one without (from its files),
+	 * and names that are not disks of ours left alone. */
+	(void)snprintf(p, sizeof(p), "%s/attachments/logs", dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	write_file(dir, "attachments/logs/logs.vmdk", "# Disk DescriptorFile");
+	(void)snprintf(p, sizeof(p), "%s/attachments/Upper", dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	write_file(dir, "attachments/stray-file", "x");
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_att_list(&st, &l, &err), 0);
+	assert_int_equal(l.al_n, 2);
+	{
+		struct att_view *a = att_list_get(&l, "db-1");
+		struct att_view *b = att_list_get(&l, "logs");
+
+		assert_int_equal(l.al_n, 2);
+		assert_true(a->av_on_disk && b->av_on_disk);
+		assert_string_equal(a->av_id, "DB-1");
+		assert_string_equal(a->av_format, "qcow2");
+		assert_int_equal(a->av_size_gb, 3);
+		assert_string_equal(b->av_id, "logs");
+		assert_string_equal(b->av_format, "vmdk");
+		assert_int_equal(b->av_size_gb, 0);
+	}
+	att_list_free(&l);
+
+	/* Removed: gone from its name, nothing left in .staging. */
+	assert_int_equal(store_att_remove(&st, "db-1", &err), 0);
+	assert_int_equal(store_att_dir(&st, "db-1", p, sizeof(p)), 0);
+	assert_false(is_dir(p));
+	err_clear(&err);
+	assert_int_equal(store_att_remove(&st, "db-1", &err), -1);
+	assert_int_equal(err.code, EIK_NOTFOUND);
+	assert_int_equal(rm_tree(scratch, NULL), 0);
+	/* Nothing of it is left in .staging (rmdir works on an empty
+	 * directory only). */
+	(void)snprintf(p, sizeof(p), "%s/.staging", dir);
+	assert_int_equal(rmdir(p), 0);
+	store_close(&st);
+
+	/* attachments as a symbolic link: the store does not open. */
+	(void)snprintf(p, sizeof(p), "%s/attachments", dir);
+	(void)snprintf(tmp, sizeof(tmp), "%s/elsewhere", dir);
+	assert_int_equal(rm_tree(p, NULL), 0);
+	assert_int_equal(mkdir(tmp, 0700), 0);
+	assert_int_equal(symlink(tmp, p), 0);
+	err_clear(&err);
+	assert_int_equal(store_open(&st, dir, &err), -1);
+	assert_non_null(strstr(err.msg, "is a symbolic link, not a directory"));
+	assert_int_equal(rm_tree(dir, NULL), 0);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -296,6 +392,7 @@ main(void)
 		cmocka_unit_test(test_lenient_record),
 		cmocka_unit_test(test_load_and_recover),
 		cmocka_unit_test(test_lock),
+		cmocka_unit_test(test_attachments),
 	};
 
 	log_init(LOG_LVL_QUIET, NULL);

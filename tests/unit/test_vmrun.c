@@ -26,6 +26,7 @@
 #include "util/log.h"
 #include "model/model.h"
 #include "util/proc.h"
+#include "backend/vmware/vmdk.h"
 #include "backend/vmware/vmrun.h"
 #include "vmx/vmx.h"
 
@@ -1275,6 +1276,54 @@ test_validate_spec_size(void **state)
 		free(keys[i]);
 }
 
+/* The flat VMDK the plugin writes for a pet when vdiskmanager is not
+ * there: the descriptor's fields, the sparse extent of the whole size. */
+static void
+test_vmdk_flat(void **state)
+{
+	char *tmp = cm_tmpdir(), path[PATH_BUF], ext[PATH_BUF], out[1024];
+	char *text = NULL;
+	size_t len;
+	struct stat st;
+	struct err err;
+
+	(void)state;
+	assert_int_equal(vmdk_flat_descriptor(out, sizeof(out), 2097152,
+			     "d-flat.vmdk", 0x1234abcdu),
+	    0);
+	assert_non_null(strstr(out, "# Disk DescriptorFile\nversion=1\n"));
+	assert_non_null(strstr(out, "CID=1234abcd\nparentCID=ffffffff\n"));
+	assert_non_null(strstr(out, "createType=\"monolithicFlat\"\n"));
+	assert_non_null(strstr(out, "RW 2097152 FLAT \"d-flat.vmdk\" 0\n"));
+	/* 2097152 / (255 * 63) */
+	assert_non_null(strstr(out, "ddb.geometry.cylinders = \"130\"\n"));
+	/* Not a plain name, or too small a buffer: refused. */
+	assert_int_equal(
+	    vmdk_flat_descriptor(out, sizeof(out), 8, "../x.vmdk", 1), -1);
+	assert_int_equal(
+	    vmdk_flat_descriptor(out, sizeof(out), 8, "a\"b.vmdk", 1), -1);
+	assert_int_equal(vmdk_flat_descriptor(out, 64, 8, "x.vmdk", 1), -1);
+
+	(void)snprintf(path, sizeof(path), "%s/d.vmdk", tmp);
+	(void)snprintf(ext, sizeof(ext), "%s/d-flat.vmdk", tmp);
+	if (vmdk_create_flat(path, 1, &err) == -1)
+		fail_msg("%s", err.msg);
+	assert_int_equal(stat(ext, &st), 0);
+	assert_int_equal((long long)st.st_size, 1LL << 30);
+	/* Sparse: nothing like a gigabyte written. */
+	assert_true((long long)st.st_blocks * 512 < (1LL << 20));
+	assert_int_equal(read_file_max(path, 4096, &text, &len, &err), 0);
+	assert_non_null(strstr(text, "RW 2097152 FLAT \"d-flat.vmdk\" 0\n"));
+	free(text);
+	/* It never overwrites a disk. */
+	assert_int_equal(vmdk_create_flat(path, 1, &err), -1);
+	(void)snprintf(path, sizeof(path), "%s/d.img", tmp);
+	assert_int_equal(vmdk_create_flat(path, 1, &err), -1);
+	assert_non_null(strstr(err.msg, "must end in .vmdk"));
+	(void)rm_tree(tmp, NULL);
+	free(tmp);
+}
+
 int
 main(void)
 {
@@ -1284,6 +1333,7 @@ main(void)
 		cmocka_unit_test(test_error_text),
 		cmocka_unit_test(test_has_snapshot),
 		cmocka_unit_test(test_clone_unsupported),
+		cmocka_unit_test(test_vmdk_flat),
 		cmocka_unit_test_setup_teardown(
 		    test_player_fallback, setup, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -755,6 +755,20 @@ qe_guest_ready(void *ctx, const struct bk_inst *bi)
 	return qemu_log_state(bi->bi_dir);
 }
 
+/* A pet's disk: an empty qcow2, which grows as the guest writes. */
+static int
+qe_make_disk(
+    void *ctx, const struct bk_disk *d, int64_t deadline, struct err *err)
+{
+	const struct qemu *q = ctx;
+	char size[32];
+	const char *argv[] = { q->qe_img, "create", "-q", "-f", "qcow2",
+		d->bd_file, size, NULL };
+
+	(void)snprintf(size, sizeof(size), "%uG", d->bd_size_gb);
+	return run_tool(argv, QEMU_IMG_TIMEOUT_MS, deadline, err);
+}
+
 const struct backend_ops backend_qemu_ops = {
 	.name = "qemu",
 	.open = qe_open,
@@ -768,4 +782,6 @@ const struct backend_ops backend_qemu_ops = {
 	.guest_ip = qe_guest_ip,
 	.wants_ssh_port = qe_wants_ssh_port,
 	.guest_ready = qe_guest_ready,
+	.disk_format = "qcow2",
+	.make_disk = qe_make_disk,
 };

@@ -27,6 +27,7 @@
 #include "util/fsutil.h"
 #include "backend/leases.h"
 #include "util/log.h"
+#include "backend/vmware/vmdk.h"
 #include "backend/vmware/vmrun.h"
 #include "vmx/vmx.h"
 
@@ -48,6 +49,7 @@ struct vmw {
 	enum clone_mode vw_clone;
 	atomic_int vw_no_clone;	  /* the product cannot clone */
 	char vw_leases[PATH_BUF]; /* $INFRAKIT_VMWARE_LEASES, or "" */
+	char vw_vdisk[PATH_BUF];  /* vmware-vdiskmanager, or "" */
 	pthread_mutex_t vw_locks_mu;
 	struct tmpl_lock *vw_locks;
 	/* What was last wrong with `vmrun list` ("" when nothing): logged
@@ -117,8 +119,13 @@ vw_open(const struct backend_conf *conf, void **ctx, struct err *err)
 		free(vw);
 		return -1;
 	}
-	log_info("vmware: %s (-T %s), clone mode %s", path, vw->vw_vr.vr_type,
-	    clone_mode_name(vw->vw_clone));
+	if (vmdk_tool_find(path, vw->vw_vdisk, sizeof(vw->vw_vdisk)) == -1)
+		vw->vw_vdisk[0] = '\0';
+	log_info("vmware: %s (-T %s), clone mode %s; disks of pets made by %s",
+	    path, vw->vw_vr.vr_type, clone_mode_name(vw->vw_clone),
+	    vw->vw_vdisk[0] != '\0'
+		? vw->vw_vdisk
+		: "the plugin (monolithicFlat: no " VMDK_TOOL " here)");
 	*ctx = vw;
 	return 0;
 }
@@ -623,12 +630,33 @@ vw_remove(void *ctx, const struct bk_inst *bi, struct err *err)
 	if (path_join(marker, sizeof(marker), bi->bi_dir, CLONE_MARKER) == -1 ||
 	    !is_file(marker) || !is_file(bi->bi_vmx))
 		return 0;
+	/* deleteVM deletes every disk of the VM: never a pet's. Without
+	 * them in the .vmx, no deleteVM (the bundle's files go anyway). */
+	err_clear(&e);
+	if (bundle_detach_outside(bi->bi_vmx, bi->bi_dir, &e) == -1) {
+		log_warnx("vmware: %s: cannot detach the disks of pets (%s); "
+			  "deleting the files without deleteVM",
+		    bi->bi_id, e.msg);
+		return 0;
+	}
 	err_clear(&e);
 	if (vmrun_run(&vw->vw_vr, args, VMRUN_SHORT_TIMEOUT_MS, bi->bi_deadline,
 		NULL, &e) == -1)
 		log_info("vmware: %s: deleteVM: %s (deleting the files anyway)",
 		    bi->bi_id, e.msg);
 	return 0;
+}
+
+static int
+vw_make_disk(
+    void *ctx, const struct bk_disk *d, int64_t deadline, struct err *err)
+{
+	struct vmw *vw = ctx;
+
+	if (vw->vw_vdisk[0] != '\0')
+		return vmdk_create_tool(
+		    vw->vw_vdisk, d->bd_file, d->bd_size_gb, deadline, err);
+	return vmdk_create_flat(d->bd_file, d->bd_size_gb, err);
 }
 
 static int
@@ -715,4 +743,6 @@ const struct backend_ops backend_vmware_ops = {
 	.remove = vw_remove,
 	.power = vw_power,
 	.guest_ip = vw_guest_ip,
+	.disk_format = "vmdk",
+	.make_disk = vw_make_disk,
 };
