@@ -39,6 +39,7 @@ struct config {
 	unsigned c_stop_soft_ms;
 	int c_group_era;		  /* enum ghash_era: --group-hash-tag */
 	unsigned c_group_restart_wait_ms; /* --group-restart-wait */
+	bool c_no_guest_key;		  /* --guest-key none */
 };
 
 /*

@@ -25,6 +25,7 @@
 #include "cmd/config.h"
 #include "cmd/flags.h"
 #include "cmd/serve.h"
+#include "cmd/sshkey.h"
 #include "group/gctl.h"
 #include "group/ghash.h"
 #include "http/httpd.h"
@@ -168,6 +169,18 @@ set_hash_tag(void *ctx, const struct flag *f, const char *arg)
 	return 0;
 }
 
+static int
+set_guest_key(void *ctx, const struct flag *f, const char *arg)
+{
+	(void)f;
+	if (strcmp(arg, "auto") != 0 && strcmp(arg, "none") != 0) {
+		fprintf(stderr, "--guest-key %s: use auto or none\n", arg);
+		return -1;
+	}
+	((struct config *)ctx)->c_no_guest_key = strcmp(arg, "none") == 0;
+	return 0;
+}
+
 /* Numbers in the help texts. */
 #define PORT_MAX_S STR(TCP_PORT_MAX)
 #define PARALLEL_S STR(MAX_PARALLEL_DEFAULT)
@@ -257,6 +270,11 @@ static const struct flag serve_flags[] = {
 	    "restarted member may take to run again before the next\n"
 	    "try (2 tries, then it is replaced; default 15s)",
 	    set_positive, CF(c_group_restart_wait_ms) },
+	{ "guest-key", 0, "K",
+	    "auto (default): make <vm-dir>/.ssh/id_ed25519 once and\n"
+	    "authorize it in every guest (the client's ssh uses it);\n"
+	    "none: only the Spec's SSHAuthorizedKeys",
+	    set_guest_key, 0, 0 },
 	{ NULL, 0, NULL, NULL, NULL, 0, 0 },
 };
 
@@ -290,6 +308,8 @@ struct serve {
 	struct tlsfront *s_tls;	  /* tcps://: in front of s_ht */
 	struct stat s_sock_st;
 	bool s_have_sock, s_wrote_pid, s_wrote_listen;
+	char s_ssh_key[PATH_BUF]; /* the guests' key pair, or "" */
+	char *s_ssh_pub;
 };
 
 static int sig_pipe[2] = { -1, -1 };
@@ -479,6 +499,23 @@ open_groups(const struct config *c, const struct svc *svc)
 	return gc;
 }
 
+/* The plugin's key pair for its guests (sshkey.h). Without it (no
+ * ssh-keygen) the plugin still serves: `ssh` then needs -i. */
+static void
+open_ssh_key(struct serve *s)
+{
+	struct err err;
+
+	if (s->s_c.c_no_guest_key)
+		return;
+	err_clear(&err);
+	if (sshkey_ensure(s->s_c.c_vm_dir, s->s_ssh_key, sizeof(s->s_ssh_key),
+		&s->s_ssh_pub, &err) == -1) {
+		log_warnx("the guests get no key of the plugin's: %s", err.msg);
+		s->s_ssh_key[0] = '\0';
+	}
+}
+
 /* Backends, the service and the group controller. 0, or -1 logged. */
 static int
 start_core(struct serve *s, const struct backend_ops *const *extra)
@@ -499,6 +536,8 @@ start_core(struct serve *s, const struct backend_ops *const *extra)
 	sc.sc_poll_ms = c->c_poll_ms;
 	sc.sc_op_timeout_ms = c->c_op_timeout_ms;
 	sc.sc_stop_soft_ms = c->c_stop_soft_ms;
+	open_ssh_key(s);
+	sc.sc_ssh_key = s->s_ssh_pub;
 	err_clear(&err);
 	if ((s->s_sv = service_open(&sc, &err)) == NULL) {
 		log_error("%s", err.msg);
@@ -509,6 +548,9 @@ start_core(struct serve *s, const struct backend_ops *const *extra)
 	if ((s->s_gc = open_groups(c, service_svc(s->s_sv))) == NULL)
 		return -1;
 	rpc_front_init(&s->s_front, service_svc(s->s_sv), s->s_gc);
+	s->s_front.rf_vm_dir = c->c_vm_dir;
+	if (s->s_ssh_pub != NULL)
+		s->s_front.rf_ssh_key = s->s_ssh_key;
 	return 0;
 }
 
@@ -764,6 +806,7 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 	shut_down(s);
 	if (rc == 0)
 		log_info("stopped");
+	free(s->s_ssh_pub);
 	free(s);
 	return rc;
 }

@@ -138,6 +138,12 @@
 #define QMP_TMPDIR_MAX 40     /* a longer $TMPDIR: /tmp instead */
 #define QMP_RUNDIR_MODE 0700  /* <tmp>/ikvf-qmp-<euid>, exactly */
 
+/* The plugin's own SSH key pair for its guests (serve makes it). */
+#define SSH_KEY_DIR ".ssh" /* <vm-dir>/.ssh, mode 0700 */
+#define SSH_KEY_DIR_MODE 0700
+#define SSH_KEY_NAME "id_ed25519" /* and id_ed25519.pub */
+#define SSH_KEYGEN_TIMEOUT_MS 30000
+
 /* The client verbs (cmd/). */
 #define CLIENT_TIMEOUT_S 60		      /* for the plugin's answer */
 #define CLIENT_MAX_ANSWER (256 * 1024 * 1024) /* bytes of one answer */
