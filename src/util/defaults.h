@@ -145,8 +145,12 @@
 #define SSH_KEYGEN_TIMEOUT_MS 30000
 
 /* The client verbs (cmd/). */
-#define CLIENT_TIMEOUT_S 60		      /* for the plugin's answer */
-#define CLIENT_MAX_ANSWER (256 * 1024 * 1024) /* bytes of one answer */
+#define CLIENT_TIMEOUT_S 60		       /* for the plugin's answer */
+#define CLIENT_MAX_ANSWER (256 * 1024 * 1024)  /* bytes of one answer */
+#define CLIENT_WAIT_DEFAULT_MS (5 * 60 * 1000) /* provision --wait */
+#define CLIENT_WAIT_POLL_MS 500		       /* its Describe rate */
+#define CLIENT_FOLLOW_POLL_MS 250	       /* logs -f */
+#define CLIENT_CONSOLE_DRAIN_MS 1000 /* console: output after stdin's end */
 
 /* Environment. */
 #define ENV_PLUGINS_DIR "INFRAKIT_PLUGINS_DIR"
