@@ -44,7 +44,7 @@ struct config {
 
 /*
  * The plugins directory: $INFRAKIT_PLUGINS_DIR, else $INFRAKIT_HOME/plugins,
- * else ~/.infrakit/plugins (home from the user database, $HOME as fallback).
+ * else ~/.infrakit/plugins (~: $HOME, else the user database).
  */
 int config_plugins_dir(char *out, size_t len, struct err *err);
 

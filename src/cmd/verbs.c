@@ -282,6 +282,31 @@ do_provision(const struct copts *o, int argc, char **argv)
 	return CLI_OK;
 }
 
+/* The Properties of a file that is {"Properties": {...}} or a whole
+ * instance Spec (Properties with Tags, Init, LogicalID, Attachments), or
+ * NULL: the file holds bare Properties. */
+static json_t *
+spec_properties(json_t *o)
+{
+	static const char *const spec_keys[] = { "Properties", "Tags", "Init",
+		"LogicalID", "Attachments", NULL };
+	json_t *p = jget(o, "Properties"), *v;
+	const char *k;
+
+	if (!json_is_object(p))
+		return NULL;
+	json_object_foreach(o, k, v)
+	{
+		size_t i = 0;
+
+		while (spec_keys[i] != NULL && strcmp(spec_keys[i], k) != 0)
+			i++;
+		if (spec_keys[i] == NULL)
+			return NULL;
+	}
+	return p;
+}
+
 static int
 do_validate(const struct copts *o, int argc, char **argv)
 {
@@ -293,7 +318,13 @@ do_validate(const struct copts *o, int argc, char **argv)
 	props = load_json_file(argv[0], &err);
 	if (props == NULL)
 		return client_fail(&err);
-	inner = json_object_size(props) == 1 ? jget(props, "Properties") : NULL;
+	inner = spec_properties(props);
+	if (inner != NULL && json_object_size(props) > 1)
+		fprintf(stderr,
+		    "validate: %s is an instance Spec; checking its "
+		    "\"Properties\" (validate takes Properties, bare or as "
+		    "{\"Properties\": {...}})\n",
+		    argv[0]);
 	params = json_pack("{s:s,s:O}", "Type", o->co_type, "Properties",
 	    json_is_object(inner) ? inner : props);
 	json_decref(props);
@@ -460,8 +491,9 @@ const struct verb client_verbs[] = {
 	    "--wait waits for them, with a progress line on a terminal.\n",
 	    provision_flags, 1, 1, do_provision },
 	{ "validate", "FILE.json    (instance Properties)",
-	    "Checks instance Properties (bare or as {\"Properties\": {...}})\n"
-	    "against the plugin and its templates, and prints \"valid\".\n",
+	    "Checks instance Properties (bare, as {\"Properties\": {...}}, or\n"
+	    "the Properties of a whole instance Spec, saying so) against the\n"
+	    "plugin and its templates, and prints \"valid\".\n",
 	    NULL, 1, 1, do_validate },
 	{ "destroy", "ID...",
 	    "Destroys each instance: the plugin hides it at once, powers it\n"

@@ -156,6 +156,32 @@ class CLI(harness.PluginTest):
             self.assertEqual(f.read(), pub)
         self.c = self.p.client()
 
+    def test_validate_forms(self):
+        spec = self.spec(Tags={"a": "b"}, Init="echo", LogicalID="x")
+        p = self.cli("validate", spec)
+        self.assertEqual(p.stdout, "valid\n")
+        self.assertIn("is an instance Spec; checking its \"Properties\"", p.stderr)
+        p = self.cli("validate", self.spec())
+        self.assertEqual((p.stdout, p.stderr), ("valid\n", ""))
+        bare = os.path.join(self.base, "bare.json")
+        with open(bare, "w") as f:
+            json.dump({"VMX": "alpine"}, f)
+        self.assertEqual(self.cli("validate", bare).stdout, "valid\n")
+        # Not a Spec (an unknown top-level key): sent as Properties, refused.
+        self.cli("validate", self.spec(Bogus=1), want=1)
+
+    def test_bad_qemu_path_with_auto(self):
+        # --backend auto (the default) and --qemu /bad/path: the path and
+        # why, not "no hypervisor found".
+        p = subprocess.run([self.p.binary, "serve", "--name", "bad", "--vm-dir",
+                            os.path.join(self.base, "vms3"), "--qemu", "/bad/path/qemu",
+                            "--vmrun", "/bad/path/vmrun"],
+                           env=self.p.env, capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("qemu-system-x86_64 not found at /bad/path/qemu", p.stderr)
+        self.assertIn("/bad/path/vmrun", p.stderr)
+        self.assertNotIn("no hypervisor found", p.stderr)
+
     def test_no_guest_key(self):
         p = self.new_plugin(name="nokey", vm_dir=os.path.join(self.base, "vms2"),
                             args=["--guest-key", "none"])
