@@ -707,23 +707,57 @@ start_listeners(struct serve *s)
 	return 0;
 }
 
-/* Until SIGINT or SIGTERM. */
-static void
-wait_signal(void)
+/* Whether our unix socket is still at its path (not removed, not
+ * replaced by another file). */
+static bool
+socket_still_ours(const struct serve *s)
+{
+	struct stat st;
+
+	if (!s->s_have_sock)
+		return true;
+	if (lstat(s->s_c.c_socket, &st) == -1) {
+		log_error(
+		    "the socket %s is gone (%s): no client can reach this "
+		    "plugin any more; exiting 1 so that the service "
+		    "manager starts it again, which makes it anew (the "
+		    "VMs keep running)",
+		    s->s_c.c_socket, strerror(errno));
+		return false;
+	}
+	if (!S_ISSOCK(st.st_mode) || st.st_ino != s->s_sock_st.st_ino ||
+	    st.st_dev != s->s_sock_st.st_dev ||
+	    st.st_ctime != s->s_sock_st.st_ctime) {
+		log_error("the socket %s was replaced by another file: clients "
+			  "reach whatever made it, not this plugin; exiting 1 "
+			  "and leaving it alone (the VMs keep running)",
+		    s->s_c.c_socket);
+		return false;
+	}
+	return true;
+}
+
+/* Until SIGINT or SIGTERM (0), or until the socket is removed or
+ * replaced (1, logged), looked at every SOCKET_CHECK_MS. */
+static int
+wait_signal(const struct serve *s)
 {
 	for (;;) {
 		struct pollfd pfd = { sig_pipe[0], POLLIN, 0 };
 		unsigned char sig;
+		int n = poll(&pfd, 1, SOCKET_CHECK_MS);
 
-		if (poll(&pfd, 1, -1) == -1) {
-			if (errno == EINTR)
-				continue;
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
 			log_warn("poll");
-			return;
+			return 0;
 		}
-		if (read(sig_pipe[0], &sig, 1) == 1) {
+		if (n == 0 && !socket_still_ours(s))
+			return 1;
+		if (n > 0 && read(sig_pipe[0], &sig, 1) == 1) {
 			log_info("signal %d: shutting down", sig);
-			return;
+			return 0;
 		}
 	}
 }
@@ -800,12 +834,13 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 		    PLUGIN_PROGNAME, PLUGIN_VERSION, PLUGIN_REVISION,
 		    s->s_c.c_socket, s->s_bks[0].be_ops->name, s->s_c.c_vm_dir,
 		    s->s_c.c_vm_lib);
-		wait_signal();
-		rc = 0;
+		rc = wait_signal(s);
 	}
 	shut_down(s);
 	if (rc == 0)
 		log_info("stopped");
+	else
+		log_info("stopped (status %d)", rc);
 	free(s->s_ssh_pub);
 	free(s);
 	return rc;

@@ -144,6 +144,9 @@
 #define SSH_KEY_NAME "id_ed25519" /* and id_ed25519.pub */
 #define SSH_KEYGEN_TIMEOUT_MS 30000
 
+/* How often serve looks whether its socket is still there. */
+#define SOCKET_CHECK_MS 2000
+
 /* The client verbs (cmd/). */
 #define CLIENT_TIMEOUT_S 60		       /* for the plugin's answer */
 #define CLIENT_MAX_ANSWER (256 * 1024 * 1024)  /* bytes of one answer */

@@ -119,6 +119,37 @@ class CLI(harness.PluginTest):
         ops = [o[0] for o in self.p.ops_log() if o[1:] == [iid]]
         self.assertEqual(ops.count("start"), 3, ops)
 
+    def test_shutdown_says_vms_run_on(self):
+        for _ in range(2):
+            self.cli("provision", "--wait", self.spec())
+        self.c.close()
+        self.c = None
+        self.p.stop()
+        self.assertIn("2 VMs are still running, left running by design", self.p.log())
+
+    def test_socket_removed(self):
+        # The plugin notices, says why and exits 1 (a service manager
+        # starts it again); its VMs are left alone.
+        self.c.close()
+        self.c = None
+        os.unlink(self.p.socket)
+        rc = self.p.proc.wait(timeout=30)
+        self.assertEqual(rc, 1)
+        self.assertIn("the socket %s is gone" % self.p.socket, self.p.log())
+        self.assertFalse(os.path.exists(self.p.pidfile))
+
+    def test_socket_replaced(self):
+        self.c.close()
+        self.c = None
+        os.unlink(self.p.socket)
+        with open(self.p.socket, "w") as f:
+            f.write("not ours")
+        self.assertEqual(self.p.proc.wait(timeout=30), 1)
+        self.assertIn("was replaced by another file", self.p.log())
+        with open(self.p.socket) as f:
+            self.assertEqual(f.read(), "not ours")
+        os.unlink(self.p.socket)
+
     def test_guest_verbs_without_a_guest(self):
         iid = self.cli("provision", "--wait", self.spec()).stdout.strip()
         p = self.cli("ip", iid, want=1)
