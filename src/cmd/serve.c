@@ -25,6 +25,7 @@
 #include "cmd/config.h"
 #include "cmd/flags.h"
 #include "cmd/serve.h"
+#include "cmd/sigwait.h"
 #include "cmd/sshkey.h"
 #include "group/gctl.h"
 #include "group/ghash.h"
@@ -312,19 +313,6 @@ struct serve {
 	char *s_ssh_pub;
 };
 
-static int sig_pipe[2] = { -1, -1 };
-
-static void
-on_signal(int sig)
-{
-	int saved = errno;
-	unsigned char c = (unsigned char)sig;
-
-	/* Only async-signal-safe work here: one byte into the self-pipe. */
-	(void)write(sig_pipe[1], &c, 1);
-	errno = saved;
-}
-
 /* Fills in the directories that default from --name. */
 static int
 finish_config(struct config *c)
@@ -447,34 +435,6 @@ prepare_dirs(struct serve *s)
 			  "will fail until templates are there",
 		    c->c_vm_lib);
 	return 0;
-}
-
-static void
-signals_init(void)
-{
-	struct sigaction sa;
-
-	/* Close-on-exec from the start where the system can: threads spawn
-	 * long-lived children (QEMU), and one spawned between pipe() and
-	 * fcntl() would keep our ends open for its whole life. */
-#ifdef HAVE_PIPE2
-	if (pipe2(sig_pipe, O_CLOEXEC) == -1)
-		fatal("pipe2");
-#else
-	if (pipe(sig_pipe) == -1)
-		fatal("pipe");
-	(void)fd_cloexec(sig_pipe[0]);
-	(void)fd_cloexec(sig_pipe[1]);
-#endif
-	(void)fd_nonblock(sig_pipe[1]);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	(void)sigemptyset(&sa.sa_mask);
-	(void)sigaction(SIGINT, &sa, NULL);
-	(void)sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	(void)sigaction(SIGPIPE, &sa, NULL);
-	(void)sigaction(SIGHUP, &sa, NULL);
 }
 
 /* The built-in group controller on the service; NULL (logged) on
@@ -707,61 +667,6 @@ start_listeners(struct serve *s)
 	return 0;
 }
 
-/* Whether our unix socket is still at its path (not removed, not
- * replaced by another file). */
-static bool
-socket_still_ours(const struct serve *s)
-{
-	struct stat st;
-
-	if (!s->s_have_sock)
-		return true;
-	if (lstat(s->s_c.c_socket, &st) == -1) {
-		log_error(
-		    "the socket %s is gone (%s): no client can reach this "
-		    "plugin any more; exiting 1 so that the service "
-		    "manager starts it again, which makes it anew (the "
-		    "VMs keep running)",
-		    s->s_c.c_socket, strerror(errno));
-		return false;
-	}
-	if (!S_ISSOCK(st.st_mode) || st.st_ino != s->s_sock_st.st_ino ||
-	    st.st_dev != s->s_sock_st.st_dev ||
-	    st.st_ctime != s->s_sock_st.st_ctime) {
-		log_error("the socket %s was replaced by another file: clients "
-			  "reach whatever made it, not this plugin; exiting 1 "
-			  "and leaving it alone (the VMs keep running)",
-		    s->s_c.c_socket);
-		return false;
-	}
-	return true;
-}
-
-/* Until SIGINT or SIGTERM (0), or until the socket is removed or
- * replaced (1, logged), looked at every SOCKET_CHECK_MS. */
-static int
-wait_signal(const struct serve *s)
-{
-	for (;;) {
-		struct pollfd pfd = { sig_pipe[0], POLLIN, 0 };
-		unsigned char sig;
-		int n = poll(&pfd, 1, SOCKET_CHECK_MS);
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			log_warn("poll");
-			return 0;
-		}
-		if (n == 0 && !socket_still_ours(s))
-			return 1;
-		if (n > 0 && read(sig_pipe[0], &sig, 1) == 1) {
-			log_info("signal %d: shutting down", sig);
-			return 0;
-		}
-	}
-}
-
 /* Removes path only if it is still the socket we made. */
 static void
 remove_socket(const char *path, const struct stat *ours)
@@ -800,11 +705,7 @@ shut_down(struct serve *s)
 		(void)unlink(s->s_listenfile);
 	if (s->s_wrote_pid)
 		(void)unlink(s->s_pidfile);
-	if (sig_pipe[0] != -1) {
-		(void)close(sig_pipe[0]);
-		(void)close(sig_pipe[1]);
-		sig_pipe[0] = sig_pipe[1] = -1;
-	}
+	sigwait_close();
 }
 
 int
@@ -827,14 +728,15 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 		free(s);
 		return 1;
 	}
-	signals_init();
+	sigwait_init();
 	if (start_core(s, extra) == 0 && start_listeners(s) == 0) {
 		log_info("%s %s (%s) serving %s; backend %s; vm-dir %s; "
 			 "vm-lib %s",
 		    PLUGIN_PROGNAME, PLUGIN_VERSION, PLUGIN_REVISION,
 		    s->s_c.c_socket, s->s_bks[0].be_ops->name, s->s_c.c_vm_dir,
 		    s->s_c.c_vm_lib);
-		rc = wait_signal(s);
+		rc = sigwait_until(
+		    s->s_have_sock ? s->s_c.c_socket : NULL, &s->s_sock_st);
 	}
 	shut_down(s);
 	if (rc == 0)
