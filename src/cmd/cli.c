@@ -72,7 +72,7 @@ version_main(int argc, char **argv)
 	    flags_parse(
 		tables, FLAGS_PERMUTE, "version", argc, argv, &c, ops) == 0 &&
 	    config_resolve_socket(&c) == 0)
-		info = client_call(&c, "Machine.Info", json_object(), &err);
+		info = client_info(&c, &err);
 	free(ops);
 	printf("{\"version\":\"%s\",\"revision\":\"%s\"", PLUGIN_VERSION,
 	    PLUGIN_REVISION);

@@ -153,6 +153,12 @@ client_check_tls(const struct config *c)
 	return c->c_tls ? transport_check_files(c) : 0;
 }
 
+json_t *
+client_info(const struct config *c, struct err *err)
+{
+	return client_call_raw(c, "Machine.Info", "{}", err);
+}
+
 int
 client_fail(const struct err *err)
 {

@@ -77,6 +77,9 @@ json_t *client_call_raw(const struct config *c, const char *method,
  * the message printed. */
 int client_check_tls(const struct config *c);
 
+/* Machine.Info of the plugin (a new reference), or NULL with err. */
+json_t *client_info(const struct config *c, struct err *err);
+
 /* Prints "error: ..." and returns the exit status for err. */
 int client_fail(const struct err *err);
 

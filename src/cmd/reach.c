@@ -174,8 +174,7 @@ ssh_key(const struct copts *o, char *out, size_t len, struct err *err)
 		(void)strlcpy(out, o->co_identity, len);
 		return 0;
 	}
-	if ((info = client_call(
-		 &o->co_conf, "Machine.Info", json_object(), err)) == NULL)
+	if ((info = client_info(&o->co_conf, err)) == NULL)
 		return -1;
 	key = json_string_value(json_object_get(info, "SSHKey"));
 	if (key == NULL || strlcpy(out, key, len) >= len) {
