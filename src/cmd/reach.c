@@ -132,9 +132,9 @@ reach_ip(const struct copts *o, int argc, char **argv)
 	return CLI_OK;
 }
 
-/* The user to log in as: -l, else the image's default user that the
- * template declares (guestinfo.infrakit.ssh-user, copied into the
- * instance's .vmx), else the local user. */
+/* The user to log in as: -l, else guestinfo.infrakit.ssh-user of the
+ * instance's .vmx (the Spec's SSHUser, else the template's, copied with
+ * it), else the local user. */
 static void
 ssh_user(const struct copts *o, const json_t *desc, char *out, size_t len)
 {

@@ -456,8 +456,8 @@ static const struct flag ssh_flags[] = {
 	    "its vm-dir and gave every guest)",
 	    flag_path, OPT(co_identity) },
 	{ "user", 'l', "USER",
-	    "the user (default: the template's\n"
-	    "guestinfo.infrakit.ssh-user, else yours)",
+	    "the user (default: the Spec's SSHUser, else the\n"
+	    "template's guestinfo.infrakit.ssh-user, else yours)",
 	    flag_string, OPT(co_user) },
 	{ NULL, 0, NULL, NULL, NULL, 0, 0 },
 };

@@ -67,6 +67,7 @@
 #define ID_PREFIX "i-"
 #define ID_MAX 32 /* buffer size for our own IDs */
 #define TEMPLATE_NAME_MAX 128
+#define SSH_USER_MAX 32 /* Properties.SSHUser, as useradd allows */
 #define MEMSIZE_DEFAULT_MB 512
 #define MEMSIZE_MIN_MB 32
 #define MEMSIZE_MAX_MB (1024 * 1024) /* VMware's limit is 128 GB-6 TB */

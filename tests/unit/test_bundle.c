@@ -507,7 +507,8 @@ test_configure_keeps_identity(void **state)
 }
 
 /* The plugin's own key (bi_ssh_key) joins the Spec's SSHAuthorizedKeys in
- * the guest's documents, once, even when the Spec lists it too. */
+ * the guest's documents, once, even when the Spec lists it too; SSHUser
+ * goes to the .vmx as the template's user would. */
 static void
 test_plugin_key(void **state)
 {
@@ -526,8 +527,13 @@ test_plugin_key(void **state)
 	f->f_spec.s_props.p_ssh_keys[0] = strdup(user);
 	f->f_spec.s_props.p_ssh_keys[1] = strdup(plugin);
 	f->f_spec.s_props.p_n_ssh_keys = 1;
+	/* SSHUser: the user the client's ssh takes, where the template
+	 * declares its own. */
+	(void)strlcpy(f->f_spec.s_props.p_ssh_user, "ops",
+	    sizeof(f->f_spec.s_props.p_ssh_user));
 	configure(f, BUNDLE_RESET_IDENTITY);
 	v = instance_vmx(f);
+	assert_key(v, "guestinfo.infrakit.ssh-user", "ops");
 	md = unbase64(vmx_get(v, "guestinfo.metadata"));
 	ud = unbase64(vmx_get(v, "guestinfo.userdata"));
 	assert_non_null(strstr(md,
