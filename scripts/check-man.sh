@@ -122,7 +122,8 @@ tls_to = ["--host", "tcps://127.0.0.1:1"]
 with_them = {"--host": ["tcp://127.0.0.1:1"], "--tls-ca": [pem("c.pem")] + tls_to,
              "--tls-cert": [pem("c.pem"), "--tls-key", pem("k.pem")] + tls_to,
              "--tls-key": [pem("k.pem"), "--tls-cert", pem("c.pem")] + tls_to}
-verb_help = {v: run(v, "--help")[1] for v in sorted(verbs - {"group", "version"})}
+# Verbs with sub-verbs (group, attachment) take their flags after those.
+verb_help = {v: run(v, "--help")[1] for v in sorted(verbs - {"group", "version", "attachment"})}
 for f in sorted(in1):
     if f in ("--help", "-h"):
         continue
