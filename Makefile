@@ -11,7 +11,7 @@ ISO        ?=
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 
-.PHONY: all plugins install uninstall deps run test test-quick check-macos bench \
+.PHONY: all plugins install uninstall deps run demo test test-quick check-macos bench \
 	fuzz vmx-tiny vmx-alpine vmx-moby format clean
 
 all plugins: $(BUILD)/build.ninja
@@ -42,7 +42,13 @@ run:
 	@if ! command -v vmrun >/dev/null 2>&1 && \
 	    [ ! -x "/Applications/VMware Fusion.app/Contents/Library/vmrun" ]; then \
 		$(MAKE) --no-print-directory vmx-tiny; fi
+	@echo "run: serving; in another terminal: make demo (provision, wait, ssh)"
 	$(BIN) serve --vm-dir=$(VM_DIR) --vm-lib=$(VM_LIB) $(RUN_FLAGS)
+
+# The demo, against the plugin `make run` serves: provision the tiny guest,
+# wait until it is Ready, describe it, and ssh into it with the plugin's key.
+demo:
+	@scripts/demo.sh $(BIN)
 
 # Everything CI runs: gcc and clang builds with -Werror, the whole suite,
 # the suite again under ASan+UBSan, unit tests under valgrind, style checks.

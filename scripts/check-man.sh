@@ -101,9 +101,10 @@ for v in sorted(man_verbs - verbs):
 in1 = entries(page1)
 for f in sorted(help_flags(usage) - in1):
     bad.append("%s: flag %s (in --help) has no entry" % (page1, f))
-# Every flag the page documents must be accepted: with no plugin running,
-# a known flag ends in "cannot reach the plugin" (3), an unknown one in a
-# usage error (2).
+# Every flag the page documents must be accepted by a verb whose --help
+# lists it: with no plugin running, a known flag ends in "cannot reach the
+# plugin" (3; or 1, provision's missing file) for some number of operands,
+# an unknown one in a usage error (2).
 takes = set(re.findall(r"^\.It Fl (-[a-z-]+) Ar ", text1, re.M))
 # Flags that need others with them: the TLS ones need a tcps:// address
 # (loopback port 1: nothing answers), --tls-cert and --tls-key each other,
@@ -121,17 +122,26 @@ tls_to = ["--host", "tcps://127.0.0.1:1"]
 with_them = {"--host": ["tcp://127.0.0.1:1"], "--tls-ca": [pem("c.pem")] + tls_to,
              "--tls-cert": [pem("c.pem"), "--tls-key", pem("k.pem")] + tls_to,
              "--tls-key": [pem("k.pem"), "--tls-cert", pem("c.pem")] + tls_to}
+# Verbs with sub-verbs (group, attachment) take their flags after those.
+verb_help = {v: run(v, "--help")[1] for v in sorted(verbs - {"group", "version", "attachment"})}
 for f in sorted(in1):
-    args = ["describe", f]
+    if f in ("--help", "-h"):
+        continue
+    owner = [v for v, h in verb_help.items() if f in help_flags(h)]
+    if not owner:
+        bad.append("%s: flag %s is in no verb's --help" % (page1, f))
+        continue
+    args = [owner[0], f]
     if f in with_them:
         args += with_them[f]
     elif f.lstrip("-") in {t.lstrip("-") for t in takes}:
-        args.append({"--tags": "k=v", "--listen": "/nonexistent/sock"}.get(f, "x"))
-    rc, out = run(*args)
-    want = 0 if f in ("--help", "-h") else 3
-    if rc != want:
-        bad.append("%s: %s exited %d, not %d: %s" % (page1, " ".join(args), rc,
-                                                   want, out.strip()[:200]))
+        args.append({"--tags": "k=v", "--listen": "/nonexistent/sock",
+                     "--timeout": "1s", "--identity": "/k", "-i": "/k"}.get(f, "x"))
+    results = [run(*(args + ["i-x", "k=v"][:n])) for n in range(3)]
+    if not any(rc in (1, 3) for rc, _ in results):
+        rc, out = results[0]
+        bad.append("%s: %s exited %d, not 3: %s" % (page1, " ".join(args), rc,
+                                                    out.strip()[:200]))
 
 # Cross-references to our own pages must name a page we have.
 for page in (page1, page8):

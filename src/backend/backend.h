@@ -52,6 +52,9 @@ struct bk_inst {
 	/* create: the persistent disks to attach, made already. */
 	const struct bk_disk *bi_disks;
 	size_t bi_ndisks;
+	/* The plugin's own public key line (serve's <vm-dir>/.ssh key pair),
+	 * authorized in the guest besides SSHAuthorizedKeys; NULL: none. */
+	const char *bi_ssh_key;
 };
 
 enum power_state {

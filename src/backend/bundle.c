@@ -603,6 +603,11 @@ configure_vmx(struct vmx *v, const struct bk_inst *bi, unsigned flags,
 			goto out;
 	} else
 		(void)vmx_del(v, "guestinfo.infrakit.logical-id");
+	/* SSHUser: the image's user as the template would say it. */
+	if (p->p_ssh_user[0] != '\0' &&
+	    bundle_vset(v, "guestinfo.infrakit.ssh-user", p->p_ssh_user, err) ==
+		-1)
+		goto out;
 	if (bundle_guest_init(v, bi, devs, ndev, flags, dropped, err) == -1 ||
 	    bundle_disks_attach(v, bi, err) == -1)
 		goto out;

@@ -183,6 +183,31 @@ fit_budget(struct vmx *v, enum guest_init how, size_t *dropped, struct err *err)
 	return 0;
 }
 
+/* The keys the guest authorizes: SSHAuthorizedKeys, then the plugin's own
+ * (bi_ssh_key) unless the spec lists it already. A new array of borrowed
+ * strings (caller frees), or NULL (out of memory); *n its length. */
+static const char **
+guest_keys(const struct bk_inst *bi, size_t *n, struct err *err)
+{
+	const struct inst_props *p = &bi->bi_spec->s_props;
+	const char **keys = calloc(p->p_n_ssh_keys + 1, sizeof(*keys));
+	bool have = bi->bi_ssh_key == NULL;
+
+	*n = 0;
+	if (keys == NULL) {
+		err_set(err, EIK_INTERNAL, "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < p->p_n_ssh_keys; i++) {
+		keys[(*n)++] = p->p_ssh_keys[i];
+		if (!have && strcmp(p->p_ssh_keys[i], bi->bi_ssh_key) == 0)
+			have = true;
+	}
+	if (!have)
+		keys[(*n)++] = bi->bi_ssh_key;
+	return keys;
+}
+
 int
 bundle_guest_init(struct vmx *v, const struct bk_inst *bi,
     const struct vmx_device *devs, long ndev, unsigned flags, size_t *dropped,
@@ -194,17 +219,19 @@ bundle_guest_init(struct vmx *v, const struct bk_inst *bi,
 	bool seed = how == GUEST_INIT_AUTO || how == GUEST_INIT_CIDATA;
 	struct ci_input in;
 	struct buf ud, md;
+	const char **akeys;
 	int rc = -1;
 
 	*dropped = 0;
 	if (how == GUEST_INIT_NONE)
 		return 0;
 	memset(&in, 0, sizeof(in));
+	if ((akeys = guest_keys(bi, &in.ci_n_ssh_keys, err)) == NULL)
+		return -1;
 	in.ci_instance_id = bi->bi_id;
 	in.ci_logical_id = s->s_logical_id;
 	in.ci_init = s->s_init;
-	in.ci_ssh_keys = (const char *const *)s->s_props.p_ssh_keys;
-	in.ci_n_ssh_keys = s->s_props.p_n_ssh_keys;
+	in.ci_ssh_keys = akeys;
 	in.ci_tags = bi->bi_tags;
 	buf_init(&ud, CI_BUF_MAX);
 	buf_init(&md, CI_BUF_MAX);
@@ -226,5 +253,6 @@ bundle_guest_init(struct vmx *v, const struct bk_inst *bi,
 out:
 	buf_free(&ud);
 	buf_free(&md);
+	free(akeys);
 	return rc;
 }

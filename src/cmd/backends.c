@@ -30,6 +30,7 @@ struct opening {
 	size_t op_n;
 	const struct backend_ops *const *op_extra;
 	struct backend_conf op_bc;
+	char op_why[1024]; /* "vmware: ...; qemu: ..." of open_others */
 };
 
 static bool
@@ -90,6 +91,15 @@ open_named(struct opening *o, const char *name, struct bkent *out)
 	return -1;
 }
 
+/* Whether the user pointed at ops's hypervisor (--vmrun, --qemu). */
+static bool
+explicit_path(const struct opening *o, const struct backend_ops *ops)
+{
+	return (strcmp(ops->name, "vmware") == 0 &&
+		   o->op_bc.bc_vmrun != NULL) ||
+	    (strcmp(ops->name, "qemu") == 0 && o->op_bc.bc_qemu != NULL);
+}
+
 /* Every other backend that opens here, quietly: a missing hypervisor is
  * no error here. */
 static void
@@ -109,9 +119,20 @@ open_others(
 		if (o->op_all[i]->open(&o->op_bc, &out[*n].be_ctx, &err) == 0) {
 			out[*n].be_ops = o->op_all[i];
 			(*n)++;
-		} else
+			continue;
+		}
+		/* A path the user gave that does not work is worth saying
+		 * even when another backend opens. */
+		if (explicit_path(o, o->op_all[i]))
+			log_warnx(
+			    "backend %s: %s", o->op_all[i]->name, err.msg);
+		else
 			log_debug("backend %s not available: %s",
 			    o->op_all[i]->name, err.msg);
+		(void)snprintf(o->op_why + strlen(o->op_why),
+		    sizeof(o->op_why) - strlen(o->op_why), "%s%s: %s",
+		    o->op_why[0] != '\0' ? "; " : "", o->op_all[i]->name,
+		    err.msg);
 	}
 }
 
@@ -130,11 +151,16 @@ backends_open(const struct config *c, const struct backend_ops *const *extra,
 		*n = 1;
 	}
 	open_others(&o, is_auto, out, max, n);
+	if (*n == 0 && (c->c_vmrun[0] != '\0' || c->c_qemu[0] != '\0')) {
+		log_error("no backend could be opened: %s", o.op_why);
+		return -1;
+	}
 	if (*n == 0) {
 		log_error("no hypervisor found: vmrun (VMware Fusion, "
 			  "Workstation or Player) is not installed or not in "
 			  "PATH, and neither is qemu-system-x86_64. Install "
-			  "one, or point --vmrun / --qemu at it");
+			  "one, or point --vmrun / --qemu at it (%s)",
+		    o.op_why);
 		return -1;
 	}
 	return 0;

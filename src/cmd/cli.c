@@ -10,10 +10,12 @@
 #include "cmd/attach.h"
 #include "cmd/cli.h"
 #include "cmd/client.h"
+#include "cmd/config.h"
 #include "cmd/flags.h"
 #include "cmd/group.h"
 #include "cmd/serve.h"
 #include "util/defaults.h"
+#include "util/err.h"
 #include "version.h"
 
 static void
@@ -51,11 +53,36 @@ help_main(void)
 	return 0;
 }
 
+/*
+ * This program's version and, when a plugin answers on the default socket
+ * (or --name/--listen's), the running daemon's as "daemon": the two differ
+ * after an upgrade until the daemon is restarted.
+ */
 static int
-version_main(void)
+version_main(int argc, char **argv)
 {
-	printf("{\"version\":\"%s\",\"revision\":\"%s\"}\n", PLUGIN_VERSION,
+	const struct flag *tables[] = { config_client_flags, NULL };
+	struct config c;
+	struct err err;
+	json_t *info = NULL;
+	char **ops = calloc((size_t)argc + 1, sizeof(*ops));
+
+	err_clear(&err);
+	if (ops != NULL && config_defaults(&c, &err) == 0 &&
+	    flags_parse(
+		tables, FLAGS_PERMUTE, "version", argc, argv, &c, ops) == 0 &&
+	    config_resolve_socket(&c) == 0)
+		info = client_info(&c, &err);
+	free(ops);
+	printf("{\"version\":\"%s\",\"revision\":\"%s\"", PLUGIN_VERSION,
 	    PLUGIN_REVISION);
+	if (json_string_value(json_object_get(info, "Version")) != NULL &&
+	    json_string_value(json_object_get(info, "Revision")) != NULL)
+		printf(",\"daemon\":{\"version\":\"%s\",\"revision\":\"%s\"}",
+		    json_string_value(json_object_get(info, "Version")),
+		    json_string_value(json_object_get(info, "Revision")));
+	printf("}\n");
+	json_decref(info);
 	return 0;
 }
 
@@ -97,7 +124,7 @@ cli_main(int argc, char **argv, const struct backend_ops *const *extra)
 
 	if (verb == NULL || verb[0] == '-') {
 		if (verb != NULL && strcmp(verb, "--version") == 0)
-			return version_main();
+			return version_main(1, argv);
 		if (verb != NULL &&
 		    (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0))
 			return help_main();
@@ -106,7 +133,7 @@ cli_main(int argc, char **argv, const struct backend_ops *const *extra)
 	if (strcmp(verb, "serve") == 0)
 		return serve_main(argc - 1, argv + 1, extra);
 	if (strcmp(verb, "version") == 0)
-		return version_main();
+		return version_main(argc - 1, argv + 1);
 	if (strcmp(verb, "help") == 0)
 		return help_main();
 	if (strcmp(verb, "group") == 0)

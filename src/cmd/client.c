@@ -153,9 +153,25 @@ client_check_tls(const struct config *c)
 	return c->c_tls ? transport_check_files(c) : 0;
 }
 
+json_t *
+client_info(const struct config *c, struct err *err)
+{
+	return client_call_raw(c, "Machine.Info", "{}", err);
+}
+
 int
 client_fail(const struct err *err)
 {
-	fprintf(stderr, "error: %s\n", err->msg);
+	/* The plugin names its RPC methods; a person at this prompt wants
+	 * the verb. */
+	static const char rpc_word[] = "with DescribeInstances";
+	const char *at = strstr(err->msg, rpc_word);
+
+	if (at != NULL)
+		fprintf(stderr,
+		    "error: %.*swith `" PLUGIN_PROGNAME " describe --all`%s\n",
+		    (int)(at - err->msg), err->msg, at + sizeof(rpc_word) - 1);
+	else
+		fprintf(stderr, "error: %s\n", err->msg);
 	return err->code == EIK_IO ? CLI_UNREACHABLE : CLI_FAILED;
 }

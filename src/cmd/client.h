@@ -22,6 +22,7 @@ struct flag;
 #define CLI_FAILED 1	  /* the plugin refused or failed the request */
 #define CLI_USAGE 2	  /* bad flags or operands */
 #define CLI_UNREACHABLE 3 /* no plugin answered */
+#define CLI_TIMEOUT 4	  /* provision --wait: not ready in time */
 
 /* The options of the client verbs; starts with the struct config that
  * config_client_flags fill. */
@@ -34,6 +35,12 @@ struct copts {
 	bool co_quiet;
 	bool co_json;
 	char co_reason[64]; /* destroy --reason */
+	bool co_wait;	    /* provision --wait */
+	unsigned co_timeout_ms;
+	bool co_hard;		    /* stop --hard */
+	bool co_follow;		    /* logs -f */
+	char co_identity[PATH_BUF]; /* ssh -i */
+	char co_user[64];	    /* ssh -l */
 };
 
 /* A client verb: PROG NAME [flags] OPERANDS. */
@@ -70,7 +77,26 @@ json_t *client_call_raw(const struct config *c, const char *method,
  * the message printed. */
 int client_check_tls(const struct config *c);
 
+/* Machine.Info of the plugin (a new reference), or NULL with err. */
+json_t *client_info(const struct config *c, struct err *err);
+
 /* Prints "error: ..." and returns the exit status for err. */
 int client_fail(const struct err *err);
+
+/* The description of instance id with its Properties, whether InfraKit
+ * sees it or not (a new reference), or NULL with err (EIK_NOTFOUND
+ * naming `describe --all`). reach.c. */
+json_t *client_find(const struct copts *o, const char *id, struct err *err);
+
+/* The verbs that reach a guest (reach.c): ssh, ip, console, logs, start,
+ * stop, restart; and provision --wait's wait. */
+int reach_ssh(const struct copts *o, int argc, char **argv);
+int reach_ip(const struct copts *o, int argc, char **argv);
+int reach_console(const struct copts *o, int argc, char **argv);
+int reach_logs(const struct copts *o, int argc, char **argv);
+int reach_start(const struct copts *o, int argc, char **argv);
+int reach_stop(const struct copts *o, int argc, char **argv);
+int reach_restart(const struct copts *o, int argc, char **argv);
+int reach_wait_ready(const struct copts *o, const char *id);
 
 #endif /* CLIENT_H */

@@ -18,14 +18,18 @@
 #include "group/policy.h"
 #include "util/err.h"
 
+/* $HOME, as every shell tool reads it (a test, sudo -H, a container
+ * that sets it), else the user database. */
 static int
 home_dir(char *out, size_t len, struct err *err)
 {
-	struct passwd *pw = getpwuid(getuid());
-	const char *h =
-	    pw != NULL && pw->pw_dir != NULL && pw->pw_dir[0] != '\0'
-	    ? pw->pw_dir
-	    : getenv("HOME");
+	const char *h = getenv("HOME");
+
+	if (h == NULL || h[0] == '\0') {
+		struct passwd *pw = getpwuid(getuid());
+
+		h = pw != NULL ? pw->pw_dir : NULL;
+	}
 
 	if (h == NULL || h[0] == '\0') {
 		err_set(err, EIK_INVAL,

@@ -39,11 +39,12 @@ struct config {
 	unsigned c_stop_soft_ms;
 	int c_group_era;		  /* enum ghash_era: --group-hash-tag */
 	unsigned c_group_restart_wait_ms; /* --group-restart-wait */
+	bool c_no_guest_key;		  /* --guest-key none */
 };
 
 /*
  * The plugins directory: $INFRAKIT_PLUGINS_DIR, else $INFRAKIT_HOME/plugins,
- * else ~/.infrakit/plugins (home from the user database, $HOME as fallback).
+ * else ~/.infrakit/plugins (~: $HOME, else the user database).
  */
 int config_plugins_dir(char *out, size_t len, struct err *err);
 

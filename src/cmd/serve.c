@@ -25,6 +25,8 @@
 #include "cmd/config.h"
 #include "cmd/flags.h"
 #include "cmd/serve.h"
+#include "cmd/sigwait.h"
+#include "cmd/sshkey.h"
 #include "group/gctl.h"
 #include "group/ghash.h"
 #include "http/httpd.h"
@@ -168,6 +170,18 @@ set_hash_tag(void *ctx, const struct flag *f, const char *arg)
 	return 0;
 }
 
+static int
+set_guest_key(void *ctx, const struct flag *f, const char *arg)
+{
+	(void)f;
+	if (strcmp(arg, "auto") != 0 && strcmp(arg, "none") != 0) {
+		fprintf(stderr, "--guest-key %s: use auto or none\n", arg);
+		return -1;
+	}
+	((struct config *)ctx)->c_no_guest_key = strcmp(arg, "none") == 0;
+	return 0;
+}
+
 /* Numbers in the help texts. */
 #define PORT_MAX_S STR(TCP_PORT_MAX)
 #define PARALLEL_S STR(MAX_PARALLEL_DEFAULT)
@@ -257,6 +271,11 @@ static const struct flag serve_flags[] = {
 	    "restarted member may take to run again before the next\n"
 	    "try (2 tries, then it is replaced; default 15s)",
 	    set_positive, CF(c_group_restart_wait_ms) },
+	{ "guest-key", 0, "K",
+	    "auto (default): make <vm-dir>/.ssh/id_ed25519 once and\n"
+	    "authorize it in every guest (the client's ssh uses it);\n"
+	    "none: only the Spec's SSHAuthorizedKeys",
+	    set_guest_key, 0, 0 },
 	{ NULL, 0, NULL, NULL, NULL, 0, 0 },
 };
 
@@ -290,20 +309,9 @@ struct serve {
 	struct tlsfront *s_tls;	  /* tcps://: in front of s_ht */
 	struct stat s_sock_st;
 	bool s_have_sock, s_wrote_pid, s_wrote_listen;
+	char s_ssh_key[PATH_BUF]; /* the guests' key pair, or "" */
+	char *s_ssh_pub;
 };
-
-static int sig_pipe[2] = { -1, -1 };
-
-static void
-on_signal(int sig)
-{
-	int saved = errno;
-	unsigned char c = (unsigned char)sig;
-
-	/* Only async-signal-safe work here: one byte into the self-pipe. */
-	(void)write(sig_pipe[1], &c, 1);
-	errno = saved;
-}
 
 /* Fills in the directories that default from --name. */
 static int
@@ -429,34 +437,6 @@ prepare_dirs(struct serve *s)
 	return 0;
 }
 
-static void
-signals_init(void)
-{
-	struct sigaction sa;
-
-	/* Close-on-exec from the start where the system can: threads spawn
-	 * long-lived children (QEMU), and one spawned between pipe() and
-	 * fcntl() would keep our ends open for its whole life. */
-#ifdef HAVE_PIPE2
-	if (pipe2(sig_pipe, O_CLOEXEC) == -1)
-		fatal("pipe2");
-#else
-	if (pipe(sig_pipe) == -1)
-		fatal("pipe");
-	(void)fd_cloexec(sig_pipe[0]);
-	(void)fd_cloexec(sig_pipe[1]);
-#endif
-	(void)fd_nonblock(sig_pipe[1]);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	(void)sigemptyset(&sa.sa_mask);
-	(void)sigaction(SIGINT, &sa, NULL);
-	(void)sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	(void)sigaction(SIGPIPE, &sa, NULL);
-	(void)sigaction(SIGHUP, &sa, NULL);
-}
-
 /* The built-in group controller on the service; NULL (logged) on
  * failure. */
 static struct gctl *
@@ -479,6 +459,23 @@ open_groups(const struct config *c, const struct svc *svc)
 	return gc;
 }
 
+/* The plugin's key pair for its guests (sshkey.h). Without it (no
+ * ssh-keygen) the plugin still serves: `ssh` then needs -i. */
+static void
+open_ssh_key(struct serve *s)
+{
+	struct err err;
+
+	if (s->s_c.c_no_guest_key)
+		return;
+	err_clear(&err);
+	if (sshkey_ensure(s->s_c.c_vm_dir, s->s_ssh_key, sizeof(s->s_ssh_key),
+		&s->s_ssh_pub, &err) == -1) {
+		log_warnx("the guests get no key of the plugin's: %s", err.msg);
+		s->s_ssh_key[0] = '\0';
+	}
+}
+
 /* Backends, the service and the group controller. 0, or -1 logged. */
 static int
 start_core(struct serve *s, const struct backend_ops *const *extra)
@@ -499,6 +496,8 @@ start_core(struct serve *s, const struct backend_ops *const *extra)
 	sc.sc_poll_ms = c->c_poll_ms;
 	sc.sc_op_timeout_ms = c->c_op_timeout_ms;
 	sc.sc_stop_soft_ms = c->c_stop_soft_ms;
+	open_ssh_key(s);
+	sc.sc_ssh_key = s->s_ssh_pub;
 	err_clear(&err);
 	if ((s->s_sv = service_open(&sc, &err)) == NULL) {
 		log_error("%s", err.msg);
@@ -509,6 +508,9 @@ start_core(struct serve *s, const struct backend_ops *const *extra)
 	if ((s->s_gc = open_groups(c, service_svc(s->s_sv))) == NULL)
 		return -1;
 	rpc_front_init(&s->s_front, service_svc(s->s_sv), s->s_gc);
+	s->s_front.rf_vm_dir = c->c_vm_dir;
+	if (s->s_ssh_pub != NULL)
+		s->s_front.rf_ssh_key = s->s_ssh_key;
 	return 0;
 }
 
@@ -665,27 +667,6 @@ start_listeners(struct serve *s)
 	return 0;
 }
 
-/* Until SIGINT or SIGTERM. */
-static void
-wait_signal(void)
-{
-	for (;;) {
-		struct pollfd pfd = { sig_pipe[0], POLLIN, 0 };
-		unsigned char sig;
-
-		if (poll(&pfd, 1, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			log_warn("poll");
-			return;
-		}
-		if (read(sig_pipe[0], &sig, 1) == 1) {
-			log_info("signal %d: shutting down", sig);
-			return;
-		}
-	}
-}
-
 /* Removes path only if it is still the socket we made. */
 static void
 remove_socket(const char *path, const struct stat *ours)
@@ -724,11 +705,7 @@ shut_down(struct serve *s)
 		(void)unlink(s->s_listenfile);
 	if (s->s_wrote_pid)
 		(void)unlink(s->s_pidfile);
-	if (sig_pipe[0] != -1) {
-		(void)close(sig_pipe[0]);
-		(void)close(sig_pipe[1]);
-		sig_pipe[0] = sig_pipe[1] = -1;
-	}
+	sigwait_close();
 }
 
 int
@@ -751,19 +728,22 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 		free(s);
 		return 1;
 	}
-	signals_init();
+	sigwait_init();
 	if (start_core(s, extra) == 0 && start_listeners(s) == 0) {
 		log_info("%s %s (%s) serving %s; backend %s; vm-dir %s; "
 			 "vm-lib %s",
 		    PLUGIN_PROGNAME, PLUGIN_VERSION, PLUGIN_REVISION,
 		    s->s_c.c_socket, s->s_bks[0].be_ops->name, s->s_c.c_vm_dir,
 		    s->s_c.c_vm_lib);
-		wait_signal();
-		rc = 0;
+		rc = sigwait_until(
+		    s->s_have_sock ? s->s_c.c_socket : NULL, &s->s_sock_st);
 	}
 	shut_down(s);
 	if (rc == 0)
 		log_info("stopped");
+	else
+		log_info("stopped (status %d)", rc);
+	free(s->s_ssh_pub);
 	free(s);
 	return rc;
 }

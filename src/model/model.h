@@ -42,7 +42,8 @@ struct inst_props {
 	enum clone_mode p_clone;
 	char **p_ssh_keys;
 	size_t p_n_ssh_keys;
-	unsigned p_att_size_gb; /* disks the Attachments create */
+	unsigned p_att_size_gb;		   /* disks the Attachments create */
+	char p_ssh_user[SSH_USER_MAX + 1]; /* "": the template's */
 };
 
 struct attachment {

@@ -20,7 +20,7 @@
 
 const char *const specjson_prop_names[] = { "VMX", "MemorySizeMBs", "NumCPUs",
 	"LaunchGUI", "Tags", "GuestInit", "SSHAuthorizedKeys", "Clone", "Note",
-	"AttachmentSizeGB", NULL };
+	"AttachmentSizeGB", "SSHUser", NULL };
 
 static void
 oom(struct err *err)
@@ -460,6 +460,33 @@ dec_note(const struct prop_dec *d, const json_t *v, const char *name,
 	return 0;
 }
 
+/* SSHUser: the user `ssh` logs in as, instead of the template's default
+ * (guestinfo.infrakit.ssh-user): a user name as useradd takes it. */
+static int
+dec_ssh_user(const struct prop_dec *d, const json_t *v, const char *name,
+    unsigned flags, struct inst_props *p, struct err *err)
+{
+	const char *s = json_string_value(v);
+	char got[JGOT_MAX];
+	size_t n = s != NULL ? strlen(s) : 0;
+	bool ok = n >= 1 && n <= SSH_USER_MAX && s[0] != '-' &&
+	    strspn(s,
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"0123456789._-") == n;
+
+	(void)d;
+	p->p_ssh_user[0] = '\0';
+	if (ok)
+		(void)strlcpy(p->p_ssh_user, s, sizeof(p->p_ssh_user));
+	if (ok || json_is_null(v) || (flags & SPECJSON_LENIENT))
+		return 0;
+	err_set(err, EIK_INVAL,
+	    "%s must be a user name (1 to %d of A-Z a-z 0-9 . _ -, not "
+	    "starting with -), got %s",
+	    name, SSH_USER_MAX, jgot(v, got));
+	return -1;
+}
+
 /* In the order of specjson_prop_names. */
 static const struct prop_dec prop_decs[] = {
 	{ .pd_name = "VMX", .pd_decode = dec_vmx },
@@ -487,6 +514,7 @@ static const struct prop_dec prop_decs[] = {
 	    .pd_decode = dec_att_size,
 	    .pd_min = 1,
 	    .pd_max = ATTACH_SIZE_MAX_GB },
+	{ .pd_name = "SSHUser", .pd_decode = dec_ssh_user },
 };
 
 #define N_PROPS (sizeof(prop_decs) / sizeof(prop_decs[0]))

@@ -59,6 +59,7 @@ static const struct method rpc_methods[] = {
 	    rpc_done_describe),
 	SVC("Instance.Label", SVC_LABEL, rpc_prep_label, rpc_done_ok),
 	/* Ours, for the client verbs; not part of InfraKit's API. */
+	NOW("Machine.Info", rpc_machine_info),
 	SVC("Machine.Start", SVC_POWER, rpc_prep_start, rpc_done_ok),
 	SVC("Machine.Stop", SVC_POWER, rpc_prep_stop, rpc_done_ok),
 	SVC("Machine.Restart", SVC_POWER, rpc_prep_restart, rpc_done_ok),
@@ -148,6 +149,16 @@ rpc_front_init(struct rpc_front *f, const struct svc *inner, struct gctl *group)
 	f->rf_svc.ctx = f;
 	f->rf_inner = inner;
 	f->rf_group = group;
+	f->rf_vm_dir = NULL;
+	f->rf_ssh_key = NULL;
+}
+
+const struct rpc_front *
+rpc_front_of(const struct svc *svc)
+{
+	if (svc == NULL || svc->ops != &front_ops)
+		return NULL;
+	return svc->ctx;
 }
 
 struct gctl *
@@ -215,8 +226,8 @@ find_method(const struct jsonrpc_req *req, const struct svc *svc,
 	    "rpc: can't find method \"%s\" (this plugin serves "
 	    "Plugin.Implements, Handshake.Implements|Types|Hello, "
 	    "Instance.Validate|Provision|Destroy|DescribeInstances|Label%s; "
-	    "and Machine.Start|Stop|Restart, Attachment.List|Remove for its "
-	    "own client)",
+	    "and Machine.Info|Start|Stop|Restart, Attachment.List|Remove for "
+	    "its own client)",
 	    req->jr_method,
 	    rpc_group_of(svc) != NULL
 		? ", Group.CommitGroup|FreeGroup|DescribeGroup|"

@@ -43,12 +43,17 @@ struct rpc_front {
 	struct svc rf_svc;
 	const struct svc *rf_inner;
 	struct gctl *rf_group;
+	/* For Machine.Info (set after rpc_front_init, or NULL): */
+	const char *rf_vm_dir;
+	const char *rf_ssh_key; /* the plugin's private key for the guests */
 };
 
 void rpc_front_init(
     struct rpc_front *f, const struct svc *inner, struct gctl *group);
 /* The controller behind svc (an rpc_front's), or NULL. */
 struct gctl *rpc_group_of(const struct svc *svc);
+/* The rpc_front svc belongs to, or NULL. */
+const struct rpc_front *rpc_front_of(const struct svc *svc);
 
 /* A method answered at once. */
 typedef int (*rpc_method_fn)(const struct rpc_env *env, json_t *params,
@@ -97,6 +102,9 @@ int rpc_handshake_types(
     const struct rpc_env *, json_t *, json_t **, struct err *);
 int rpc_handshake_hello(
     const struct rpc_env *, json_t *, json_t **, struct err *);
+/* Machine.Info {}: {"Version", "Revision", "VMDir", "SSHKey"} (ours, for
+ * the client's version and ssh verbs; not InfraKit's). */
+int rpc_machine_info(const struct rpc_env *, json_t *, json_t **, struct err *);
 json_t *rpc_api_info(const struct svc *svc);
 
 /* Instance methods (rpc_instance.c). */

@@ -214,3 +214,23 @@ rpc_info(const struct svc *svc, const char *path, struct buf *out)
 	free(text);
 	return rc;
 }
+
+int
+rpc_machine_info(
+    const struct rpc_env *env, json_t *params, json_t **result, struct err *err)
+{
+	const struct rpc_front *f = rpc_front_of(env->re_svc);
+	const char *dir = f != NULL ? f->rf_vm_dir : NULL;
+	const char *key = f != NULL ? f->rf_ssh_key : NULL;
+
+	(void)params;
+	*result = json_pack("{s:s,s:s,s:o,s:o}", "Version", PLUGIN_VERSION,
+	    "Revision", PLUGIN_REVISION, "VMDir",
+	    dir != NULL ? json_string(dir) : json_null(), "SSHKey",
+	    key != NULL ? json_string(key) : json_null());
+	if (*result == NULL) {
+		err_set(err, EIK_INTERNAL, "out of memory");
+		return -1;
+	}
+	return 0;
+}

@@ -147,6 +147,7 @@ struct job {
 	char j_staging_vmx[PATH_BUF];
 
 	unsigned j_ssh_port;
+	const char *j_ssh_key;	  /* sc_ssh_key, borrowed */
 	char j_known_ip[64];	  /* JOB_NET: the address already recorded */
 	enum svc_power j_op;	  /* JOB_POWEROP */
 	struct bk_power *j_power; /* JOB_POWER: owned strings */

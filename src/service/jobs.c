@@ -55,6 +55,7 @@ job_prepare(
 	j->j_stop_soft_ms = sv->sv_conf.sc_stop_soft_ms;
 	(void)strlcpy(j->j_id, r->r_id, sizeof(j->j_id));
 	j->j_ssh_port = r->r_ssh_port;
+	j->j_ssh_key = sv->sv_conf.sc_ssh_key;
 	if (r->r_ip != NULL)
 		(void)strlcpy(j->j_known_ip, r->r_ip, sizeof(j->j_known_ip));
 	/* Before the worker starts: it reads j_op at once. */
@@ -109,6 +110,7 @@ bi_fill(const struct job *j, bool staging, struct bk_inst *bi)
 	bi->bi_ssh_port = j->j_ssh_port;
 	bi->bi_disks = j->j_bk_disks;
 	bi->bi_ndisks = j->j_ndisks;
+	bi->bi_ssh_key = j->j_ssh_key;
 }
 
 /* Asks the backend whether the VM of j runs. */

@@ -226,6 +226,26 @@ service_stop(struct service *sv)
 	sv->sv_owner_started = false;
 }
 
+/* Says how many VMs keep running once the owner has left (read without
+ * it: nothing else touches the index). They are left running by design:
+ * the next start re-attaches to them. */
+static void
+log_running(const struct service *sv)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < sv->sv_n; i++)
+		if (sv->sv_v[i]->in_rec.r_state == ST_RUNNING &&
+		    sv->sv_v[i]->in_power == POWER_RUNNING)
+			n++;
+	if (n > 0)
+		log_info("%zu VM%s still running, left running by design: the "
+			 "next start of the plugin on this vm-dir takes %s "
+			 "over (destroy %s first to stop %s)",
+		    n, n == 1 ? " is" : "s are", n == 1 ? "it" : "them",
+		    n == 1 ? "it" : "them", n == 1 ? "it" : "them");
+}
+
 /* What is left once every thread is joined: the owner's state. */
 static void
 free_state(struct service *sv)
@@ -257,6 +277,7 @@ service_close(struct service *sv)
 	if (sv == NULL)
 		return;
 	service_stop(sv);
+	log_running(sv);
 	/* The helpers end once their boxes are closed and empty. */
 	if (sv->sv_jstarted) {
 		mbox_close(&sv->sv_jq);

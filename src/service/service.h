@@ -43,6 +43,9 @@ struct service_conf {
 	unsigned sc_poll_ms;	   /* power-state refresh */
 	unsigned sc_op_timeout_ms; /* per backend operation */
 	unsigned sc_stop_soft_ms;  /* soft power-off budget */
+	/* The plugin's public key line for every guest (borrowed for the
+	 * service's life), or NULL: bk_inst bi_ssh_key. */
+	const char *sc_ssh_key;
 };
 
 /*

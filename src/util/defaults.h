@@ -67,6 +67,7 @@
 #define ID_PREFIX "i-"
 #define ID_MAX 32 /* buffer size for our own IDs */
 #define TEMPLATE_NAME_MAX 128
+#define SSH_USER_MAX 32 /* Properties.SSHUser, as useradd allows */
 #define MEMSIZE_DEFAULT_MB 512
 #define MEMSIZE_MIN_MB 32
 #define MEMSIZE_MAX_MB (1024 * 1024) /* VMware's limit is 128 GB-6 TB */
@@ -138,9 +139,22 @@
 #define QMP_TMPDIR_MAX 40     /* a longer $TMPDIR: /tmp instead */
 #define QMP_RUNDIR_MODE 0700  /* <tmp>/ikvf-qmp-<euid>, exactly */
 
+/* The plugin's own SSH key pair for its guests (serve makes it). */
+#define SSH_KEY_DIR ".ssh" /* <vm-dir>/.ssh, mode 0700 */
+#define SSH_KEY_DIR_MODE 0700
+#define SSH_KEY_NAME "id_ed25519" /* and id_ed25519.pub */
+#define SSH_KEYGEN_TIMEOUT_MS 30000
+
+/* How often serve looks whether its socket is still there. */
+#define SOCKET_CHECK_MS 2000
+
 /* The client verbs (cmd/). */
-#define CLIENT_TIMEOUT_S 60		      /* for the plugin's answer */
-#define CLIENT_MAX_ANSWER (256 * 1024 * 1024) /* bytes of one answer */
+#define CLIENT_TIMEOUT_S 60		       /* for the plugin's answer */
+#define CLIENT_MAX_ANSWER (256 * 1024 * 1024)  /* bytes of one answer */
+#define CLIENT_WAIT_DEFAULT_MS (5 * 60 * 1000) /* provision --wait */
+#define CLIENT_WAIT_POLL_MS 500		       /* its Describe rate */
+#define CLIENT_FOLLOW_POLL_MS 250	       /* logs -f */
+#define CLIENT_CONSOLE_DRAIN_MS 1000 /* console: output after stdin's end */
 
 /* Environment. */
 #define ENV_PLUGINS_DIR "INFRAKIT_PLUGINS_DIR"

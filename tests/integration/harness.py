@@ -107,7 +107,14 @@ class Client:
         if isinstance(body, str):
             body = body.encode()
         headers = {"Content-Type": content_type} if content_type is not None else {}
-        self.conn.request("POST", "/", body=body, headers=headers)
+        try:
+            self.conn.request("POST", "/", body=body, headers=headers)
+        except (BrokenPipeError, ConnectionResetError):
+            # The plugin closes keep-alive connections idle for
+            # HTTP_CONN_TIMEOUT_S (30 s; a test that watched a slow boot
+            # meanwhile): nothing was sent, so send it again, once, anew.
+            self.conn.close()
+            self.conn.request("POST", "/", body=body, headers=headers)
         r = self.conn.getresponse()
         data = r.read().decode("utf-8", "replace")
         return r.status, dict(r.getheaders()), data

@@ -269,17 +269,13 @@ class PluginsDir(unittest.TestCase):
                           os.path.join(base, "pd"), base)
             self.run_with({"INFRAKIT_HOME": os.path.join(base, "ih")},
                           os.path.join(base, "ih", "plugins"), base)
-            # HOME is only a fallback to the user database; when they
-            # differ, the database wins, so only check HOME when it matches.
-            # The default; clean up after ourselves if we created it.
+            # The default: $HOME/.infrakit/plugins, $HOME winning over the
+            # user database (issue 13: it used to be ignored).
             import pwd
-            home = pwd.getpwuid(os.getuid()).pw_dir
-            ik = os.path.join(home, ".infrakit")
-            if not os.path.exists(ik):
-                try:
-                    self.run_with({}, os.path.join(ik, "plugins"), base)
-                finally:
-                    shutil.rmtree(ik, ignore_errors=True)
+            home = os.path.join(base, "home")
+            os.makedirs(home)
+            self.assertNotEqual(home, pwd.getpwuid(os.getuid()).pw_dir)
+            self.run_with({"HOME": home}, os.path.join(home, ".infrakit", "plugins"), base)
         finally:
             shutil.rmtree(base, ignore_errors=True)
 

@@ -142,8 +142,11 @@ class GuestInitBase(harness.PluginTest):
     def setUp(self):
         super().setUp()
         self.state = os.path.join(self.base, "fake-state")
+        # --guest-key none: the documents of the Spec alone (the plugin's
+        # own key is test_cli_qemu's).
         self.p = self.new_plugin(binary=harness.PLUGIN_BIN, backend="vmware",
-                                 args=["--vmrun", FAKE_VMRUN, "--clone", "copy"],
+                                 args=["--vmrun", FAKE_VMRUN, "--clone", "copy",
+                                       "--guest-key", "none"],
                                  env={"FAKE_VMRUN_STATE": self.state})
         harness.make_template(self.p.vm_lib, "alpine")
         self.p.start()

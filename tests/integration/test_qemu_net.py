@@ -150,7 +150,8 @@ class Net(harness.PluginTest):
         # A host without a window system, whatever runs the test.
         p = cls(self.base, binary=harness.PLUGIN_BIN, backend="qemu", vm_lib=lib,
                 vm_dir=os.path.join(self.base, "vms"), poll=POLL,
-                args=["--stop-timeout", "%ds" % STOP_TIMEOUT] + list(args),
+                args=["--stop-timeout", "%ds" % STOP_TIMEOUT, "--guest-key", "none"] +
+                list(args),
                 env={"DISPLAY": "", "WAYLAND_DISPLAY": ""})
         self.plugins_started.append(p)
         self.p = p

@@ -648,7 +648,7 @@ def plugin_seed(tmp, pubkey):
     an instance with SSHAuthorizedKeys, an Init and a LogicalID."""
     base = os.path.join(tmp, "plugin")
     p = harness.Plugin(base, binary=harness.PLUGIN_BIN, backend="vmware",
-                       args=["--vmrun", FAKE_VMRUN, "--clone", "copy"],
+                       args=["--vmrun", FAKE_VMRUN, "--clone", "copy", "--guest-key", "none"],
                        env={"FAKE_VMRUN_STATE": os.path.join(base, "fake-state")})
     harness.make_template(p.vm_lib, "alpine")
     p.start()

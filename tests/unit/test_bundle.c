@@ -506,6 +506,57 @@ test_configure_keeps_identity(void **state)
 	assert_false(exists(f->f_idir, BUNDLE_SEED_ISO));
 }
 
+/* The plugin's own key (bi_ssh_key) joins the Spec's SSHAuthorizedKeys in
+ * the guest's documents, once, even when the Spec lists it too; SSHUser
+ * goes to the .vmx as the template's user would. */
+static void
+test_plugin_key(void **state)
+{
+	static const char plugin[] = "ssh-ed25519 AAAAC3plugin ikvf@vms";
+	static const char user[] = "ssh-ed25519 AAAAC3user me@host";
+	struct fixture *f = *state;
+	struct err err;
+	struct vmx *v;
+	char *md, *ud;
+
+	assert_int_equal(
+	    bundle_copy(f->f_tvmx, f->f_idir, ID, false, NULL, &err), 0);
+	f->f_bi.bi_ssh_key = plugin;
+	f->f_spec.s_props.p_ssh_keys = calloc(2, sizeof(char *));
+	assert_non_null(f->f_spec.s_props.p_ssh_keys);
+	f->f_spec.s_props.p_ssh_keys[0] = strdup(user);
+	f->f_spec.s_props.p_ssh_keys[1] = strdup(plugin);
+	f->f_spec.s_props.p_n_ssh_keys = 1;
+	/* SSHUser: the user the client's ssh takes, where the template
+	 * declares its own. */
+	(void)strlcpy(f->f_spec.s_props.p_ssh_user, "ops",
+	    sizeof(f->f_spec.s_props.p_ssh_user));
+	configure(f, BUNDLE_RESET_IDENTITY);
+	v = instance_vmx(f);
+	assert_key(v, "guestinfo.infrakit.ssh-user", "ops");
+	md = unbase64(vmx_get(v, "guestinfo.metadata"));
+	ud = unbase64(vmx_get(v, "guestinfo.userdata"));
+	assert_non_null(strstr(md,
+	    "  - \"ssh-ed25519 AAAAC3user me@host\"\n"
+	    "  - \"ssh-ed25519 AAAAC3plugin ikvf@vms\"\n"));
+	assert_non_null(strstr(ud, "ssh_authorized_keys:\n"));
+	assert_non_null(strstr(ud, plugin));
+	assert_non_null(strstr(ud, user));
+	free(md);
+	free(ud);
+	vmx_free(v);
+	/* Listed by the Spec as well: not twice. */
+	f->f_spec.s_props.p_n_ssh_keys = 2;
+	configure(f, BUNDLE_RESET_IDENTITY);
+	v = instance_vmx(f);
+	md = unbase64(vmx_get(v, "guestinfo.metadata"));
+	ud = strstr(md, "  - \"ssh-ed25519 AAAAC3plugin");
+	assert_non_null(ud);
+	assert_null(strstr(ud + 1, "  - \"ssh-ed25519 AAAAC3plugin"));
+	free(md);
+	vmx_free(v);
+}
+
 static void
 test_guest_init_modes(void **state)
 {
@@ -1012,6 +1063,7 @@ main(void)
 		T(test_seed_iso),
 		T(test_configure_keeps_identity),
 		T(test_guest_init_modes),
+		T(test_plugin_key),
 		T(test_seed_slot),
 		T(test_seed_slot_reused),
 		T(test_mac),

@@ -205,7 +205,7 @@ test_prop_names(void **state)
 	(void)state;
 	while (specjson_prop_names[n] != NULL)
 		n++;
-	assert_int_equal(n, 10);
+	assert_int_equal(n, 11);
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0)
 			(void)strlcat(
