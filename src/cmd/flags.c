@@ -10,6 +10,7 @@
 #include "util/compat.h"
 #include "util/dur.h"
 #include "util/err.h"
+#include "util/suggest.h"
 
 /* The help column: "  --name NAME" is padded to it. */
 #define HELP_COL 23
@@ -68,39 +69,14 @@ flag_duration(void *ctx, const struct flag *f, const char *arg)
 	return 0;
 }
 
+/* util/suggest.c's distance (ignoring ASCII case: "--VM-DIR" is a typo of
+ * "--vm-dir" too), capped at max + 1. */
 size_t
 flags_distance(const char *a, const char *b, size_t max)
 {
-	size_t la = strlen(a), lb = strlen(b);
-	size_t row[64], best;
+	size_t d = suggest_distance(a, b);
 
-	if (la >= sizeof(row) / sizeof(row[0]) ||
-	    lb >= sizeof(row) / sizeof(row[0]))
-		return max + 1;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-
-		row[0] = i;
-		best = row[0];
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j];
-			size_t v = diag + (a[i - 1] == b[j - 1] ? 0 : 1);
-
-			if (up + 1 < v)
-				v = up + 1;
-			if (row[j - 1] + 1 < v)
-				v = row[j - 1] + 1;
-			diag = up;
-			row[j] = v;
-			if (v < best)
-				best = v;
-		}
-		if (best > max)
-			return max + 1;
-	}
-	return row[lb] > max ? max + 1 : row[lb];
+	return d > max ? max + 1 : d;
 }
 
 const char *
