@@ -416,7 +416,8 @@ enum bkop {
 	BKOP_N
 };
 void stats_bkop(enum bkop op, int64_t t0, int rc, const struct err *err);
-/* A job that began at t0 (mono_ns) is done (j_rc, j_err). */
+/* A job that began at t0 (mono_ns) is done (j_rc, j_err): counted, and
+ * logged at debug level by the worker (but for power refreshes). */
 void stats_job(const struct job *j, int64_t t0);
 
 /* recover.c */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "service/internal.h"
+#include "util/log.h"
 #include "util/metrics.h"
 
 const char *const svc_stat_state_names[SS_STATES] = {
@@ -138,9 +139,15 @@ stats_job(const struct job *j, int64_t t0)
 	int code = j->j_rc == 0	      ? EIK_OK
 	    : j->j_err.code != EIK_OK ? j->j_err.code
 				      : EIK_INTERNAL;
+	int64_t ns = mono_ns() - t0;
 
 	metrics_inc(&job_family, k, metrics_outcome(code));
-	metrics_observe(&jobdur_family, k, 0, mono_ns() - t0);
+	metrics_observe(&jobdur_family, k, 0, ns);
+	/* The worker's own line, in its request's context (log.h); not for
+	 * the power refreshes, which come every --poll-interval. */
+	if (j->j_kind != JOB_POWER && log_enabled(LOG_LVL_DEBUG))
+		log_debug("%s job: %s in %.1f ms", job_names[k],
+		    j->j_rc == 0 ? "done" : j->j_err.msg, (double)ns / 1e6);
 }
 
 static enum svc_stat_state
