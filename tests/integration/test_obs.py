@@ -414,11 +414,17 @@ class Observability(harness.PluginTest):
         self.assertIsNotNone(bad)
 
     def test_json_log_follows_one_request(self):
+        # Bytes a client chose (logged at --log 5) cannot break a line.
+        status, _, _ = self.c.post_raw(b'{"jsonrpc":"2.0","method":"A\xff\x01\n\\"}\r\n\x1b[2J')
+        self.assertEqual(status, 200)
         iid = self.c.provision({"VMX": "alpine"}, tags={G: "log"})["ID"]
         harness.wait_until(lambda: self.running(iid), what="running")
         harness.wait_until(lambda: "create job: done" in self.p.log(), what="the worker's line")
         lines = []
-        for no, text in enumerate(self.p.log().splitlines(), 1):
+        log = self.p.log()
+        self.assertIn("\\u001b[2J", log)
+        self.assertNotIn("\ufffd", log)  # no raw invalid UTF-8
+        for no, text in enumerate(log.split("\n")[:-1], 1):
             try:
                 o = json.loads(text)
             except ValueError:
