@@ -52,6 +52,7 @@ struct hreq {
 	unsigned long r_reqno;
 	bool r_too_big;
 	bool r_too_busy;   /* the body budget ran out */
+	bool r_get;	   /* GET or HEAD: answered once the request is in */
 	size_t r_budget;   /* body bytes taken from the budget */
 	struct conn *r_cn; /* the connection's entry (conns.h) */
 	struct MHD_Connection *r_conn;
@@ -409,8 +410,13 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		if ((why = tcp_refusal(c, h, method)) != NULL)
 			return respond_error(
 			    c, MHD_HTTP_FORBIDDEN, NULL, reqno, "%s", why);
-		if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
-			return on_get(c, h, r, url);
+		/* Answered at the next call: a response queued before
+		 * libmicrohttpd has the whole request closes the connection,
+		 * and a scraper keeps its connection alive. */
+		r->r_get =
+		    strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+		if (r->r_get)
+			return MHD_YES;
 		note_origin(c, r);
 		if (strcmp(method, "POST") != 0)
 			return respond_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
@@ -444,6 +450,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 				    (unsigned long long)n, RPC_MAX_BODY);
 		}
 		return MHD_YES;
+	}
+	if (r->r_get) {
+		*upload_data_size = 0; /* a body with a GET: ignored */
+		return r->r_call == NULL ? on_get(c, h, r, url)
+					 : answer(c, h, r);
 	}
 	if (*upload_data_size > 0) {
 		if (!r->r_too_big && !r->r_too_busy &&

@@ -272,6 +272,8 @@ class MetricsClient(harness.Client):
         self.conn.request("GET", path)
         r = self.conn.getresponse()
         self.last_ctype = r.getheader("Content-Type", "")
+        # Kept alive, like a POST: a scraper reuses its connection.
+        assert r.getheader("Connection", "").lower() != "close", r.getheaders()
         return r.status, r.read().decode()
 
 
