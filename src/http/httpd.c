@@ -387,6 +387,65 @@ note_origin(struct MHD_Connection *c, struct hreq *r)
 		(void)strlcpy(r->r_from.o_agent, ua, sizeof(r->r_from.o_agent));
 }
 
+/* The first call for a request: its headers are in. Refuses it, or sets
+ * *con_cls and waits for the body (or, for a GET, the next call). */
+static enum MHD_Result
+on_headers(struct MHD_Connection *c, struct httpd *h, const char *url,
+    const char *method, void **con_cls)
+{
+	const char *ct, *cl, *why;
+	unsigned long reqno = log_reqid_next();
+	struct hreq *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return MHD_NO;
+	buf_init(&r->r_body, RPC_MAX_BODY);
+	r->r_reqno = reqno;
+	r->r_cn = conn_of(c);
+	*con_cls = r;
+	if ((why = tcp_refusal(c, h, method)) != NULL)
+		return respond_error(
+		    c, MHD_HTTP_FORBIDDEN, NULL, reqno, "%s", why);
+	/* Answered at the next call: a response queued before
+	 * libmicrohttpd has the whole request closes the connection,
+	 * and a scraper keeps its connection alive. */
+	r->r_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	if (r->r_get)
+		return MHD_YES;
+	note_origin(c, r);
+	if (strcmp(method, "POST") != 0)
+		return respond_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    "POST, GET", reqno,
+		    "rpc: POST method required, received %.32s", method);
+	if (strcmp(url, "/") != 0)
+		return respond_error(c, MHD_HTTP_NOT_FOUND, NULL, reqno,
+		    "no such endpoint POST %.200s; send JSON-RPC "
+		    "requests to POST /",
+		    url);
+	ct = MHD_lookup_connection_value(
+	    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (!content_type_ok(ct))
+		return respond_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, NULL,
+		    reqno,
+		    "rpc: unrecognized Content-Type: %.100s (use "
+		    "application/json)",
+		    ct);
+	cl = MHD_lookup_connection_value(
+	    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl != NULL) {
+		const char *e;
+		uint64_t n = parse_uint(cl, 0, UINT64_MAX, &e);
+
+		if (e == NULL && n > RPC_MAX_BODY)
+			return respond_error(c, HTTP_STATUS_TOO_LARGE, NULL,
+			    reqno,
+			    "request body of %llu bytes exceeds the "
+			    "limit of %d bytes (RPC_MAX_BODY)",
+			    (unsigned long long)n, RPC_MAX_BODY);
+	}
+	return MHD_YES;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -396,61 +455,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	struct hreq *r = *con_cls;
 
 	(void)version;
-	if (r == NULL) {
-		const char *ct, *cl, *why;
-		unsigned long reqno = log_reqid_next();
-
-		r = calloc(1, sizeof(*r));
-		if (r == NULL)
-			return MHD_NO;
-		buf_init(&r->r_body, RPC_MAX_BODY);
-		r->r_reqno = reqno;
-		r->r_cn = conn_of(c);
-		*con_cls = r;
-		if ((why = tcp_refusal(c, h, method)) != NULL)
-			return respond_error(
-			    c, MHD_HTTP_FORBIDDEN, NULL, reqno, "%s", why);
-		/* Answered at the next call: a response queued before
-		 * libmicrohttpd has the whole request closes the connection,
-		 * and a scraper keeps its connection alive. */
-		r->r_get =
-		    strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-		if (r->r_get)
-			return MHD_YES;
-		note_origin(c, r);
-		if (strcmp(method, "POST") != 0)
-			return respond_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
-			    "POST, GET", reqno,
-			    "rpc: POST method required, received %.32s",
-			    method);
-		if (strcmp(url, "/") != 0)
-			return respond_error(c, MHD_HTTP_NOT_FOUND, NULL, reqno,
-			    "no such endpoint POST %.200s; send JSON-RPC "
-			    "requests to POST /",
-			    url);
-		ct = MHD_lookup_connection_value(
-		    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-		if (!content_type_ok(ct))
-			return respond_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
-			    NULL, reqno,
-			    "rpc: unrecognized Content-Type: %.100s (use "
-			    "application/json)",
-			    ct);
-		cl = MHD_lookup_connection_value(
-		    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl != NULL) {
-			const char *e;
-			uint64_t n = parse_uint(cl, 0, UINT64_MAX, &e);
-
-			if (e == NULL && n > RPC_MAX_BODY)
-				return respond_error(c, HTTP_STATUS_TOO_LARGE,
-				    NULL, reqno,
-				    "request body of %llu bytes exceeds the "
-				    "limit of %d bytes (RPC_MAX_BODY)",
-				    (unsigned long long)n, RPC_MAX_BODY);
-		}
-		return MHD_YES;
-	}
+	if (r == NULL)
+		return on_headers(c, h, url, method, con_cls);
 	if (r->r_get) {
 		*upload_data_size = 0; /* a body with a GET: ignored */
 		return r->r_call == NULL ? on_get(c, h, r, url)
