@@ -553,6 +553,13 @@ pump_records(struct service *sv)
 		struct sitem *it = &m->sm_v[m->sm_n];
 
 		in->in_mat_listed = false;
+		if (in->in_grave) {
+			/* Its tombstone is durable and its directory goes
+			 * next: writing the record would only take space
+			 * that the removal is about to free (a full disk). */
+			free(in->in_text);
+			in->in_text = NULL;
+		}
 		if (in->in_text == NULL)
 			continue;
 		it->si_inst = in;
