@@ -289,31 +289,6 @@ get(int fd, const char *path, char *resp, size_t resplen)
 	}
 }
 
-static int
-cmd_scrape(long n)
-{
-	char *resp = malloc(8 << 20);
-	double *lat = calloc((size_t)n, sizeof(double));
-	int fd = conn();
-
-	if (resp == NULL || lat == NULL || fd == -1)
-		return 1;
-	for (long i = 0; i < n; i++) {
-		double t0 = now_ms();
-
-		if (get(fd, "/metrics", resp, 8 << 20) != 0) {
-			fprintf(stderr, "GET /metrics failed\n");
-			return 1;
-		}
-		lat[i] = now_ms() - t0;
-	}
-	printf("%.2f %.2f\n", pct(lat, (size_t)n, 50), pct(lat, (size_t)n, 99));
-	(void)close(fd);
-	free(resp);
-	free(lat);
-	return 0;
-}
-
 static const char *const m_names[] = { "a", "b", "c", "d" };
 static const uint64_t m_bounds[] = { 100000, 1000000, 10000000, 100000000 };
 static _Atomic uint64_t m_ccells[4], m_hcells[4 * 5], m_hsums[4];
@@ -373,10 +348,18 @@ cmd_metrics(long n)
 	return 0;
 }
 
+static const char describe_body[] =
+    "{\"jsonrpc\":\"2.0\",\"method\":\"Instance.DescribeInstances\","
+    "\"params\":{\"Type\":\"\",\"Tags\":{\"infrakit.group\":"
+    "\"bench-match\"},\"Properties\":true},\"id\":1}";
+
+/* N sequential requests on one connection (a Describe, or GET /metrics):
+ * prints p50 and p99 in ms. */
 static int
-cmd_describe(long n)
+cmd_timed(long n, bool scrape)
 {
-	char *resp = malloc(64 << 20);
+	size_t len = scrape ? 8 << 20 : 64 << 20;
+	char *resp = malloc(len);
 	double *lat = calloc((size_t)n, sizeof(double));
 	int fd = conn();
 
@@ -385,13 +368,10 @@ cmd_describe(long n)
 	for (long i = 0; i < n; i++) {
 		double t0 = now_ms();
 
-		if (call(fd,
-			"{\"jsonrpc\":\"2.0\",\"method\":"
-			"\"Instance.DescribeInstances\",\"params\":{\"Type\":"
-			"\"\",\"Tags\":{\"infrakit.group\":\"bench-match\"},"
-			"\"Properties\":true},\"id\":1}",
-			resp, 64 << 20) != 0) {
-			fprintf(stderr, "describe failed\n");
+		if ((scrape ? get(fd, "/metrics", resp, len)
+			    : call(fd, describe_body, resp, len)) != 0) {
+			fprintf(stderr, "%s failed\n",
+			    scrape ? "GET /metrics" : "describe");
 			return 1;
 		}
 		lat[i] = now_ms() - t0;
@@ -726,9 +706,9 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "handshake") == 0 && argc >= 5)
 		return cmd_handshake(num(argv[3]), num(argv[4]));
 	if (strcmp(argv[1], "describe") == 0 && argc >= 4)
-		return cmd_describe(num(argv[3]));
+		return cmd_timed(num(argv[3]), false);
 	if (strcmp(argv[1], "scrape") == 0 && argc >= 4)
-		return cmd_scrape(num(argv[3]));
+		return cmd_timed(num(argv[3]), true);
 	if (strcmp(argv[1], "provision") == 0 && argc >= 5)
 		return cmd_provision(num(argv[3]), num(argv[4]));
 	if (strcmp(argv[1], "provision-wait") == 0 && argc >= 4)
