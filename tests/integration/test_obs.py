@@ -433,7 +433,7 @@ class Observability(harness.PluginTest):
                 self.fail("line %d is not JSON: %r" % (no, text))
             self.assertIsInstance(o, dict, text)
             self.assertRegex(o.get("time", ""), r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-            self.assertIn(o.get("level"), ("fatal", "error", "warn", "info", "debug"), text)
+            self.assertIn(o.get("level"), ("fatal", "error", "warning", "info", "debug"), text)
             self.assertIsInstance(o.get("msg"), str, text)
             lines.append(o)
         rpc = [o for o in lines if o.get("method") == "Instance.Provision"
