@@ -1,9 +1,13 @@
 /*
  * The audit log of destroys. See audit.h.
  */
+#include <sys/stat.h>
+
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -55,6 +59,24 @@ audit_outcome_name(enum audit_outcome o)
 	return outcome_names[o];
 }
 
+/* Whether path's last line was cut (a crash in mid-append): its last byte
+ * is not a newline. Not there, empty or unreadable: no. */
+static bool
+ends_cut(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	char c = '\n';
+
+	if (fd == -1)
+		return false;
+	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
+	    pread(fd, &c, 1, st.st_size - 1) != 1)
+		c = '\n';
+	(void)close(fd);
+	return c != '\n';
+}
+
 int
 audit_log_init(struct audit_log *a, const char *vm_dir, struct err *err)
 {
@@ -67,6 +89,7 @@ audit_log_init(struct audit_log *a, const char *vm_dir, struct err *err)
 	}
 	(void)metrics_register(&lines_family);
 	(void)metrics_register(&fail_family);
+	a->al_torn = ends_cut(a->al_path);
 	return 0;
 }
 

@@ -496,17 +496,25 @@ class Audit(harness.PluginTest):
         p = self.p.run_cli("destroy", "--reason", "x" * 200, "i-none", check=False)
         self.assertEqual(p.returncode, 2)
         self.assertIn("--reason", p.stderr)
-        # Kept across a restart, and appended to, never truncated.
+        # Kept across a restart, and appended to, never truncated; a line
+        # a crash cut short stays as it is, and the next starts on its own.
         before = audit_lines(self.p)
         self.c.close()
         self.p.stop()
+        path = os.path.join(self.p.vm_dir, "audit.log")
+        with open(path, "a") as f:
+            f.write('{"time":"cut')
         self.p.start()
         self.c = self.p.client()
         self.c.destroy("i-nosuch", reason="terminate")
-        after = audit_lines(self.p)
-        self.assertEqual(after[:len(before)], before)
-        self.assertEqual(after[-1]["instance"], "i-nosuch")
-        self.assertEqual(after[-1]["outcome"], "gone")
+        with open(path) as f:
+            raw = f.read().splitlines()
+        self.assertEqual([json.loads(l) for l in raw[:len(before)]], before)
+        self.assertEqual(raw[len(before)], '{"time":"cut')
+        last = json.loads(raw[-1])
+        self.assertEqual(len(raw), len(before) + 2)
+        self.assertEqual(last["instance"], "i-nosuch")
+        self.assertEqual(last["outcome"], "gone")
         st = os.stat(os.path.join(self.p.vm_dir, "audit.log"))
         self.assertEqual(st.st_mode & 0o777, 0o600)
 
