@@ -505,9 +505,11 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	conns_body_give(h->h_opts.ho_conns, r->r_budget);
 	r->r_budget = 0;
 	(void)c;
-	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
-		log_debug("req %lu: connection ended early (%d)", r->r_reqno,
-		    (int)toe);
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+		log_ctx_set(r->r_reqno, NULL, NULL, NULL);
+		log_debug("connection ended early (%d)", (int)toe);
+		log_ctx_clear();
+	}
 	if (r->r_call != NULL) {
 		struct buf scratch;
 
