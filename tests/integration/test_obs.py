@@ -507,8 +507,13 @@ class Audit(harness.PluginTest):
         self.p.start()
         self.c = self.p.client()
         self.c.destroy("i-nosuch", reason="terminate")
-        with open(path) as f:
-            raw = f.read().splitlines()
+
+        def lines():
+            with open(path) as f:
+                return f.read().splitlines()
+        # "gone" is answered at once; its line follows with the next flush.
+        harness.wait_until(lambda: len(lines()) == len(before) + 2, what="the gone line")
+        raw = lines()
         self.assertEqual([json.loads(l) for l in raw[:len(before)]], before)
         self.assertEqual(raw[len(before)], '{"time":"cut')
         last = json.loads(raw[-1])
