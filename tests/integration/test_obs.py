@@ -323,9 +323,12 @@ class Observability(harness.PluginTest):
     def test_counters_follow_a_scripted_run(self):
         ok = {"outcome": "ok"}
         self.c.call("Handshake.Implements")
+        # self.c and self.m (the start-up probe's may take a moment to be
+        # seen closed).
+        harness.wait_until(lambda: value(scrape(self.m), "ikvf_http_connections",
+                                         listener="unix") == 2, what="2 connections")
         m0 = scrape(self.m)
         self.assertGreater(value(m0, "process_start_time_seconds"), 1.5e9)
-        self.assertEqual(value(m0, "ikvf_http_connections", listener="unix"), 2)
         # Provision.
         iid = self.c.provision({"VMX": "alpine"}, tags={G: "obs"})["ID"]
         harness.wait_until(lambda: self.running(iid), what="running")
@@ -381,9 +384,13 @@ class Observability(harness.PluginTest):
         # A group commit of 2 members, then down to 1.
         self.c.call("Group.CommitGroup", {"Spec": spec("web", 2), "Pretend": False})
         harness.wait_until(lambda: len(self.c.ids({G: "web"})) == 2, what="2 members")
-        harness.wait_until(
-            lambda: value(scrape(self.m), "ikvf_group_actions_total", action="create", **ok) == 2,
-            what="2 creates counted")
+        jobs4 = value(m4, "ikvf_jobs_total", kind="create", **ok)
+
+        def created():
+            m = scrape(self.m)
+            return (value(m, "ikvf_group_actions_total", action="create", **ok) == 2
+                    and value(m, "ikvf_jobs_total", kind="create", **ok) == jobs4 + 2)
+        harness.wait_until(created, what="2 creates counted")
         m5 = scrape(self.m)
         self.assertEqual(self.delta(m4, m5, "ikvf_group_commits_total", **ok), 1)
         self.assertEqual(self.delta(m4, m5, "ikvf_rpc_requests_total",
@@ -421,7 +428,9 @@ class Observability(harness.PluginTest):
         self.assertEqual(status, 200)
         iid = self.c.provision({"VMX": "alpine"}, tags={G: "log"})["ID"]
         harness.wait_until(lambda: self.running(iid), what="running")
-        harness.wait_until(lambda: "create job: done" in self.p.log(), what="the worker's line")
+        harness.wait_until(lambda: "create job: done" in self.p.log() and
+                           "instance %s: running" % iid in self.p.log(),
+                           what="the worker's and the owner's lines")
         lines = []
         log = self.p.log()
         self.assertIn("\\u001b[2J", log)
