@@ -9,16 +9,19 @@ audit log of destroys (RPC with Context.Reason, the group controller
 scaling down, the CLI), kept across a restart. One plugin per class; no
 real VM: seconds."""
 
+import http.client
 import json
 import math
 import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import unittest
 
 import harness
+import test_tls
 
 G = "infrakit.group"
 
@@ -531,6 +534,55 @@ class Audit(harness.PluginTest):
         self.assertEqual(last["outcome"], "gone")
         st = os.stat(os.path.join(self.p.vm_dir, "audit.log"))
         self.assertEqual(st.st_mode & 0o777, 0o600)
+
+
+@unittest.skipUnless(test_tls.OPENSSL, "the openssl command is missing")
+class AuditOverTLS(harness.PluginTest):
+    """On tcps:// the peer is the client's address, not the TLS front's
+    socket pair; /metrics is served there too."""
+    start_plugin = False
+
+    def test_tls_destroy_names_the_client_address(self):
+        pki = test_tls.make_pki(os.path.join(self.base, "pki"), "IP:127.0.0.1")
+        p = self.new_plugin(args=["--listen", "tcps://127.0.0.1:0",
+                                  "--tls-cert", pki.path("server.crt"),
+                                  "--tls-key", pki.path("server.key"),
+                                  "--tls-client-ca", pki.path("ca.crt")])
+        harness.make_template(p.vm_lib, "alpine")
+        p.start()
+        port = int(re.search(r"listening on tcps://127\.0\.0\.1:(\d+)", p.log()).group(1))
+        c = self.c = p.client()
+        iid = c.provision({"VMX": "alpine"}, tags={G: "tls"})["ID"]
+        ctx = ssl.create_default_context(cafile=pki.path("ca.crt"))
+        ctx.load_cert_chain(pki.path("client.crt"), pki.path("client.key"))
+        raw = socket.create_connection(("127.0.0.1", port), timeout=10 * harness.SLOW)
+        lport = raw.getsockname()[1]
+        s = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+        body = json.dumps({"jsonrpc": "2.0", "method": "Instance.Destroy", "id": 3,
+                           "params": {"Instance": iid, "Context": {"Reason": "terminate"}}})
+        s.sendall(test_tls.http_request(body.encode()))
+        data = b""
+        while b'"id":3' not in data:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        self.assertIn(b'"OK":true', data)
+        req = [l for l in audit_lines(p) if l["instance"] == iid][0]
+        self.assertEqual(req["outcome"], "requested")
+        self.assertEqual(req["by"]["via"], "rpc")
+        self.assertEqual(req["by"]["transport"], "tcp")
+        self.assertEqual(req["by"]["address"], "127.0.0.1:%d" % lport)
+        conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx,
+                                           timeout=10 * harness.SLOW)
+        conn.request("GET", "/metrics", headers={"Host": "127.0.0.1:%d" % port})
+        r = conn.getresponse()
+        self.assertEqual(r.status, 200)
+        fams = parse(r.read().decode())
+        conn.close()
+        self.assertEqual(value(fams, "ikvf_rpc_requests_total", method="Instance.Destroy",
+                               outcome="ok"), 1)
 
 
 if __name__ == "__main__":
