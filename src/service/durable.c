@@ -584,17 +584,31 @@ pump_graves(struct service *sv)
 {
 	struct smsg *m;
 
+	size_t keep = 0;
+
 	if (sv->sv_ngraves == 0 || sv->sv_sbusy ||
 	    mono_ms() < sv->sv_graves_not_before ||
 	    (m = smsg_new(SOP_REMOVE, sv->sv_ngraves)) == NULL)
 		return;
 	for (size_t i = 0; i < sv->sv_ngraves; i++) {
-		m->sm_v[i].si_inst = sv->sv_graves[i];
-		(void)strlcpy(m->sm_v[i].si_id, sv->sv_graves[i]->in_rec.r_id,
-		    sizeof(m->sm_v[i].si_id));
+		struct inst *in = sv->sv_graves[i];
+
+		/* Still in the records' list (pump_records drops its text
+		 * when it gets there): removed, and freed, after that. */
+		if (in->in_mat_listed || in->in_mat_busy) {
+			sv->sv_graves[keep++] = in;
+			continue;
+		}
+		m->sm_v[m->sm_n].si_inst = in;
+		(void)strlcpy(m->sm_v[m->sm_n].si_id, in->in_rec.r_id,
+		    sizeof(m->sm_v[m->sm_n].si_id));
+		m->sm_n++;
 	}
-	m->sm_n = sv->sv_ngraves;
-	sv->sv_ngraves = 0;
+	sv->sv_ngraves = keep;
+	if (m->sm_n == 0) {
+		smsg_free(m);
+		return;
+	}
 	sv->sv_sbusy = true;
 	(void)mbox_post(&sv->sv_sq, &m->sm_om.om_msg);
 }
