@@ -76,6 +76,7 @@ static struct mfamily bkdur_family = {
 static const char *const job_names[] = { "create", "destroy", "cleanup", "net",
 	"powerop", "power", "attach" };
 #define NJ (sizeof(job_names) / sizeof(job_names[0]))
+_Static_assert(NJ == JOB_ATT, "a name for each enum job_kind");
 static _Atomic uint64_t job_cells[NJ * METRICS_N_OUTCOMES];
 static struct mfamily job_family = {
 	.mf_name = "ikvf_jobs_total",
