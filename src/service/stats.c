@@ -82,7 +82,8 @@ static struct mfamily job_family = {
 	.mf_name = "ikvf_jobs_total",
 	.mf_help = "Background jobs done (create: clone, configure, boot; "
 		   "destroy: power off, delete; net: address and readiness; "
-		   "power: one power-state refresh), by kind and outcome.",
+		   "power: one power-state refresh; attach: pets' disks), by "
+		   "kind and outcome.",
 	.mf_type = MT_COUNTER,
 	.mf_label = { "kind", "outcome" },
 	.mf_values = { job_names, metrics_outcome_names },
