@@ -4,6 +4,9 @@
 # read, compare and put in the README (docs/BENCHMARKS.md says how).
 #
 #   handshake requests/s         8 keep-alive clients, 5 s
+#   metrics                      one RPC's counting, in-process (ns; 1 and 2
+#                                threads), and GET /metrics p50/p99 with
+#                                10,000 instances
 #   Describe p50/p99             1,000 and 10,000 instances on disk, a filter
 #                                matching 100 of them, Properties true
 #   Provision RPC p50/p99        50 in flight, 500 in all, backend op 5 s
@@ -77,11 +80,13 @@ RSS1K=$HWM
 start_plugin "$T/vms10k"
 UP10K=$STARTUP
 D10K=$($BENCH describe "$T/plugins/vmware-fusion" 2000)
+SCRAPE=$($BENCH scrape "$T/plugins/vmware-fusion" 500)
 echo 5000 >"$T/ctl/delay-create"
 PROV=$($BENCH provision "$T/plugins/vmware-fusion" 50 500)
 stop_plugin
 RSS=$HWM
 
+MCOST=$($BENCH metrics 10000000)
 echo "group controller: Size 20, every backend operation 2 s ..."
 rm -f "$T/ctl/delay-create"
 echo 2000 >"$T/ctl/delay-create"
@@ -126,6 +131,8 @@ printf '|%s|%s|\n' "----------------------------------------------" "-----------
 printf '| %-44s | %-28s |\n' "handshake requests/s (8 keep-alive clients)" "$HS"
 printf '| %-44s | %-28s |\n' "Describe p50 / p99, 1,000 instances" "$(echo $D1K | awk '{print $1" / "$2" ms"}')"
 printf '| %-44s | %-28s |\n' "Describe p50 / p99, 10,000 instances" "$(echo $D10K | awk '{print $1" / "$2" ms"}')"
+printf '| %-44s | %-28s |\n' "GET /metrics p50 / p99, 10,000 instances" "$(echo $SCRAPE | awk '{print $1" / "$2" ms"}')"
+printf '| %-44s | %-28s |\n' "one RPC's counting, 1 / 2 threads" "$(echo $MCOST | awk '{print $1" / "$2" ns"}')"
 printf '| %-44s | %-28s |\n' "Provision RPC p50 / p99, 50 in flight" "$(echo $PROV | awk '{print $1" / "$2" ms"}')"
 printf '| %-44s | %-28s |\n' "start-up, 1,000 / 10,000 instances on disk" "$UP1K / $UP10K ms"
 printf '| %-44s | %-28s |\n' "peak RSS, 10,000 instances" "$((RSS / 1024)) MiB"

@@ -17,6 +17,7 @@
 #include "util/compat.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "version.h"
 
 /* The HTTP request of one call into req. 0, or -1 with err set. */
 static int
@@ -35,6 +36,8 @@ build_request(
 		rc = buf_printf(req,
 		    "POST / HTTP/1.1\r\nHost: h\r\n"
 		    "Content-Type: application/json\r\n"
+		    /* Marks this program's client (the audit log's "cli"). */
+		    "User-Agent: " PLUGIN_PROGNAME "/" PLUGIN_VERSION "\r\n"
 		    "Content-Length: %zu\r\n"
 		    "Connection: close\r\n\r\n%s",
 		    strlen(body), body);

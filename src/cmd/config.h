@@ -26,6 +26,7 @@ struct config {
 	char c_tls_key[PATH_BUF];  /* --tls-key */
 	char c_tls_ca[PATH_BUF];   /* serve --tls-client-ca, client --tls-ca */
 	int c_log;		   /* 0..5 */
+	int c_log_format;	   /* LOG_FMT_*: --log-format */
 	char c_vm_dir[PATH_BUF];
 	char c_vm_lib[PATH_BUF];
 	char c_backend[16];		   /* vmware|qemu|auto|... */

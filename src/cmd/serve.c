@@ -38,6 +38,7 @@
 #include "util/err.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "version.h"
 
 #define STR_(x) #x
@@ -71,6 +72,18 @@ set_log(void *ctx, const struct flag *f, const char *arg)
 	((struct config *)ctx)->c_log = (int)parse_uint(arg, 0, 5, &e);
 	if (e != NULL) {
 		fprintf(stderr, "--log %s: %s; use 0 to 5\n", arg, e);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_log_format(void *ctx, const struct flag *f, const char *arg)
+{
+	(void)f;
+	if ((((struct config *)ctx)->c_log_format = log_format_parse(arg)) <
+	    0) {
+		fprintf(stderr, "--log-format %s: use text or json\n", arg);
 		return -1;
 	}
 	return 0;
@@ -223,6 +236,10 @@ static const struct flag serve_flags[] = {
 	{ "log", 0, "0..5",
 	    "verbosity (InfraKit convention; 5 logs every request)", set_log, 0,
 	    0 },
+	{ "log-format", 0, "F",
+	    "text (default) or json: one object a line with time,\n"
+	    "level, msg and the request ID, method and instance",
+	    set_log_format, 0, 0 },
 	{ "vm-dir", 0, "DIR",
 	    "where instances live (default ~/.infrakit/NAME/vms)", flag_path,
 	    CF(c_vm_dir) },
@@ -724,6 +741,8 @@ serve_main(int argc, char **argv, const struct backend_ops *const *extra)
 	}
 	rc = 1;
 	log_init(s->s_c.c_log, NULL);
+	log_set_format(s->s_c.c_log_format);
+	metrics_init();
 	if (prepare_dirs(s) == -1) {
 		free(s);
 		return 1;

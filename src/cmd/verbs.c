@@ -434,7 +434,7 @@ static const struct flag describe_flags[] = {
 static const struct flag destroy_flags[] = {
 	{ "reason", 0, "REASON",
 	    "Context.Reason sent with the request: terminate (default)\n"
-	    "or rolling_update",
+	    "or rolling_update; recorded in the plugin's audit.log",
 	    flag_string, OPT(co_reason) },
 	{ NULL, 0, NULL, NULL, NULL, 0, 0 },
 };
@@ -498,7 +498,8 @@ const struct verb client_verbs[] = {
 	{ "destroy", "ID...",
 	    "Destroys each instance: the plugin hides it at once, powers it\n"
 	    "off and deletes it in the background. An unknown ID is no "
-	    "error.\n",
+	    "error.\nEach destroy is recorded in <vm-dir>/audit.log as asked "
+	    "by \"cli\".\n",
 	    destroy_flags, 1, -1, do_destroy },
 	{ "label", "ID k=v...",
 	    "Merges the labels into the instance's tags, durably.\n", NULL, 2,

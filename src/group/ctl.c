@@ -64,7 +64,9 @@ gop_new(struct gctl *c, enum gop_kind kind, struct group *g, struct gctl_req *r,
 	o->o_group = g;
 	o->o_req = r;
 	atomic_init(&o->o_state, GOP_OUT);
-	o->o_sr->sr_reqno = r != NULL ? r->gr_reqno : 0;
+	o->o_sr->sr_reqno = r != NULL ? r->gr_reqno
+	    : g != NULL		      ? g->g_reqno
+				      : 0;
 	o->o_sr->sr_done = gop_done;
 	o->o_sr->sr_done_arg = o;
 	if (g != NULL)
@@ -260,6 +262,7 @@ group_add(struct gctl *c, struct gstore_rec *rec, struct err *err)
 	g->g_next = *pp;
 	*pp = g;
 	c->c_ngroups++;
+	gmetrics_groups(c->c_ngroups);
 	return g;
 }
 
@@ -270,6 +273,7 @@ group_drop(struct gctl *c, struct group *g)
 		if (*pp == g) {
 			*pp = g->g_next;
 			c->c_ngroups--;
+			gmetrics_groups(c->c_ngroups);
 			break;
 		}
 	g->g_gone = true;
@@ -561,6 +565,7 @@ gctl_open(const struct gctl_conf *conf, struct err *err)
 		err_set(err, EIK_INTERNAL, "out of memory");
 		return NULL;
 	}
+	gmetrics_register();
 	c->c_conf = *conf;
 	if (c->c_conf.gc_restart_wait_ms == 0)
 		c->c_conf.gc_restart_wait_ms = POLICY_RESTART_WAIT_DEFAULT_MS;

@@ -36,6 +36,7 @@
 #include "group/gstore.h"
 #include "group/policy.h"
 #include "model/model.h"
+#include "model/origin.h"
 #include "service/svc.h"
 #include "util/err.h"
 #include "util/mbox.h"
@@ -101,6 +102,7 @@ struct gctl_req {
 	struct msg gr_msg; /* the controller's link: first */
 	enum gctl_op gr_op;
 	unsigned long gr_reqno; /* for log lines */
+	struct origin gr_from;	/* who asked (destroys: the audit log) */
 
 	/* Inputs; the request owns them. */
 	char gr_id[GSPEC_ID_MAX + 1];

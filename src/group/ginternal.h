@@ -53,6 +53,12 @@ struct group {
 	struct inst_list g_last; /* the latest listing */
 	char g_doing[POLICY_DOING_MAX];
 
+	/* The request ID of the current round (its listing and actions):
+	 * the commit's or destroy's that caused it (g_cause), else a new
+	 * one (log.h). */
+	unsigned long g_reqno;
+	unsigned long g_cause;
+
 	unsigned g_refs; /* gops pointing at it */
 	bool g_gone;	 /* freed or destroyed: dropped at g_refs 0 */
 	struct group *g_next;
@@ -145,6 +151,14 @@ void greq_answer(struct gctl_req *r, int rc, const struct err *err);
 bool greq_holds(const struct gctl *c, const struct group *g);
 /* Answers every waiting request "shutting down" (stopping). */
 void greq_refuse_waiting(struct gctl *c);
+
+/* gmetrics.c: counters for GET /metrics. */
+enum gact { GACT_CREATE = 0, GACT_DESTROY, GACT_RESTART, GACT_LABEL, GACT_N };
+void gmetrics_register(void);
+void gmetrics_action(enum gact a, int rc, const struct err *err);
+void gmetrics_commit(int rc, bool pretend, const struct err *err);
+void gmetrics_roll(bool started);
+void gmetrics_groups(size_t n);
 
 /* reconcile.c */
 void rec_pump(struct gctl *c, int64_t now);

@@ -124,6 +124,11 @@ destroy_for(struct gctl *c, struct gctl_req *r, struct group *g, const char *id)
 	(void)strlcpy(o->o_sr->sr_id, id, sizeof(o->o_sr->sr_id));
 	(void)strlcpy(
 	    o->o_sr->sr_reason, "terminate", sizeof(o->o_sr->sr_reason));
+	/* The group destroys it, because of the client's request. */
+	o->o_sr->sr_from = r->gr_from;
+	o->o_sr->sr_from.o_via = ORIGIN_GROUP;
+	(void)strlcpy(o->o_sr->sr_from.o_group, r->gr_id,
+	    sizeof(o->o_sr->sr_from.o_group));
 	r->gr_pending++;
 	gop_submit(c, o);
 	return 0;
@@ -204,6 +209,10 @@ commit_apply(
 	}
 	if (g == NULL)
 		return -1;
+	/* Its next round is this request's doing. */
+	g->g_cause = r->gr_reqno;
+	if (g->g_rec.gr_rolling && !was_rolling)
+		gmetrics_roll(true);
 	log_commit(g, was_rolling, old_hash, r);
 	return 0;
 }
@@ -247,6 +256,7 @@ finish_commit(struct gctl *c, struct gctl_req *r, struct inst_list *l)
 	rc = 0;
 out:
 	free(mv);
+	gmetrics_commit(rc, r->gr_pretend, &err);
 	finish(c, r, rc, &err);
 }
 
@@ -305,6 +315,7 @@ start_destroy(struct gctl *c, struct gctl_req *r, struct group *g)
 		}
 		log_info("group '%s': destroying every member", r->gr_id);
 	}
+	g->g_cause = r->gr_reqno;
 	g->g_dirty = true;
 	list_for(c, r, g);
 }
@@ -456,9 +467,11 @@ greq_on_gop(struct gctl *c, struct gop *o)
 	struct gctl_req *r = o->o_req;
 	struct svc_req *sr = o->o_sr;
 
+	log_ctx_set(r->gr_reqno, NULL, NULL, r->gr_id);
 	if (o->o_kind == GOP_REQ_LIST)
 		on_listed(c, r, sr);
 	else {
+		gmetrics_action(GACT_DESTROY, sr->sr_rc, &sr->sr_err);
 		if (sr->sr_rc == -1) {
 			if (!r->gr_failed)
 				r->gr_err = sr->sr_err;
@@ -471,6 +484,7 @@ greq_on_gop(struct gctl *c, struct gop *o)
 			    r->gr_failed ? &r->gr_err : NULL);
 	}
 	gop_free(c, o);
+	log_ctx_clear();
 }
 
 /* ---- starting a request ------------------------------------------------- */
@@ -571,6 +585,8 @@ greq_run(struct gctl *c)
 			continue;
 		}
 		c->c_cur = r;
+		log_ctx_set(r->gr_reqno, NULL, NULL, r->gr_id);
 		start(c, r);
+		log_ctx_clear();
 	}
 }

@@ -333,6 +333,7 @@ act_create(struct gctl *c, struct group *g, const char *lid)
 	if (vanilla_prepare(&s->g_vanilla, &m, &sr->sr_spec, &err) == -1 ||
 	    validate(c, sr, &err) == -1) {
 		/* The template went away since the commit, say. */
+		gmetrics_action(GACT_CREATE, -1, &err);
 		count_failure(c, g, NULL, err.msg);
 		gop_free(c, o);
 		return;
@@ -351,6 +352,9 @@ act_destroy(struct gctl *c, struct group *g, const char *id, const char *why)
 	}
 	(void)strlcpy(o->o_sr->sr_id, id, sizeof(o->o_sr->sr_id));
 	(void)strlcpy(o->o_sr->sr_reason, why, sizeof(o->o_sr->sr_reason));
+	o->o_sr->sr_from.o_via = ORIGIN_GROUP;
+	(void)strlcpy(o->o_sr->sr_from.o_group, g->g_rec.gr_spec.g_id,
+	    sizeof(o->o_sr->sr_from.o_group));
 	log_info(
 	    "group '%s': destroying %s (%s)", g->g_rec.gr_spec.g_id, id, why);
 	sent(g, o, c);
@@ -425,6 +429,7 @@ on_started(struct gctl *c, struct group *g, struct gop *o)
 	bool found;
 	size_t i = gmem_pos(g, sr->sr_id, &found);
 
+	gmetrics_action(GACT_RESTART, sr->sr_rc, &sr->sr_err);
 	if (found) {
 		g->g_mem[i].gm_restart.pr_inflight = false;
 		g->g_mem[i].gm_restart.pr_last_ms = now;
@@ -534,6 +539,7 @@ pass_managing(struct gctl *c, struct group *g)
 		wake_at(g, now + pp.pp_wait_ms);
 	wake_at(g, policy_settle_wake(&in));
 	if (pp.pp_roll_done) {
+		gmetrics_roll(false);
 		log_info("group '%s': rolling update done: every member has "
 			 "hash %s",
 		    r->gr_spec.g_id, g->g_hash);
@@ -617,6 +623,10 @@ on_op(struct gctl *c, struct group *g, struct gop *o)
 	const char *id = g->g_rec.gr_spec.g_id;
 
 	g->g_inflight--;
+	gmetrics_action(o->o_kind == GOP_CREATE ? GACT_CREATE
+		: o->o_kind == GOP_DESTROY	? GACT_DESTROY
+						: GACT_LABEL,
+	    sr->sr_rc, &sr->sr_err);
 	if (sr->sr_rc == -1) {
 		g->g_round_err++;
 		if (o->o_kind == GOP_CREATE && !g->g_gone)
@@ -647,6 +657,7 @@ rec_on_gop(struct gctl *c, struct gop *o)
 {
 	struct group *g = o->o_group;
 
+	log_ctx_set(o->o_sr->sr_reqno, NULL, NULL, g->g_rec.gr_spec.g_id);
 	if (o->o_kind == GOP_LIST) {
 		g->g_listing = false;
 		if (!g->g_gone && !c->c_stopping)
@@ -657,12 +668,18 @@ rec_on_gop(struct gctl *c, struct gop *o)
 	} else
 		on_op(c, g, o);
 	gop_free(c, o);
+	log_ctx_clear();
 }
 
 static void
 list(struct gctl *c, struct group *g, int64_t now)
 {
-	struct gop *o = gop_new(c, GOP_LIST, g, NULL, SVC_DESCRIBE);
+	struct gop *o;
+
+	/* A new round: the request that caused it, or an ID of its own. */
+	g->g_reqno = g->g_cause != 0 ? g->g_cause : log_reqid_next();
+	g->g_cause = 0;
+	o = gop_new(c, GOP_LIST, g, NULL, SVC_DESCRIBE);
 
 	if (o == NULL ||
 	    tags_set(&o->o_sr->sr_tags, GSPEC_TAG_GROUP,

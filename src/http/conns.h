@@ -29,12 +29,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/origin.h"
+
 struct conn {
 	struct conn *cn_prev, *cn_next; /* by cn_since, oldest first */
 	int cn_fd;
-	int64_t cn_since; /* mono ms: accepted, or last request done */
-	bool cn_waiting;  /* a request is with the service */
-	bool cn_shut;	  /* shut down by us, not yet closed */
+	int64_t cn_since;      /* mono ms: accepted, or last request done */
+	bool cn_waiting;       /* a request is with the service */
+	bool cn_shut;	       /* shut down by us, not yet closed */
+	struct origin cn_from; /* the peer, filled once by httpd.c */
 };
 
 struct conns {

@@ -34,6 +34,8 @@
 #include "http/httpd.h"
 #include "rpc/jsonrpc.h"
 #include "util/log.h"
+#include "util/metrics.h"
+#include "util/net.h"
 #include "rpc/rpc.h"
 
 struct httpd {
@@ -50,12 +52,18 @@ struct hreq {
 	unsigned long r_reqno;
 	bool r_too_big;
 	bool r_too_busy;   /* the body budget ran out */
+	bool r_get;	   /* GET or HEAD: answered once the request is in */
 	size_t r_budget;   /* body bytes taken from the budget */
 	struct conn *r_cn; /* the connection's entry (conns.h) */
 	struct MHD_Connection *r_conn;
 	struct rpc_call *r_call; /* with the service; connection suspended */
 	atomic_int r_phase;	 /* CALL_* */
+	const char *r_ctype;	 /* of the answer; NULL: application/json */
+	struct origin r_from;	 /* who sent it */
 };
+
+/* The Content-Type of GET /metrics (text exposition format 0.0.4). */
+#define METRICS_CTYPE "text/plain; version=0.0.4; charset=utf-8"
 
 /* r_phase of a call with the service. */
 #define CALL_PENDING 0
@@ -65,11 +73,56 @@ struct hreq {
 /* 413; its libmicrohttpd name changed between releases. */
 #define HTTP_STATUS_TOO_LARGE 413
 
-static atomic_ulong httpd_reqno;
+/* ---- metrics -------------------------------------------------------------
+ */
+
+static const char *const listener_names[] = { "unix", "tcp" };
+static _Atomic uint64_t conn_cells[2];
+static struct mfamily conn_family = {
+	.mf_name = "ikvf_http_connections",
+	.mf_help = "Connections open, by listener.",
+	.mf_type = MT_GAUGE,
+	.mf_flags = MF_ALL,
+	.mf_label = { "listener" },
+	.mf_values = { listener_names },
+	.mf_nvalues = { 2 },
+	.mf_cells = conn_cells,
+	.mf_ncells = 2,
+};
+/* The statuses respond_error answers with. */
+static const char *const status_names[] = { "403", "404", "405", "413", "415",
+	"500", "503", "other" };
+#define N_STATUS (sizeof(status_names) / sizeof(status_names[0]))
+static _Atomic uint64_t refused_cells[N_STATUS];
+static struct mfamily refused_family = {
+	.mf_name = "ikvf_http_refused_total",
+	.mf_help = "HTTP requests refused before any method ran (a browser's "
+		   "Origin, a wrong Host, Content-Type, path or method, a body "
+		   "too large, a full body budget), by status.",
+	.mf_type = MT_COUNTER,
+	.mf_label = { "status" },
+	.mf_values = { status_names },
+	.mf_nvalues = { N_STATUS },
+	.mf_cells = refused_cells,
+	.mf_ncells = N_STATUS,
+};
+
+static void
+count_refused(unsigned status)
+{
+	char s[16];
+	size_t i;
+
+	(void)snprintf(s, sizeof(s), "%u", status);
+	for (i = 0; i < N_STATUS - 1; i++)
+		if (strcmp(s, status_names[i]) == 0)
+			break;
+	metrics_inc(&refused_family, i, 0);
+}
 
 static enum MHD_Result
 respond(struct MHD_Connection *c, unsigned status, struct buf *body,
-    const char *allow)
+    const char *allow, const char *ctype)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
@@ -84,8 +137,8 @@ respond(struct MHD_Connection *c, unsigned status, struct buf *body,
 		free(data);
 		return MHD_NO;
 	}
-	(void)MHD_add_response_header(
-	    resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    ctype != NULL ? ctype : "application/json");
 	if (allow != NULL)
 		(void)MHD_add_response_header(
 		    resp, MHD_HTTP_HEADER_ALLOW, allow);
@@ -111,13 +164,16 @@ respond_error(struct MHD_Connection *c, unsigned status, const char *allow,
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_info("req %lu refused: HTTP %u: %s", reqno, status, msg);
+	log_ctx_set(reqno, NULL, NULL, NULL);
+	log_info("refused: HTTP %u: %s", status, msg);
+	log_ctx_clear();
+	count_refused(status);
 	buf_init(&body, 4096);
 	if (jsonrpc_error(&body, NULL, JSONRPC_INVALID_REQUEST, msg) == -1) {
 		buf_free(&body);
 		return MHD_NO;
 	}
-	return respond(c, status, &body, allow);
+	return respond(c, status, &body, allow, NULL);
 }
 
 /* application/json, with or without parameters, or no type at all, like
@@ -183,9 +239,10 @@ host_is_loopback(const char *host)
  * dialed as Host. NULL when the request may go on, else the refusal.
  */
 static const char *
-tcp_refusal(struct MHD_Connection *c, const struct httpd *h)
+tcp_refusal(struct MHD_Connection *c, const struct httpd *h, const char *method)
 {
 	const char *ct, *host;
+	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 
 	if (!h->h_opts.ho_tcp)
 		return NULL;
@@ -195,9 +252,12 @@ tcp_refusal(struct MHD_Connection *c, const struct httpd *h)
 		return "requests from web browsers are refused (an Origin "
 		       "header was sent); use the unix socket or a client "
 		       "that is not a browser";
+	/* A GET only reads (a scraper sends no Content-Type); a page cannot
+	 * read the answer without CORS, and a rebinding attack still fails
+	 * the Host check. */
 	ct = MHD_lookup_connection_value(
 	    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-	if (ct == NULL || ct[strspn(ct, " \t")] == '\0')
+	if (!get && (ct == NULL || ct[strspn(ct, " \t")] == '\0'))
 		return "a Content-Type of application/json is required on "
 		       "TCP";
 	host = MHD_lookup_connection_value(
@@ -209,24 +269,48 @@ tcp_refusal(struct MHD_Connection *c, const struct httpd *h)
 	return NULL;
 }
 
+static void on_wake(void *arg);
+
+/* r's call goes to the service; the connection waits, suspended, until
+ * on_wake resumes it and libmicrohttpd calls on_request again. */
 static enum MHD_Result
-on_get(struct MHD_Connection *c, struct httpd *h, const char *url,
-    unsigned long reqno)
+suspend(struct MHD_Connection *c, struct httpd *h, struct hreq *r)
+{
+	atomic_init(&r->r_phase, CALL_PENDING);
+	r->r_conn = c;
+	if (r->r_cn != NULL)
+		conns_waiting(h->h_opts.ho_conns, r->r_cn, true);
+	MHD_suspend_connection(c);
+	rpc_call_submit(r->r_call, on_wake, r);
+	return MHD_YES;
+}
+
+static enum MHD_Result
+on_get(
+    struct MHD_Connection *c, struct httpd *h, struct hreq *r, const char *url)
 {
 	struct buf body;
 
 	if (strcmp(url, "/") == 0)
 		return respond_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "POST",
-		    reqno,
+		    r->r_reqno,
 		    "rpc: POST method required, received GET (send JSON-RPC "
 		    "2.0 requests as POST /)");
+	if (strcmp(url, "/metrics") == 0) {
+		if (rpc_metrics_begin(h->h_svc, &r->r_call) == -1)
+			return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+			    NULL, r->r_reqno, "internal error: out of memory");
+		r->r_ctype = METRICS_CTYPE;
+		return suspend(c, h, r);
+	}
 	buf_init(&body, RPC_MAX_BODY);
 	if (rpc_info(h->h_svc, url, &body) == 0)
-		return respond(c, MHD_HTTP_OK, &body, NULL);
+		return respond(c, MHD_HTTP_OK, &body, NULL, NULL);
 	buf_free(&body);
-	return respond_error(c, MHD_HTTP_NOT_FOUND, NULL, reqno,
+	return respond_error(c, MHD_HTTP_NOT_FOUND, NULL, r->r_reqno,
 	    "no such endpoint GET %.200s; this plugin serves POST / "
-	    "(JSON-RPC), GET /info/api.json and GET /info/functions.json",
+	    "(JSON-RPC), GET /metrics, GET /info/api.json and GET "
+	    "/info/functions.json",
 	    url);
 }
 
@@ -260,7 +344,8 @@ answer(struct MHD_Connection *c, struct httpd *h, struct hreq *r)
 	struct buf out;
 	int rc;
 
-	buf_init(&out, DESCRIBE_MAX_ANSWER);
+	buf_init(&out,
+	    r->r_ctype != NULL ? METRICS_MAX_ANSWER : DESCRIBE_MAX_ANSWER);
 	conns_body_give(h->h_opts.ho_conns, r->r_budget);
 	r->r_budget = 0;
 	if (r->r_call != NULL) {
@@ -271,17 +356,10 @@ answer(struct MHD_Connection *c, struct httpd *h, struct hreq *r)
 	} else {
 		rc = rpc_begin(h->h_svc,
 		    r->r_body.b_data != NULL ? r->r_body.b_data : "",
-		    r->r_body.b_len, &out, r->r_reqno, &r->r_call);
+		    r->r_body.b_len, &out, r->r_reqno, &r->r_from, &r->r_call);
 		if (rc == 1) {
 			buf_free(&out);
-			atomic_init(&r->r_phase, CALL_PENDING);
-			r->r_conn = c;
-			if (r->r_cn != NULL)
-				conns_waiting(
-				    h->h_opts.ho_conns, r->r_cn, true);
-			MHD_suspend_connection(c);
-			rpc_call_submit(r->r_call, on_wake, r);
-			return MHD_YES;
+			return suspend(c, h, r);
 		}
 	}
 	if (rc == -1) {
@@ -289,7 +367,83 @@ answer(struct MHD_Connection *c, struct httpd *h, struct hreq *r)
 		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
 		    r->r_reqno, "internal error: out of memory");
 	}
-	return respond(c, MHD_HTTP_OK, &out, NULL);
+	return respond(c, MHD_HTTP_OK, &out, NULL, r->r_ctype);
+}
+
+/* Who sent r: the connection's peer, and the client's User-Agent. */
+static void
+note_origin(struct MHD_Connection *c, struct hreq *r)
+{
+	const char *ua = MHD_lookup_connection_value(
+	    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
+
+	if (r->r_cn != NULL)
+		r->r_from = r->r_cn->cn_from;
+	else {
+		memset(&r->r_from, 0, sizeof(r->r_from));
+		r->r_from.o_uid = r->r_from.o_gid = r->r_from.o_pid = -1;
+	}
+	if (ua != NULL)
+		(void)strlcpy(r->r_from.o_agent, ua, sizeof(r->r_from.o_agent));
+}
+
+/* The first call for a request: its headers are in. Refuses it, or sets
+ * *con_cls and waits for the body (or, for a GET, the next call). */
+static enum MHD_Result
+on_headers(struct MHD_Connection *c, struct httpd *h, const char *url,
+    const char *method, void **con_cls)
+{
+	const char *ct, *cl, *why;
+	unsigned long reqno = log_reqid_next();
+	struct hreq *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return MHD_NO;
+	buf_init(&r->r_body, RPC_MAX_BODY);
+	r->r_reqno = reqno;
+	r->r_cn = conn_of(c);
+	*con_cls = r;
+	if ((why = tcp_refusal(c, h, method)) != NULL)
+		return respond_error(
+		    c, MHD_HTTP_FORBIDDEN, NULL, reqno, "%s", why);
+	/* Answered at the next call: a response queued before
+	 * libmicrohttpd has the whole request closes the connection,
+	 * and a scraper keeps its connection alive. */
+	r->r_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	if (r->r_get)
+		return MHD_YES;
+	note_origin(c, r);
+	if (strcmp(method, "POST") != 0)
+		return respond_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    "POST, GET", reqno,
+		    "rpc: POST method required, received %.32s", method);
+	if (strcmp(url, "/") != 0)
+		return respond_error(c, MHD_HTTP_NOT_FOUND, NULL, reqno,
+		    "no such endpoint POST %.200s; send JSON-RPC "
+		    "requests to POST /",
+		    url);
+	ct = MHD_lookup_connection_value(
+	    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (!content_type_ok(ct))
+		return respond_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, NULL,
+		    reqno,
+		    "rpc: unrecognized Content-Type: %.100s (use "
+		    "application/json)",
+		    ct);
+	cl = MHD_lookup_connection_value(
+	    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl != NULL) {
+		const char *e;
+		uint64_t n = parse_uint(cl, 0, UINT64_MAX, &e);
+
+		if (e == NULL && n > RPC_MAX_BODY)
+			return respond_error(c, HTTP_STATUS_TOO_LARGE, NULL,
+			    reqno,
+			    "request body of %llu bytes exceeds the "
+			    "limit of %d bytes (RPC_MAX_BODY)",
+			    (unsigned long long)n, RPC_MAX_BODY);
+	}
+	return MHD_YES;
 }
 
 static enum MHD_Result
@@ -301,54 +455,12 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	struct hreq *r = *con_cls;
 
 	(void)version;
-	if (r == NULL) {
-		const char *ct, *cl, *why;
-		unsigned long reqno = atomic_fetch_add(&httpd_reqno, 1) + 1;
-
-		r = calloc(1, sizeof(*r));
-		if (r == NULL)
-			return MHD_NO;
-		buf_init(&r->r_body, RPC_MAX_BODY);
-		r->r_reqno = reqno;
-		r->r_cn = conn_of(c);
-		*con_cls = r;
-		if ((why = tcp_refusal(c, h)) != NULL)
-			return respond_error(
-			    c, MHD_HTTP_FORBIDDEN, NULL, reqno, "%s", why);
-		if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
-			return on_get(c, h, url, reqno);
-		if (strcmp(method, "POST") != 0)
-			return respond_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
-			    "POST, GET", reqno,
-			    "rpc: POST method required, received %.32s",
-			    method);
-		if (strcmp(url, "/") != 0)
-			return respond_error(c, MHD_HTTP_NOT_FOUND, NULL, reqno,
-			    "no such endpoint POST %.200s; send JSON-RPC "
-			    "requests to POST /",
-			    url);
-		ct = MHD_lookup_connection_value(
-		    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-		if (!content_type_ok(ct))
-			return respond_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
-			    NULL, reqno,
-			    "rpc: unrecognized Content-Type: %.100s (use "
-			    "application/json)",
-			    ct);
-		cl = MHD_lookup_connection_value(
-		    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl != NULL) {
-			const char *e;
-			uint64_t n = parse_uint(cl, 0, UINT64_MAX, &e);
-
-			if (e == NULL && n > RPC_MAX_BODY)
-				return respond_error(c, HTTP_STATUS_TOO_LARGE,
-				    NULL, reqno,
-				    "request body of %llu bytes exceeds the "
-				    "limit of %d bytes (RPC_MAX_BODY)",
-				    (unsigned long long)n, RPC_MAX_BODY);
-		}
-		return MHD_YES;
+	if (r == NULL)
+		return on_headers(c, h, url, method, con_cls);
+	if (r->r_get) {
+		*upload_data_size = 0; /* a body with a GET: ignored */
+		return r->r_call == NULL ? on_get(c, h, r, url)
+					 : answer(c, h, r);
 	}
 	if (*upload_data_size > 0) {
 		if (!r->r_too_big && !r->r_too_busy &&
@@ -393,9 +505,11 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	conns_body_give(h->h_opts.ho_conns, r->r_budget);
 	r->r_budget = 0;
 	(void)c;
-	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
-		log_debug("req %lu: connection ended early (%d)", r->r_reqno,
-		    (int)toe);
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+		log_ctx_set(r->r_reqno, NULL, NULL, NULL);
+		log_debug("connection ended early (%d)", (int)toe);
+		log_ctx_clear();
+	}
 	if (r->r_call != NULL) {
 		struct buf scratch;
 
@@ -426,22 +540,54 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("libmicrohttpd: %s", msg);
 }
 
+/* The peer of a new connection, as the kernel says; on TCP the address
+ * libmicrohttpd has (accepted, or given by the TLS front, whose socket pair
+ * has no address of its own). */
+static void
+peer_of(struct MHD_Connection *c, int fd, bool tcp, struct origin *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->o_uid = o->o_gid = o->o_pid = -1;
+	if (tcp) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		    c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+		o->o_transport = ORIGIN_TCP;
+		if (ci == NULL ||
+		    net_addr_text(
+			ci->client_addr, o->o_addr, sizeof(o->o_addr)) == -1)
+			(void)net_peer_addr(fd, o->o_addr, sizeof(o->o_addr));
+	} else {
+		o->o_transport = ORIGIN_UNIX;
+		(void)net_peer_cred(fd, &o->o_uid, &o->o_gid, &o->o_pid);
+	}
+}
+
 static void
 on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
     enum MHD_ConnectionNotificationCode code)
 {
 	struct httpd *h = cls;
+	size_t l = h->h_opts.ho_tcp ? 1 : 0;
 
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
 		    c, MHD_CONNECTION_INFO_CONNECTION_FD);
-
-		*socket_context = ci != NULL
+		struct conn *cn = ci != NULL
 		    ? conns_open(h->h_opts.ho_conns, ci->connect_fd)
 		    : NULL;
-	} else if (*socket_context != NULL) {
-		conns_close(h->h_opts.ho_conns, *socket_context);
-		*socket_context = NULL;
+
+		if (cn != NULL)
+			peer_of(
+			    c, ci->connect_fd, h->h_opts.ho_tcp, &cn->cn_from);
+		*socket_context = cn;
+		metrics_inc(&conn_family, l, 0);
+	} else {
+		metrics_sub(&conn_family, l, 0, 1);
+		if (*socket_context != NULL) {
+			conns_close(h->h_opts.ho_conns, *socket_context);
+			*socket_context = NULL;
+		}
 	}
 }
 
@@ -491,6 +637,8 @@ httpd_start(int fd, const struct svc *svc, const struct httpd_opts *opts,
 		listen_opts[1].value = (intptr_t)http_threads();
 	} else
 		listen_opts[0].option = MHD_OPTION_END;
+	(void)metrics_register(&conn_family);
+	(void)metrics_register(&refused_family);
 	h->h_mhd = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD |
 		MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
 		(fd == -1 ? MHD_USE_NO_LISTEN_SOCKET : 0),

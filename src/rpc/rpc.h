@@ -28,10 +28,11 @@ struct rpc_call;
 
 struct rpc_env {
 	const struct svc *re_svc;
-	unsigned long re_reqno; /* for log lines */
-	struct gctl *re_group;	/* the group controller, or NULL */
-	const char *re_body;	/* the request's text (Group.CommitGroup's */
-	size_t re_len;		/* spec is read from it, byte for byte) */
+	unsigned long re_reqno;	      /* for log lines */
+	const struct origin *re_from; /* who asks (never NULL) */
+	struct gctl *re_group;	      /* the group controller, or NULL */
+	const char *re_body; /* the request's text (Group.CommitGroup's */
+	size_t re_len;	     /* spec is read from it, byte for byte) */
 };
 
 /*
@@ -75,10 +76,26 @@ typedef int (*rpc_gdone_fn)(
  * Handles one POST body. Returns 0 when it was answered at once (out holds
  * the answer, or nothing for a notification), 1 when the service must
  * answer (*callp: submit it with rpc_call_submit), -1 when no answer could
- * be built (out of memory).
+ * be built (out of memory). reqno is the request's ID (log.h), from who
+ * sent it (its o_via is set here: "cli" when its User-Agent is this
+ * program's client, else "rpc"). Every call is counted for GET /metrics.
  */
 int rpc_begin(const struct svc *svc, const char *body, size_t len,
-    struct buf *out, unsigned long reqno, struct rpc_call **callp);
+    struct buf *out, unsigned long reqno, const struct origin *from,
+    struct rpc_call **callp);
+
+/*
+ * GET /metrics: a call that asks the service for its snapshot (SVC_STATS);
+ * submit it with rpc_call_submit, and rpc_call_finish writes the whole
+ * text exposition (every registered family, the snapshot, build info).
+ * 1, or -1 out of memory.
+ */
+int rpc_metrics_begin(const struct svc *svc, struct rpc_call **callp);
+/* The text of GET /metrics with the service's snapshot r (an answered
+ * SVC_STATS, or NULL when the service could not answer). 0 or -1. */
+int rpc_metrics_render(const struct svc_req *r, struct buf *out);
+/* The version and revision for ikvf_build_info. */
+void rpc_version(const char **version, const char **revision);
 
 /* Submits c; wake(arg) is called once, on any thread (possibly before this
  * returns), when rpc_call_finish can write the answer. */

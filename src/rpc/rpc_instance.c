@@ -181,8 +181,8 @@ rpc_prep_destroy(const struct rpc_env *env, json_t *params, struct svc_req *r,
 	char got[JGOT_MAX];
 	json_t *ctx;
 
-	(void)env;
 	(void)props;
+	r->sr_from = *env->re_from;
 	if (prep_type(params, r, err) == -1 ||
 	    param_instance(params, &id, err) == -1)
 		return -1;

@@ -41,12 +41,17 @@ jw_append(struct service *sv, struct jbatch *b)
 		je[i].je_len = strlen(b->jb_v[i].je_text);
 		je[i].je_reserve = b->jb_v[i].je_reserve;
 	}
-	b->jb_rc = journal_append(sv->sv_journal, je, b->jb_n, &b->jb_err) < 0
+	/* The audit lines of destroys go first: none is acknowledged, or
+	 * happens, without its line (service/audit.c). */
+	audit_write(sv, b, JA_BEFORE);
+	b->jb_rc = b->jb_n > 0 &&
+		journal_append(sv->sv_journal, je, b->jb_n, &b->jb_err) < 0
 	    ? -1
 	    : 0;
 	for (size_t i = 0; i < b->jb_n; i++)
 		b->jb_v[i].je_ok = je[i].je_ok;
 	free(je);
+	audit_write(sv, b, JA_IF_OK);
 }
 
 /* A new epoch with only what is still needed (b's entries), the ID
@@ -153,8 +158,8 @@ recwriter_main(void *arg)
 
 /* ---- the owner's side: gathering --------------------------------------- */
 
-static struct jent *
-batch_add(struct service *sv)
+struct jbatch *
+durable_batch(struct service *sv)
 {
 	struct jbatch *b = sv->sv_open;
 
@@ -164,6 +169,23 @@ batch_add(struct service *sv)
 			return NULL;
 		b->jb_om.om_kind = OM_JBATCH;
 	}
+	return b;
+}
+
+bool
+durable_pending(const struct service *sv)
+{
+	return sv->sv_open != NULL &&
+	    (sv->sv_open->jb_n > 0 || sv->sv_open->jb_naudit > 0);
+}
+
+static struct jent *
+batch_add(struct service *sv)
+{
+	struct jbatch *b = durable_batch(sv);
+
+	if (b == NULL)
+		return NULL;
 	if (b->jb_n == b->jb_cap) {
 		size_t cap = b->jb_cap == 0 ? 16 : b->jb_cap * 2;
 		struct jent *nv = realloc(b->jb_v, cap * sizeof(*nv));
@@ -177,14 +199,15 @@ batch_add(struct service *sv)
 	return &b->jb_v[b->jb_n++];
 }
 
-static void
-batch_free(struct jbatch *b)
+void
+durable_batch_free(struct jbatch *b)
 {
 	if (b == NULL)
 		return;
 	for (size_t i = 0; i < b->jb_n; i++)
 		free(b->jb_v[i].je_text);
 	free(b->jb_v);
+	free(b->jb_audit);
 	free(b);
 }
 
@@ -257,7 +280,9 @@ durable_tomb(struct service *sv, struct inst *in)
 	    -1) {
 		in->in_tomb = false;
 		work_timer(sv, in, mono_ms() + RESET_RETRY_MS);
+		return;
 	}
+	audit_destroyed(sv, in);
 }
 
 void
@@ -343,10 +368,14 @@ change_done(struct service *sv, struct jent *e, const struct err *err)
 				  "memory); it is recorded and returns at the "
 				  "next start",
 			    in->in_rec.r_id);
+		in->in_reqno = ch->ch_reqno;
+		log_ctx_set(in->in_reqno, in->in_rec.r_id, NULL, NULL);
 		log_info("instance %s: provisioning from %s (%s)",
 		    in->in_rec.r_id, in->in_rec.r_template,
 		    in->in_bk->be_ops->name);
 	} else if (ch->ch_op == SVC_DESTROY) {
+		in->in_reqno = ch->ch_reqno;
+		in->in_from = ch->ch_from;
 		log_info("instance %s: destroying (%s)", in->in_rec.r_id,
 		    in->in_rec.r_reason != NULL ? in->in_rec.r_reason : "");
 		if (in->in_power_req != NULL)
@@ -423,6 +452,11 @@ durable_on_batch(struct service *sv, struct jbatch *b)
 	for (size_t i = 0; i < b->jb_n; i++) {
 		struct jent *e = &b->jb_v[i];
 
+		log_ctx_set(e->je_change != NULL ? e->je_change->ch_reqno
+						 : e->je_inst->in_reqno,
+		    e->je_inst->in_rec.r_id[0] != '\0' ? e->je_inst->in_rec.r_id
+						       : NULL,
+		    NULL, NULL);
 		if (e->je_change != NULL)
 			change_done(sv, e, &b->jb_err);
 		else if (e->je_tomb)
@@ -437,7 +471,8 @@ durable_on_batch(struct service *sv, struct jbatch *b)
 			work_timer(sv, e->je_inst, mono_ms() + RESET_RETRY_MS);
 		}
 	}
-	batch_free(b);
+	log_ctx_clear();
+	durable_batch_free(b);
 }
 
 void
@@ -455,7 +490,7 @@ durable_on_reset(struct service *sv, struct jbatch *b)
 		log_error("journal: cannot empty it: %s", b->jb_err.msg);
 		sv->sv_reset_not_before = mono_ms() + RESET_RETRY_MS;
 	}
-	batch_free(b);
+	durable_batch_free(b);
 }
 
 /* ---- the owner's side: records ---------------------------------------- */
@@ -518,6 +553,13 @@ pump_records(struct service *sv)
 		struct sitem *it = &m->sm_v[m->sm_n];
 
 		in->in_mat_listed = false;
+		if (in->in_grave) {
+			/* Its tombstone is durable and its directory goes
+			 * next: writing the record would only take space
+			 * that the removal is about to free (a full disk). */
+			free(in->in_text);
+			in->in_text = NULL;
+		}
 		if (in->in_text == NULL)
 			continue;
 		it->si_inst = in;
@@ -542,17 +584,31 @@ pump_graves(struct service *sv)
 {
 	struct smsg *m;
 
+	size_t keep = 0;
+
 	if (sv->sv_ngraves == 0 || sv->sv_sbusy ||
 	    mono_ms() < sv->sv_graves_not_before ||
 	    (m = smsg_new(SOP_REMOVE, sv->sv_ngraves)) == NULL)
 		return;
 	for (size_t i = 0; i < sv->sv_ngraves; i++) {
-		m->sm_v[i].si_inst = sv->sv_graves[i];
-		(void)strlcpy(m->sm_v[i].si_id, sv->sv_graves[i]->in_rec.r_id,
-		    sizeof(m->sm_v[i].si_id));
+		struct inst *in = sv->sv_graves[i];
+
+		/* Still in the records' list (pump_records drops its text
+		 * when it gets there): removed, and freed, after that. */
+		if (in->in_mat_listed || in->in_mat_busy) {
+			sv->sv_graves[keep++] = in;
+			continue;
+		}
+		m->sm_v[m->sm_n].si_inst = in;
+		(void)strlcpy(m->sm_v[m->sm_n].si_id, in->in_rec.r_id,
+		    sizeof(m->sm_v[m->sm_n].si_id));
+		m->sm_n++;
 	}
-	m->sm_n = sv->sv_ngraves;
-	sv->sv_ngraves = 0;
+	sv->sv_ngraves = keep;
+	if (m->sm_n == 0) {
+		smsg_free(m);
+		return;
+	}
 	sv->sv_sbusy = true;
 	(void)mbox_post(&sv->sv_sq, &m->sm_om.om_msg);
 }
@@ -688,7 +744,7 @@ compaction(struct service *sv)
 	}
 	return b;
 fail:
-	batch_free(b);
+	durable_batch_free(b);
 	return NULL;
 }
 
@@ -715,7 +771,7 @@ durable_pump(struct service *sv)
 			(void)mbox_post(&sv->sv_jq, &r->jb_om.om_msg);
 		}
 	}
-	if (!sv->sv_jbusy && sv->sv_open != NULL && sv->sv_open->jb_n > 0) {
+	if (!sv->sv_jbusy && durable_pending(sv)) {
 		struct jbatch *b = sv->sv_open;
 
 		sv->sv_open = NULL;
@@ -729,6 +785,5 @@ durable_pump(struct service *sv)
 bool
 durable_idle(const struct service *sv)
 {
-	return !sv->sv_jbusy && !sv->sv_sbusy &&
-	    (sv->sv_open == NULL || sv->sv_open->jb_n == 0);
+	return !sv->sv_jbusy && !sv->sv_sbusy && !durable_pending(sv);
 }

@@ -26,6 +26,7 @@
 #include "model/attach.h"
 #include "service/service.h"
 #include "service/svc.h"
+#include "store/audit.h"
 #include "store/ids.h"
 #include "store/journal.h"
 #include "store/record.h"
@@ -57,6 +58,8 @@ struct change {
 	struct record ch_rec;	    /* the proposed record */
 	struct svc_req *ch_waiters; /* answered with the flush's outcome */
 	char *ch_text;		    /* the entry, kept for materializing */
+	unsigned long ch_reqno;	    /* the request's ID (log lines) */
+	struct origin ch_from;	    /* DESTROY: who asked */
 };
 
 /* One instance, as the owner knows it. */
@@ -99,6 +102,11 @@ struct inst {
 	/* Its create waits for a disk another instance still holds
 	 * (service/attach.c). */
 	bool in_att_wait;
+
+	/* The request whose work this is (the last Provision or Destroy):
+	 * its ID on the jobs' log lines, its origin in the audit log. */
+	unsigned long in_reqno;
+	struct origin in_from;
 };
 
 enum job_kind {
@@ -137,6 +145,7 @@ struct job {
 	struct mbox *j_results; /* where the worker posts the job back */
 
 	char j_id[ID_MAX];
+	unsigned long j_reqno; /* the request that caused it, or 0 */
 	struct inst_spec j_spec;
 	struct tags j_tags;
 	char j_template[PATH_BUF];
@@ -182,10 +191,23 @@ struct jent {
 	bool je_tomb;
 };
 
+/* A line of the audit log on its way with a batch (service/audit.c):
+ * written before the batch's journal entries (JA_BEFORE), or after them
+ * when entry ja_entry was made durable (JA_IF_OK) or was not (JA_IF_FAILED).
+ */
+enum ja_when { JA_BEFORE = 1, JA_IF_OK, JA_IF_FAILED };
+struct jaudit {
+	struct audit_rec ja_rec;
+	enum ja_when ja_when;
+	size_t ja_entry; /* in jb_v (JA_IF_*) */
+};
+
 struct jbatch {
 	struct omsg jb_om;
 	struct jent *jb_v;
 	size_t jb_n, jb_cap;
+	struct jaudit *jb_audit; /* owned */
+	size_t jb_naudit, jb_capaudit;
 	uint64_t jb_mark; /* OM_JRESET: the ID high-water mark to save */
 	int jb_rc;
 	struct err jb_err;
@@ -219,6 +241,7 @@ struct service {
 	struct idgen sv_ids;
 	bool sv_ids_open;
 	struct journal *sv_journal;
+	struct audit_log sv_audit; /* the journal writer's */
 
 	/* Threads and mailboxes. */
 	struct bell sv_bell;	/* wakes the owner */
@@ -300,6 +323,11 @@ void durable_on_reset(struct service *sv, struct jbatch *b);
 void durable_on_store(struct service *sv, struct smsg *m);
 /* Marks in's durable text for writing as instance.json. */
 void durable_dirty(struct service *sv, struct inst *in);
+/* The open batch, made when there is none; NULL when out of memory. */
+struct jbatch *durable_batch(struct service *sv);
+/* Whether the open batch holds anything to write. */
+bool durable_pending(const struct service *sv);
+void durable_batch_free(struct jbatch *b);
 bool durable_idle(const struct service *sv);
 void change_free(struct change *ch);
 
@@ -357,6 +385,40 @@ void att_on_job(struct service *sv, struct job *j);
 /* The create job's disks (job_prepare). 0, or -1 with err. */
 int att_job_disks(
     struct service *sv, struct inst *in, struct job *j, struct err *err);
+/* audit.c: the audit log of destroys (store/audit.h). The owner notes
+ * lines into the open batch; the journal writer appends them. */
+/* A Destroy r of in (NULL: not known) was handled: outcome REQUESTED
+ * (its change is the open batch's last entry), JOINED, ALREADY or GONE. */
+void audit_destroy(struct service *sv, const struct inst *in,
+    const struct svc_req *r, enum audit_outcome o);
+/* An attempt to destroy in failed with err. */
+void audit_destroy_failed(
+    struct service *sv, const struct inst *in, const struct err *err);
+/* in's tombstone is the open batch's last entry. */
+void audit_destroyed(struct service *sv, const struct inst *in);
+/* The journal writer: the lines of b to write at when (JA_BEFORE, or
+ * after the entries: JA_IF_OK for both kinds). */
+void audit_write(struct service *sv, struct jbatch *b, enum ja_when when);
+
+/* stats.c: SVC_STATS and the counters of the service's threads. */
+void stats_register(void);
+void stats_answer(struct service *sv, struct svc_req *r);
+/* A backend operation (BKOP_*) that began at t0 (mono_ns) ended with rc. */
+enum bkop {
+	BKOP_CREATE = 0,
+	BKOP_START,
+	BKOP_STOP_SOFT,
+	BKOP_STOP_HARD,
+	BKOP_REMOVE,
+	BKOP_POWER,
+	BKOP_IP,
+	BKOP_READY,
+	BKOP_N
+};
+void stats_bkop(enum bkop op, int64_t t0, int rc, const struct err *err);
+/* A job that began at t0 (mono_ns) is done (j_rc, j_err): counted, and
+ * logged at debug level by the worker (but for power refreshes). */
+void stats_job(const struct job *j, int64_t t0);
 
 /* recover.c */
 int recover(struct service *sv, struct err *err);

@@ -15,6 +15,7 @@
 #include "util/compat.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/net.h"
 
 static int
@@ -54,6 +55,9 @@ job_prepare(
 	j->j_op_timeout_ms = sv->sv_conf.sc_op_timeout_ms;
 	j->j_stop_soft_ms = sv->sv_conf.sc_stop_soft_ms;
 	(void)strlcpy(j->j_id, r->r_id, sizeof(j->j_id));
+	j->j_reqno = kind == JOB_POWEROP && in->in_power_req != NULL
+	    ? in->in_power_req->sr_reqno
+	    : in->in_reqno;
 	j->j_ssh_port = r->r_ssh_port;
 	j->j_ssh_key = sv->sv_conf.sc_ssh_key;
 	if (r->r_ip != NULL)
@@ -119,14 +123,51 @@ query_power(const struct job *j)
 {
 	struct bk_power p = { j->j_id, j->j_bundle, j->j_vmx, POWER_UNKNOWN };
 	struct err e;
+	int64_t t0 = mono_ns();
+	int rc;
 
 	if (j->j_bk->be_ops->power == NULL)
 		return POWER_UNKNOWN;
 	err_clear(&e);
-	if (j->j_bk->be_ops->power(j->j_bk->be_ctx, &p, 1,
-		mono_ms() + j->j_op_timeout_ms, &e) == -1)
-		return POWER_UNKNOWN;
-	return p.bp_state;
+	rc = j->j_bk->be_ops->power(
+	    j->j_bk->be_ctx, &p, 1, mono_ms() + j->j_op_timeout_ms, &e);
+	stats_bkop(BKOP_POWER, t0, rc, &e);
+	return rc == -1 ? POWER_UNKNOWN : p.bp_state;
+}
+
+/* The backend's stop, hard, counted. */
+static int
+stop_hard(const struct job *j, const struct bk_inst *bi, struct err *err)
+{
+	int64_t t0 = mono_ns();
+	int rc = j->j_bk->be_ops->stop(j->j_bk->be_ctx, bi, true, err);
+
+	stats_bkop(BKOP_STOP_HARD, t0, rc, err);
+	return rc;
+}
+
+/* The backend's remove, counted. */
+static int
+remove_vm(const struct job *j, const struct bk_inst *bi, struct err *err)
+{
+	int64_t t0 = mono_ns();
+	int rc = j->j_bk->be_ops->remove(j->j_bk->be_ctx, bi, err);
+
+	stats_bkop(BKOP_REMOVE, t0, rc, err);
+	return rc;
+}
+
+/* The backend's create or start, counted. */
+static int
+create_or_start(struct job *j, bool create, struct bk_inst *bi)
+{
+	const struct backend_ops *ops = j->j_bk->be_ops;
+	int64_t t0 = mono_ns();
+	int rc = create ? ops->create(j->j_bk->be_ctx, bi, &j->j_err)
+			: ops->start(j->j_bk->be_ctx, bi, &j->j_err);
+
+	stats_bkop(create ? BKOP_CREATE : BKOP_START, t0, rc, &j->j_err);
+	return rc;
 }
 
 /* Stops a VM: soft within its budget, then hard. */
@@ -141,9 +182,14 @@ stop_vm(const struct job *j, struct err *err)
 		return 0;
 	bi_fill(j, false, &bi);
 	if (j->j_stop_soft_ms > 0) {
+		int64_t t0 = mono_ns();
+		int rc;
+
 		bi.bi_deadline = mono_ms() + j->j_stop_soft_ms;
 		err_clear(&soft);
-		if (ops->stop(j->j_bk->be_ctx, &bi, false, &soft) == 0)
+		rc = ops->stop(j->j_bk->be_ctx, &bi, false, &soft);
+		stats_bkop(BKOP_STOP_SOFT, t0, rc, &soft);
+		if (rc == 0)
 			return 0;
 		if (proc_cancelled()) {
 			*err = soft;
@@ -154,7 +200,7 @@ stop_vm(const struct job *j, struct err *err)
 		    j->j_id, soft.msg);
 	}
 	bi.bi_deadline = mono_ms() + j->j_op_timeout_ms;
-	return ops->stop(j->j_bk->be_ctx, &bi, true, err);
+	return stop_hard(j, &bi, err);
 }
 
 /* ---- the steps --------------------------------------------------------- */
@@ -175,7 +221,7 @@ rollback(struct job *j, bool started)
 		if (ops->remove != NULL) {
 			bi_fill(j, false, &bi);
 			err_clear(&e);
-			(void)ops->remove(j->j_bk->be_ctx, &bi, &e);
+			(void)remove_vm(j, &bi, &e);
 		}
 	}
 	err_clear(&e);
@@ -247,7 +293,6 @@ ensure_disk(struct job *j, const struct job_disk *jd, struct err *err)
 static void
 step_create(struct job *j)
 {
-	const struct backend_ops *ops = j->j_bk->be_ops;
 	struct bk_inst bi;
 	bool started = false;
 	enum power_state pw = POWER_UNKNOWN;
@@ -266,7 +311,7 @@ step_create(struct job *j)
 		    mkdir_p(j->j_staging, STATE_DIR_MODE, &j->j_err) == -1)
 			goto fail;
 		bi_fill(j, true, &bi);
-		if (ops->create(j->j_bk->be_ctx, &bi, &j->j_err) == -1)
+		if (create_or_start(j, true, &bi) == -1)
 			goto fail;
 		if (proc_cancelled())
 			goto fail;
@@ -276,7 +321,7 @@ step_create(struct job *j)
 		pw = query_power(j); /* resumed: the bundle is complete */
 	if (pw != POWER_RUNNING) {
 		bi_fill(j, false, &bi);
-		if (ops->start(j->j_bk->be_ctx, &bi, &j->j_err) == -1)
+		if (create_or_start(j, false, &bi) == -1)
 			goto fail;
 	}
 	started = true;
@@ -317,8 +362,7 @@ step_destroy(struct job *j)
 			struct bk_inst bi;
 
 			bi_fill(j, false, &bi);
-			if (j->j_bk->be_ops->remove(
-				j->j_bk->be_ctx, &bi, &j->j_err) == -1)
+			if (remove_vm(j, &bi, &j->j_err) == -1)
 				return;
 		}
 	}
@@ -346,9 +390,13 @@ step_net(struct job *j)
 	 * take long (vmrun getGuestIPAddress waits for the guest's tools). */
 	if (j->j_known_ip[0] != '\0')
 		(void)strlcpy(j->j_ip, j->j_known_ip, sizeof(j->j_ip));
-	else if (ops->guest_ip != NULL)
+	else if (ops->guest_ip != NULL) {
+		int64_t t0 = mono_ns();
+
 		j->j_rc = ops->guest_ip(j->j_bk->be_ctx, &bi, j->j_ip,
 		    sizeof(j->j_ip), j->j_mac, sizeof(j->j_mac), &j->j_err);
+		stats_bkop(BKOP_IP, t0, j->j_rc, &j->j_err);
+	}
 	if (j->j_ssh_port != 0) {
 		(void)strlcpy(host, "127.0.0.1", sizeof(host));
 		port = j->j_ssh_port;
@@ -359,8 +407,13 @@ step_net(struct job *j)
 		return;
 	}
 	ssh = net_probe_ssh(host, port, NET_PROBE_TIMEOUT_MS);
-	init = ops->guest_ready != NULL ? ops->guest_ready(j->j_bk->be_ctx, &bi)
-					: -1;
+	init = -1;
+	if (ops->guest_ready != NULL) {
+		int64_t t0 = mono_ns();
+
+		init = ops->guest_ready(j->j_bk->be_ctx, &bi);
+		stats_bkop(BKOP_READY, t0, 0, NULL);
+	}
 	j->j_ready = ssh && init != 0 ? 1 : 0;
 }
 
@@ -376,7 +429,7 @@ step_powerop(struct job *j)
 		if (j->j_op == SVC_POWER_STOP_HARD) {
 			bi_fill(j, false, &bi);
 			j->j_rc = ops->stop != NULL
-			    ? ops->stop(j->j_bk->be_ctx, &bi, true, &j->j_err)
+			    ? stop_hard(j, &bi, &j->j_err)
 			    : 0;
 		} else
 			j->j_rc = stop_vm(j, &j->j_err);
@@ -384,15 +437,18 @@ step_powerop(struct job *j)
 	if (j->j_rc == 0 &&
 	    (j->j_op == SVC_POWER_START || j->j_op == SVC_POWER_RESTART)) {
 		bi_fill(j, false, &bi);
-		j->j_rc = ops->start(j->j_bk->be_ctx, &bi, &j->j_err);
+		j->j_rc = create_or_start(j, false, &bi);
 	}
 }
 
 static void
 step_power(struct job *j)
 {
+	int64_t t0 = mono_ns();
+
 	j->j_rc = j->j_bk->be_ops->power(j->j_bk->be_ctx, j->j_power,
 	    j->j_npower, mono_ms() + j->j_op_timeout_ms, &j->j_err);
+	stats_bkop(BKOP_POWER, t0, j->j_rc, &j->j_err);
 	if (j->j_rc == -1)
 		for (size_t i = 0; i < j->j_npower; i++)
 			j->j_power[i].bp_state = POWER_UNKNOWN;
@@ -413,8 +469,11 @@ void *
 job_main(void *arg)
 {
 	struct job *j = arg;
+	int64_t t0 = mono_ns();
 
 	proc_cancel_bind(&j->j_cancel);
+	log_ctx_set(
+	    j->j_reqno, j->j_id[0] != '\0' ? j->j_id : NULL, NULL, NULL);
 	switch (j->j_kind) {
 	case JOB_CREATE:
 		step_create(j);
@@ -442,6 +501,8 @@ job_main(void *arg)
 	}
 	j->j_cancelled = proc_cancelled();
 	proc_cancel_bind(NULL);
+	stats_job(j, t0);
+	log_ctx_clear();
 	/* The last thing this thread does with the job. */
 	if (mbox_post(j->j_results, &j->j_om.om_msg) == -1)
 		abort();

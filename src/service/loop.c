@@ -58,8 +58,7 @@ on_result(struct service *sv, struct omsg *om)
 static bool
 quiescent(const struct service *sv)
 {
-	if (!work_idle(sv) || sv->sv_jbusy ||
-	    (sv->sv_open != NULL && sv->sv_open->jb_n > 0))
+	if (!work_idle(sv) || sv->sv_jbusy || durable_pending(sv))
 		return false;
 	for (size_t i = 0; i < sv->sv_n; i++)
 		if (sv->sv_v[i]->in_change != NULL ||
@@ -199,7 +198,9 @@ service_open(const struct service_conf *conf, struct err *err)
 		sv->sv_conf.sc_poll_ms = POLL_INTERVAL_MIN_MS;
 	if (sv->sv_conf.sc_op_timeout_ms == 0)
 		sv->sv_conf.sc_op_timeout_ms = OP_TIMEOUT_DEFAULT_MS;
-	if (recover(sv, err) == -1 || open_threads(sv, err) == -1)
+	stats_register();
+	if (audit_log_init(&sv->sv_audit, conf->sc_vm_dir, err) == -1 ||
+	    recover(sv, err) == -1 || open_threads(sv, err) == -1)
 		goto fail;
 	return sv;
 fail:
@@ -263,12 +264,7 @@ free_state(struct service *sv)
 	free(sv->sv_power_jobs);
 	free(sv->sv_pending);
 	free(sv->sv_att_rm);
-	if (sv->sv_open != NULL) {
-		for (size_t i = 0; i < sv->sv_open->jb_n; i++)
-			free(sv->sv_open->jb_v[i].je_text);
-		free(sv->sv_open->jb_v);
-		free(sv->sv_open);
-	}
+	durable_batch_free(sv->sv_open);
 }
 
 void

@@ -261,6 +261,8 @@ change_new(enum svc_op op, struct inst *in, struct svc_req *r)
 		return NULL;
 	ch->ch_op = op;
 	ch->ch_inst = in;
+	ch->ch_reqno = r->sr_reqno;
+	ch->ch_from = r->sr_from;
 	r->sr_msg.m_next = NULL;
 	ch->ch_waiters = r;
 	return ch;
@@ -423,11 +425,13 @@ do_destroy(struct service *sv, struct svc_req *r)
 		/* Idempotent: unknown or already gone means done. */
 		log_info(
 		    "destroy %s: no such instance (already gone)", r->sr_id);
+		audit_destroy(sv, NULL, r, AUDIT_GONE);
 		svc_req_answer(r, 0, NULL);
 		return;
 	}
 	if (in->in_change != NULL && in->in_change->ch_op == SVC_DESTROY) {
 		/* The same flush answers both. */
+		audit_destroy(sv, in, r, AUDIT_JOINED);
 		r->sr_msg.m_next = &in->in_change->ch_waiters->sr_msg;
 		in->in_change->ch_waiters = r;
 		return;
@@ -436,6 +440,7 @@ do_destroy(struct service *sv, struct svc_req *r)
 		return;
 	if (in->in_rec.r_state == ST_DESTROYING) {
 		log_info("destroy %s: already being destroyed", r->sr_id);
+		audit_destroy(sv, in, r, AUDIT_ALREADY);
 		svc_req_answer(r, 0, NULL);
 		return;
 	}
@@ -457,7 +462,9 @@ do_destroy(struct service *sv, struct svc_req *r)
 		ch->ch_waiters = NULL;
 		change_free(ch);
 		svc_req_answer(r, -1, &err);
+		return;
 	}
+	audit_destroy(sv, in, r, AUDIT_REQUESTED);
 }
 
 static void
@@ -703,11 +710,13 @@ void
 req_handle(struct service *sv, struct svc_req *r)
 {
 	if (sv->sv_stopping && r->sr_op != SVC_DESCRIBE &&
-	    r->sr_op != SVC_WATCH) {
+	    r->sr_op != SVC_WATCH && r->sr_op != SVC_STATS) {
 		answer_err(r, EIK_BUSY,
 		    "the plugin is shutting down; try again once it is back");
 		return;
 	}
+	log_ctx_set(
+	    r->sr_reqno, r->sr_id[0] != '\0' ? r->sr_id : NULL, NULL, NULL);
 	switch (r->sr_op) {
 	case SVC_PROVISION:
 		do_provision(sv, r);
@@ -731,10 +740,14 @@ req_handle(struct service *sv, struct svc_req *r)
 	case SVC_ATT_REMOVE:
 		att_request(sv, r);
 		break;
+	case SVC_STATS:
+		stats_answer(sv, r);
+		break;
 	default:
 		answer_err(r, EIK_INTERNAL, "unknown service request %d",
 		    (int)r->sr_op);
 	}
+	log_ctx_clear();
 }
 
 void

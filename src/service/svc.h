@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "model/model.h"
+#include "model/origin.h"
 #include "util/defaults.h"
 #include "util/err.h"
 #include "util/mbox.h"
@@ -44,6 +45,38 @@ enum svc_op {
 	 * deletion of one that no instance holds (sr_att: its ID). */
 	SVC_ATT_LIST,
 	SVC_ATT_REMOVE,
+	/* A snapshot of what only the owner knows, for GET /metrics
+	 * (sr_stats): answered at once. */
+	SVC_STATS,
+};
+
+/* SVC_STATS: instances by state (a running one by its power state). */
+enum svc_stat_state {
+	SS_PROVISIONING = 0,
+	SS_RUNNING,
+	SS_OFF,
+	SS_SUSPENDED,
+	SS_PAUSED,
+	SS_UNKNOWN, /* running, power state not known (yet) */
+	SS_DESTROYING,
+	SS_FAILED,
+	SS_STATES
+};
+extern const char *const svc_stat_state_names[SS_STATES];
+
+/* SVC_STATS: the run queues (creates, other changes, address probes). */
+#define SVC_QUEUES 3
+extern const char *const svc_queue_names[SVC_QUEUES];
+
+struct svc_stats {
+	uint64_t ss_instances[SS_STATES];
+	uint64_t ss_queued[SVC_QUEUES];	 /* waiting in each run queue */
+	uint64_t ss_running[SVC_QUEUES]; /* jobs of each queue running */
+	uint64_t ss_power_jobs;		 /* power queries running */
+	uint64_t ss_journal_bytes;	 /* in use in the journal */
+	uint64_t ss_records_pending;	 /* instance.json still to write */
+	uint64_t ss_changes;		 /* user changes waiting for a flush */
+	uint64_t ss_watchers;		 /* SVC_WATCH requests waiting */
 };
 
 enum svc_power {
@@ -69,13 +102,15 @@ struct svc_req {
 	uint64_t sr_gen;		/* WATCH: in, the last seen; out, now */
 	enum svc_power sr_power;	/* POWER */
 	char sr_att[ATTACH_ID_MAX + 1]; /* ATT_REMOVE: the disk's ID */
+	struct origin sr_from;		/* DESTROY: who asked (the audit log) */
 
 	/* The answer: sr_rc 0, or -1 with sr_err. */
 	int sr_rc;
 	struct err sr_err;
-	char sr_out_id[ID_MAX];	  /* PROVISION: the new ID */
-	struct inst_list sr_list; /* DESCRIBE */
-	struct att_list sr_atts;  /* ATT_LIST */
+	char sr_out_id[ID_MAX];	   /* PROVISION: the new ID */
+	struct inst_list sr_list;  /* DESCRIBE */
+	struct att_list sr_atts;   /* ATT_LIST */
+	struct svc_stats sr_stats; /* STATS */
 
 	/* Called once with the answer. */
 	void (*sr_done)(struct svc_req *r, void *arg);

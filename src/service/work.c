@@ -234,6 +234,7 @@ on_destroy(struct service *sv, struct inst *in, struct job *j)
 	    << (in->in_retries < 9 ? in->in_retries : 9);
 	if (delay > DESTROY_RETRY_MAX_MS)
 		delay = DESTROY_RETRY_MAX_MS;
+	audit_destroy_failed(sv, in, &j->j_err);
 	in->in_retries++;
 	set_str(&in->in_rec.r_error, j->j_err.msg);
 	work_timer(sv, in, mono_ms() + delay);
@@ -339,10 +340,13 @@ on_power(struct service *sv, struct job *j)
 		if (in == NULL || in->in_rec.r_state != ST_RUNNING ||
 		    (in->in_job != NULL && in->in_job->j_kind != JOB_NET))
 			continue;
-		if (in->in_power != ps && ps != POWER_UNKNOWN)
+		if (in->in_power != ps && ps != POWER_UNKNOWN) {
+			log_ctx_set(0, in->in_rec.r_id, NULL, NULL);
 			log_info("instance %s: power %s -> %s", in->in_rec.r_id,
 			    power_state_name(in->in_power),
 			    power_state_name(ps));
+			log_ctx_clear();
+		}
 		if (in->in_power != ps && ps != POWER_UNKNOWN) {
 			req_changed(sv);
 			if (ps == POWER_RUNNING)
@@ -382,6 +386,7 @@ work_on_job(struct service *sv, struct job *j)
 		in->in_held_job = j;
 		return;
 	}
+	log_ctx_set(j->j_reqno, j->j_id, NULL, NULL);
 	in->in_job = NULL;
 	switch (j->j_kind) {
 	case JOB_CREATE:
@@ -407,6 +412,7 @@ work_on_job(struct service *sv, struct job *j)
 	work_kick(sv, in);
 	/* A destroy done, a rollback finished: a disk may be free. */
 	att_released(sv);
+	log_ctx_clear();
 }
 
 /* Removes the oldest failed records beyond FAILED_KEEP. */

@@ -22,6 +22,7 @@
 #include "util/err.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 #define HDR_MAGIC "IKJH2"
 #define ENT_MAGIC "IKE2"
@@ -42,18 +43,76 @@ struct journal {
 	bool j_old_format; /* holds 0.1.0 entries until the first reset */
 };
 
+/* ---- metrics: updated by the one thread that writes ------------------ */
+
+static const char *const flush_kinds[] = { "append", "compact" };
+enum { FLUSH_APPEND = 0, FLUSH_COMPACT = 1 };
+static _Atomic uint64_t flush_cells[2 * METRICS_N_OUTCOMES];
+static struct mfamily flush_family = {
+	.mf_name = "ikvf_journal_flushes_total",
+	.mf_help = "Journal writes, each flushed once: appends of a batch of "
+		   "changes and compactions, by outcome.",
+	.mf_type = MT_COUNTER,
+	.mf_label = { "kind", "outcome" },
+	.mf_values = { flush_kinds, metrics_outcome_names },
+	.mf_nvalues = { 2, METRICS_N_OUTCOMES },
+	.mf_cells = flush_cells,
+	.mf_ncells = 2 * METRICS_N_OUTCOMES,
+};
+static _Atomic uint64_t bytes_cells[1];
+static struct mfamily bytes_family = {
+	.mf_name = "ikvf_journal_written_bytes_total",
+	.mf_help = "Bytes of journal entries written and flushed.",
+	.mf_type = MT_COUNTER,
+	.mf_cells = bytes_cells,
+	.mf_ncells = 1,
+};
+static const uint64_t fsync_bounds[] = { 50000, 100000, 250000, 500000, 1000000,
+	2500000, 5000000, 10000000, 25000000, 50000000, 100000000, 250000000,
+	500000000, 1000000000, 2500000000, 10000000000 };
+#define N_FSYNC_BOUNDS (sizeof(fsync_bounds) / sizeof(fsync_bounds[0]))
+static _Atomic uint64_t fsync_cells[N_FSYNC_BOUNDS + 1];
+static _Atomic uint64_t fsync_sums[1];
+static struct mfamily fsync_family = {
+	.mf_name = "ikvf_journal_fsync_duration_seconds",
+	.mf_help = "Time one flush of the journal (fdatasync; F_FULLFSYNC on "
+		   "macOS) took.",
+	.mf_type = MT_HISTOGRAM,
+	.mf_bounds_ns = fsync_bounds,
+	.mf_nbounds = N_FSYNC_BOUNDS,
+	.mf_cells = fsync_cells,
+	.mf_sums = fsync_sums,
+	.mf_ncells = N_FSYNC_BOUNDS + 1,
+};
+
+static void
+count_flush(int kind, int rc, const struct err *err)
+{
+	metrics_inc(&flush_family, (size_t)kind,
+	    rc == 0
+		? 0
+		: metrics_outcome(
+		      err != NULL && err->code != EIK_OK ? err->code : EIK_IO));
+}
+
 static int
 data_sync(int fd)
 {
+	int64_t t0 = mono_ns();
+	int rc = 0;
+
 #if defined(__APPLE__)
-	return fsync_full(fd);
+	rc = fsync_full(fd);
 #else
 	while (fdatasync(fd) == -1) {
-		if (errno != EINTR)
-			return -1;
+		if (errno != EINTR) {
+			rc = -1;
+			break;
+		}
 	}
-	return 0;
 #endif
+	metrics_observe(&fsync_family, 0, 0, mono_ns() - t0);
+	return rc;
 }
 
 static uint32_t
@@ -195,6 +254,9 @@ journal_open(struct journal **out, const char *path, struct err *err)
 	ssize_t r;
 
 	*out = NULL;
+	(void)metrics_register(&flush_family);
+	(void)metrics_register(&bytes_family);
+	(void)metrics_register(&fsync_family);
 	j = calloc(1, sizeof(*j));
 	if (j == NULL) {
 		err_set(err, EIK_INTERNAL, "out of memory");
@@ -509,6 +571,7 @@ write_flush(struct journal *j, const struct buf *b, off_t off, struct err *err)
 		    strerror(errno));
 		return -1;
 	}
+	metrics_add(&bytes_family, 0, 0, b->b_len);
 	return 0;
 }
 
@@ -540,6 +603,8 @@ journal_append(
 	if (ok == 0 && n > 0 && err != NULL && err->code == EIK_OK)
 		err_set(
 		    err, EIK_NOSPACE, "%s: No space left on device", j->j_path);
+	if (n > 0)
+		count_flush(FLUSH_APPEND, ok == 0 ? -1 : 0, err);
 	return ok == 0 && n > 0 ? -1 : ok;
 }
 
@@ -572,6 +637,7 @@ journal_compact(
 	j->j_old_format = false;
 	rc = 0;
 out:
+	count_flush(FLUSH_COMPACT, rc, err);
 	buf_free(&b);
 	return rc;
 }

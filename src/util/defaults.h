@@ -156,6 +156,11 @@
 #define CLIENT_FOLLOW_POLL_MS 250	       /* logs -f */
 #define CLIENT_CONSOLE_DRAIN_MS 1000 /* console: output after stdin's end */
 
+/* Observability. */
+#define METRICS_MAX_ANSWER (8 * 1024 * 1024) /* bytes of one GET /metrics */
+#define AUDIT_BATCH_MAX (16 * 1024 * 1024)   /* audit.log bytes at once */
+#define AUDIT_ERROR_MAX 512		     /* bytes of an error kept */
+
 /* Environment. */
 #define ENV_PLUGINS_DIR "INFRAKIT_PLUGINS_DIR"
 #define ENV_INFRAKIT_HOME "INFRAKIT_HOME"

@@ -76,26 +76,26 @@ err_from_errno(int e)
 	}
 }
 
+const char *const err_code_names[EIK_NCODES] = {
+	[EIK_OK] = "ok",
+	[EIK_INVAL] = "invalid",
+	[EIK_PARAMS] = "params",
+	[EIK_PARSE] = "parse",
+	[EIK_REQUEST] = "request",
+	[EIK_METHOD] = "method",
+	[EIK_NOTFOUND] = "not-found",
+	[EIK_IO] = "io",
+	[EIK_BACKEND] = "backend",
+	[EIK_TIMEOUT] = "timeout",
+	[EIK_BUSY] = "busy",
+	[EIK_NOSPACE] = "no-space",
+	[EIK_INTERNAL] = "internal",
+};
+
 const char *
 err_code_name(int code)
 {
-	static const char *names[] = {
-		[EIK_OK] = "ok",
-		[EIK_INVAL] = "invalid",
-		[EIK_PARAMS] = "params",
-		[EIK_PARSE] = "parse",
-		[EIK_REQUEST] = "request",
-		[EIK_METHOD] = "method",
-		[EIK_NOTFOUND] = "not-found",
-		[EIK_IO] = "io",
-		[EIK_BACKEND] = "backend",
-		[EIK_TIMEOUT] = "timeout",
-		[EIK_BUSY] = "busy",
-		[EIK_NOSPACE] = "no-space",
-		[EIK_INTERNAL] = "internal",
-	};
-
-	if (code < 0 || (size_t)code >= sizeof(names) / sizeof(names[0]))
+	if (code < 0 || code >= EIK_NCODES)
 		return "unknown";
-	return names[code];
+	return err_code_names[code];
 }

@@ -24,6 +24,7 @@ enum err_code {
 	EIK_NOSPACE,  /* disk full */
 	EIK_INTERNAL
 };
+#define EIK_NCODES (EIK_INTERNAL + 1)
 
 struct err {
 	int code;
@@ -45,5 +46,7 @@ void err_reroot(struct err *err, const char *from, const char *to);
 /* Maps an errno value to an err_code (ENOSPC → EIK_NOSPACE, ...). */
 int err_from_errno(int e);
 const char *err_code_name(int code);
+/* Each code's name, at its index ("ok" at EIK_OK). */
+extern const char *const err_code_names[EIK_NCODES];
 
 #endif /* ERR_H */

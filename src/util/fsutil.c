@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,43 @@ fsync_dir(const char *path, struct err *err)
 	if (rc == -1)
 		err_set(err, err_from_errno(errno), "fsync %s: %s", path,
 		    strerror(errno));
+	(void)close(fd);
+	return rc;
+}
+
+int
+append_durable(const char *path, const void *data, size_t len, mode_t mode,
+    struct err *err)
+{
+	char dir[PATH_BUF];
+	bool created = false;
+	int fd, rc = -1;
+
+	fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 && errno == ENOENT) {
+		fd = open(path,
+		    O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW |
+			O_CLOEXEC,
+		    mode);
+		created = fd != -1;
+	}
+	if (fd == -1) {
+		err_set(err, err_from_errno(errno), "open %s: %s", path,
+		    errno == ELOOP ? "a symbolic link (refused)"
+				   : strerror(errno));
+		return -1;
+	}
+	if (fd_write_all(fd, data, len) == -1 || fsync_full(fd) == -1) {
+		err_set(err, err_from_errno(errno), "append to %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (created &&
+	    (parent_of(path, dir, sizeof(dir)) == -1 ||
+		fsync_dir(dir, err) == -1))
+		goto out;
+	rc = 0;
+out:
 	(void)close(fd);
 	return rc;
 }

@@ -31,6 +31,15 @@ int atomic_write_file(const char *path, const void *data, size_t len,
 int atomic_write_file_flags(const char *path, const void *data, size_t len,
     mode_t mode, unsigned flags, struct err *err);
 
+/*
+ * Appends data to path (created with mode when missing; a symbolic link is
+ * refused) with O_APPEND, never truncating it, then flushes it (and, when
+ * it was created, its directory). Writes that others append at the same
+ * time never overlap. 0, or -1 with err: then part of data may be there.
+ */
+int append_durable(const char *path, const void *data, size_t len, mode_t mode,
+    struct err *err);
+
 /* Makes everything written to path's file system durable (syncfs(2)).
  * Linux only: elsewhere -1 with errno ENOTSUP. */
 int sync_filesystem(const char *path, struct err *err);

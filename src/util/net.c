@@ -3,12 +3,15 @@
  */
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -106,4 +109,78 @@ net_port_free(unsigned port)
 	ok = bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
 	(void)close(fd);
 	return ok;
+}
+
+int
+net_peer_cred(int fd, long *uid, long *gid, long *pid)
+{
+	*uid = *gid = *pid = -1;
+#if defined(SO_PEERCRED) && defined(__linux__)
+	{
+		struct ucred uc;
+		socklen_t len = sizeof(uc);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1)
+			return -1;
+		*uid = (long)uc.uid;
+		*gid = (long)uc.gid;
+		*pid = (long)uc.pid;
+		return 0;
+	}
+#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) ||    \
+    defined(__NetBSD__)
+	{
+		uid_t u;
+		gid_t g;
+
+		if (getpeereid(fd, &u, &g) == -1)
+			return -1;
+		*uid = (long)u;
+		*gid = (long)g;
+#if defined(LOCAL_PEERPID)
+		{
+			pid_t p;
+			socklen_t len = sizeof(p);
+
+			if (getsockopt(
+				fd, SOL_LOCAL, LOCAL_PEERPID, &p, &len) == 0)
+				*pid = (long)p;
+		}
+#endif
+		return 0;
+	}
+#else
+	(void)fd;
+	return -1;
+#endif
+}
+
+int
+net_addr_text(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char host[NI_MAXHOST], port[NI_MAXSERV];
+	socklen_t sl;
+
+	if (sa == NULL ||
+	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+		return -1;
+	sl = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+				       : sizeof(struct sockaddr_in);
+	if (getnameinfo(sa, sl, host, sizeof(host), port, sizeof(port),
+		NI_NUMERICHOST | NI_NUMERICSERV) != 0 ||
+	    snprintf(buf, len, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s",
+		host, port) >= (int)len)
+		return -1;
+	return 0;
+}
+
+int
+net_peer_addr(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == -1)
+		return -1;
+	return net_addr_text((struct sockaddr *)&ss, buf, len);
 }

@@ -19,6 +19,11 @@
  *                                a member off behind the plugin's back (the
  *                                test backend's marker) and times it to the
  *                                replacement's Provision: median and max ms
+ *   bench scrape SOCK N          GET /metrics: p50/p99 (ms) over N calls
+ *   bench metrics N              in this process, what one RPC's counting
+ *                                costs (a clock read, a counter, a histogram
+ *                                observation): ns each, 1 thread and 2
+ *                                threads on the same cells
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -36,6 +41,7 @@
 #include "util/compat.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "util/metrics.h"
 #include "store/ids.h"
 #include "store/store.h"
 
@@ -252,10 +258,108 @@ cmd_handshake(long clients, long secs)
 	return 0;
 }
 
+/* GET path on fd (kept alive): 0 once a whole 200 answer is read. */
 static int
-cmd_describe(long n)
+get(int fd, const char *path, char *resp, size_t resplen)
 {
-	char *resp = malloc(64 << 20);
+	char req[512];
+	size_t got = 0;
+	int n = snprintf(
+	    req, sizeof(req), "GET %s HTTP/1.1\r\nHost: h\r\n\r\n", path);
+
+	if (n < 0 || (size_t)n >= sizeof(req) || write(fd, req, (size_t)n) != n)
+		return -1;
+	for (;;) {
+		ssize_t r = read(fd, resp + got, resplen - 1 - got);
+		const char *end, *cl;
+
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+		resp[got] = '\0';
+		if ((end = strstr(resp, "\r\n\r\n")) == NULL)
+			continue;
+		if ((cl = strstr(resp, "Content-Length: ")) == NULL)
+			return -1;
+		if (got >=
+		    (size_t)(end + 4 - resp) + strtoul(cl + 16, NULL, 10))
+			return strncmp(resp, "HTTP/1.1 200", 12) == 0 ? 0 : -1;
+		if (got >= resplen - 1)
+			return -1;
+	}
+}
+
+static const char *const m_names[] = { "a", "b", "c", "d" };
+static const uint64_t m_bounds[] = { 100000, 1000000, 10000000, 100000000 };
+static _Atomic uint64_t m_ccells[4], m_hcells[4 * 5], m_hsums[4];
+static struct mfamily m_counter = { .mf_name = "bench_total",
+	.mf_help = "b",
+	.mf_type = MT_COUNTER,
+	.mf_label = { "m" },
+	.mf_values = { m_names },
+	.mf_nvalues = { 4 },
+	.mf_cells = m_ccells,
+	.mf_ncells = 4 };
+static struct mfamily m_hist = { .mf_name = "bench_seconds",
+	.mf_help = "b",
+	.mf_type = MT_HISTOGRAM,
+	.mf_label = { "m" },
+	.mf_values = { m_names },
+	.mf_nvalues = { 4 },
+	.mf_bounds_ns = m_bounds,
+	.mf_nbounds = 4,
+	.mf_cells = m_hcells,
+	.mf_sums = m_hsums,
+	.mf_ncells = 4 * 5 };
+
+static void *
+m_worker(void *arg)
+{
+	long n = *(long *)arg;
+
+	for (long i = 0; i < n; i++) {
+		int64_t t0 = mono_ns();
+
+		metrics_inc(&m_counter, (size_t)i & 3, 0);
+		metrics_observe(&m_hist, (size_t)i & 3, 0, mono_ns() - t0);
+	}
+	return NULL;
+}
+
+static int
+cmd_metrics(long n)
+{
+	pthread_t th[2];
+	double t0;
+
+	if (metrics_register(&m_counter) == -1 ||
+	    metrics_register(&m_hist) == -1)
+		return 1;
+	for (int threads = 1; threads <= 2; threads++) {
+		t0 = now_ms();
+		for (int i = 0; i < threads; i++)
+			(void)pthread_create(&th[i], NULL, m_worker, &n);
+		for (int i = 0; i < threads; i++)
+			(void)pthread_join(th[i], NULL);
+		printf("%s%.1f", threads > 1 ? " " : "",
+		    (now_ms() - t0) * 1e6 / (double)n);
+	}
+	printf("\n");
+	return 0;
+}
+
+static const char describe_body[] =
+    "{\"jsonrpc\":\"2.0\",\"method\":\"Instance.DescribeInstances\","
+    "\"params\":{\"Type\":\"\",\"Tags\":{\"infrakit.group\":"
+    "\"bench-match\"},\"Properties\":true},\"id\":1}";
+
+/* N sequential requests on one connection (a Describe, or GET /metrics):
+ * prints p50 and p99 in ms. */
+static int
+cmd_timed(long n, bool scrape)
+{
+	size_t len = scrape ? 8 << 20 : 64 << 20;
+	char *resp = malloc(len);
 	double *lat = calloc((size_t)n, sizeof(double));
 	int fd = conn();
 
@@ -264,13 +368,10 @@ cmd_describe(long n)
 	for (long i = 0; i < n; i++) {
 		double t0 = now_ms();
 
-		if (call(fd,
-			"{\"jsonrpc\":\"2.0\",\"method\":"
-			"\"Instance.DescribeInstances\",\"params\":{\"Type\":"
-			"\"\",\"Tags\":{\"infrakit.group\":\"bench-match\"},"
-			"\"Properties\":true},\"id\":1}",
-			resp, 64 << 20) != 0) {
-			fprintf(stderr, "describe failed\n");
+		if ((scrape ? get(fd, "/metrics", resp, len)
+			    : call(fd, describe_body, resp, len)) != 0) {
+			fprintf(stderr, "%s failed\n",
+			    scrape ? "GET /metrics" : "describe");
 			return 1;
 		}
 		lat[i] = now_ms() - t0;
@@ -592,6 +693,8 @@ main(int argc, char **argv)
 		return cmd_gen(argv[2], num(argv[3]), num(argv[4]));
 	if (argc >= 5 && strcmp(argv[1], "copy") == 0)
 		return cmd_copy(argv[2], argv[3], (int)num(argv[4]));
+	if (argc >= 3 && strcmp(argv[1], "metrics") == 0)
+		return cmd_metrics(num(argv[2]));
 	if (argc < 3) {
 		fprintf(
 		    stderr, "usage: see the comment at the top of bench.c\n");
@@ -603,7 +706,9 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "handshake") == 0 && argc >= 5)
 		return cmd_handshake(num(argv[3]), num(argv[4]));
 	if (strcmp(argv[1], "describe") == 0 && argc >= 4)
-		return cmd_describe(num(argv[3]));
+		return cmd_timed(num(argv[3]), false);
+	if (strcmp(argv[1], "scrape") == 0 && argc >= 4)
+		return cmd_timed(num(argv[3]), true);
 	if (strcmp(argv[1], "provision") == 0 && argc >= 5)
 		return cmd_provision(num(argv[3]), num(argv[4]));
 	if (strcmp(argv[1], "provision-wait") == 0 && argc >= 4)

@@ -191,6 +191,11 @@ d_submit(void *ctx, struct svc_req *r)
 		(void)strlcpy(dbl.id, r->sr_id, sizeof(dbl.id));
 		svc_req_answer(r, 0, NULL);
 		break;
+	case SVC_STATS:
+		r->sr_stats.ss_instances[SS_RUNNING] = 2;
+		r->sr_stats.ss_queued[0] = 1;
+		svc_req_answer(r, 0, NULL);
+		break;
 	}
 }
 
