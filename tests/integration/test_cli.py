@@ -213,6 +213,16 @@ class CLI(harness.PluginTest):
         self.assertIn("/bad/path/vmrun", p.stderr)
         self.assertNotIn("no hypervisor found", p.stderr)
 
+    def test_home_wins_over_passwd(self):
+        # A passwd entry exists for this user (root here), yet $HOME is
+        # where the socket is looked for, as every shell tool does.
+        home = os.path.join(self.base, "elsewhere-home")
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home}
+        p = subprocess.run([self.p.binary, "describe"], env=env,
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn(os.path.join(home, ".infrakit", "plugins", "vmware-fusion"), p.stderr)
+
     def test_no_guest_key(self):
         p = self.new_plugin(name="nokey", vm_dir=os.path.join(self.base, "vms2"),
                             args=["--guest-key", "none"])
