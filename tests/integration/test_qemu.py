@@ -441,8 +441,14 @@ class QemuBackend(QemuCase):
         took.update(self.destroy_and_measure(running))
         self.assertEqual(self.c.describe(all_=True), [])
         self.assertEqual(qemu_procs(self.base), set())
-        self.assertEqual(sorted(n for n in os.listdir(self.p.vm_dir) if not n.startswith(".")),
-                         [])
+        # Nothing of the instances is left; the audit log keeps their
+        # destroys (it is never truncated).
+        self.assertEqual(sorted(n for n in os.listdir(self.p.vm_dir)
+                                if not n.startswith(".") and n != "audit.log"), [])
+        with open(os.path.join(self.p.vm_dir, "audit.log")) as f:
+            audited = f.read()
+        for iid in running:
+            self.assertIn('"%s"' % iid, audited)
         self.check_template_unchanged()
         log("d: restart re-attached to %s; destroyed in %s" %
             (running, ", ".join("%.1f s" % took[i] for i in running)))
