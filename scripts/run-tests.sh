@@ -3,7 +3,8 @@
 # "N passed, N failed". Exit status is non-zero on any failure.
 #   scripts/run-tests.sh          gcc build + suite, clang ASan+UBSan build +
 #                                 suite, unit tests under valgrind, libFuzzer
-#                                 targets (FUZZ_SECONDS each, default 60),
+#                                 targets (FUZZ_SECONDS each, default 30 here;
+#                                 `make fuzz` alone: 60),
 #                                 style and size checks, the manual pages, make
 #                                 install and the service files, the macOS
 #                                 compile gate
@@ -95,8 +96,8 @@ if [ "$mode" != quick ]; then
     vg=$(ls build/meson-logs/valgrind*.json 2>/dev/null | head -n 1)
     logs="$logs ${vg:-build/meson-logs/valgrind.json}"
 
-    note "fuzzing (libFuzzer, ${FUZZ_SECONDS:-60} s per target)"
-    check "fuzz" scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
+    note "fuzzing (libFuzzer, ${FUZZ_SECONDS:-30} s per target)"
+    check "fuzz" scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
 
     note "style and safety checks"
     check "no banned calls" scripts/check-banned.sh
