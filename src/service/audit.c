@@ -104,7 +104,8 @@ audit_destroy_failed(
 		(void)strlcpy(a->ja_rec.ar_reason, in->in_rec.r_reason,
 		    sizeof(a->ja_rec.ar_reason));
 	a->ja_rec.ar_reqno = in->in_reqno;
-	a->ja_rec.ar_from = in->in_from;
+	if (in->in_from != NULL)
+		a->ja_rec.ar_from = *in->in_from;
 	a->ja_rec.ar_attempt = in->in_retries + 1;
 	(void)strlcpy(a->ja_rec.ar_error, err->msg, sizeof(a->ja_rec.ar_error));
 }
@@ -118,7 +119,8 @@ audit_destroyed(struct service *sv, const struct inst *in)
 		return;
 	a->ja_rec.ar_reqno = in->in_reqno;
 	if (in->in_rec.r_state == ST_DESTROYING) {
-		a->ja_rec.ar_from = in->in_from;
+		if (in->in_from != NULL)
+			a->ja_rec.ar_from = *in->in_from;
 		if (in->in_rec.r_reason != NULL)
 			(void)strlcpy(a->ja_rec.ar_reason, in->in_rec.r_reason,
 			    sizeof(a->ja_rec.ar_reason));

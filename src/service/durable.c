@@ -375,7 +375,10 @@ change_done(struct service *sv, struct jent *e, const struct err *err)
 		    in->in_bk->be_ops->name);
 	} else if (ch->ch_op == SVC_DESTROY) {
 		in->in_reqno = ch->ch_reqno;
-		in->in_from = ch->ch_from;
+		if (in->in_from == NULL)
+			in->in_from = malloc(sizeof(*in->in_from));
+		if (in->in_from != NULL) /* else the audit line says "" */
+			*in->in_from = ch->ch_from;
 		log_info("instance %s: destroying (%s)", in->in_rec.r_id,
 		    in->in_rec.r_reason != NULL ? in->in_rec.r_reason : "");
 		if (in->in_power_req != NULL)

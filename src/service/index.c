@@ -21,6 +21,7 @@ inst_free(struct inst *in)
 	if (in == NULL)
 		return;
 	record_free(&in->in_rec);
+	free(in->in_from);
 	free(in->in_text);
 	free(in);
 }
