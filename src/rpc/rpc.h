@@ -155,6 +155,11 @@ int rpc_done_att_list(const struct svc_req *, bool, struct buf *, struct err *);
 int rpc_prep_att_remove(
     const struct rpc_env *, json_t *, struct svc_req *, bool *, struct err *);
 
+/* Appends the compact JSON text of v (taken; NULL is out of memory) to
+ * out. 0, or -1 with err (EIK_INTERNAL) when out of memory or past
+ * DESCRIBE_MAX_ANSWER (rpc_instance.c). */
+int rpc_add_json(struct buf *out, json_t *v, struct err *err);
+
 /* ms since the epoch as "2006-01-02T15:04:05Z" (UTC), or "" (rpc_instance.c).
  */
 void rpc_fmt_time(int64_t ms, char *buf, size_t size);

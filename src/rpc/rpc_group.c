@@ -41,26 +41,6 @@ toobig(struct err *err)
 	    DESCRIBE_MAX_ANSWER);
 }
 
-/* Appends the compact JSON text of v (taken). */
-static int
-add_json(struct buf *out, json_t *v, struct err *err)
-{
-	char *text =
-	    v != NULL ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-	int rc;
-
-	json_decref(v);
-	if (text == NULL) {
-		oom(err);
-		return -1;
-	}
-	rc = buf_addstr(out, text);
-	free(text);
-	if (rc == -1)
-		toobig(err);
-	return rc;
-}
-
 /* An optional boolean member: absent or null gives false. */
 static int
 opt_bool(const json_t *params, const char *key, bool *out, struct err *err)
@@ -270,7 +250,7 @@ rpc_gdone_ok(const struct gctl_req *r, struct buf *out, struct err *err)
 
 	if (o != NULL)
 		json_object_set_new(o, "OK", json_true());
-	return add_json(out, o, err);
+	return rpc_add_json(out, o, err);
 }
 
 int
@@ -281,7 +261,7 @@ rpc_gdone_size(const struct gctl_req *r, struct buf *out, struct err *err)
 	if (o != NULL)
 		json_object_set_new(
 		    o, "Size", json_integer((json_int_t)r->gr_size));
-	return add_json(out, o, err);
+	return rpc_add_json(out, o, err);
 }
 
 int
@@ -298,7 +278,7 @@ rpc_gdone_commit(const struct gctl_req *r, struct buf *out, struct err *err)
 			(json_int_t)r->gr_plan.pc_roll, "Pretend",
 			r->gr_pretend));
 	}
-	return add_json(out, o, err);
+	return rpc_add_json(out, o, err);
 }
 
 static json_t *
@@ -349,7 +329,7 @@ rpc_gdone_describe(const struct gctl_req *r, struct buf *out, struct err *err)
 	for (size_t i = 0; i < r->gr_members.l_n; i++) {
 		if (i > 0 && buf_addc(out, ',') == -1)
 			goto big;
-		if (add_json(out, rpc_desc_json(&r->gr_members.l_v[i], 1),
+		if (rpc_add_json(out, rpc_desc_json(&r->gr_members.l_v[i], 1),
 			err) == -1)
 			goto out;
 	}
@@ -386,7 +366,7 @@ add_group(struct buf *out, const struct gctl_status *st, struct err *err)
 		toobig(err);
 		return -1;
 	}
-	if (add_json(out, s, err) == -1)
+	if (rpc_add_json(out, s, err) == -1)
 		return -1;
 	if (buf_addc(out, '}') == -1) {
 		toobig(err);
@@ -401,7 +381,7 @@ rpc_gdone_inspect(const struct gctl_req *r, struct buf *out, struct err *err)
 	if (buf_addstr(out, "{\"ID\":\"\",") == -1 ||
 	    (r->gr_name[0] != '\0' &&
 		(buf_addstr(out, "\"Name\":") == -1 ||
-		    add_json(out, json_string(r->gr_name), err) == -1 ||
+		    rpc_add_json(out, json_string(r->gr_name), err) == -1 ||
 		    buf_addc(out, ',') == -1)) ||
 	    buf_addstr(out, "\"Groups\":[") == -1) {
 		toobig(err);

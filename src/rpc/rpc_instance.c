@@ -130,9 +130,8 @@ rpc_prep_provision(const struct rpc_env *env, json_t *params, struct svc_req *r,
 	return rc;
 }
 
-/* Appends the compact JSON text of v (taken). */
-static int
-add_json(struct buf *out, json_t *v, struct err *err)
+int
+rpc_add_json(struct buf *out, json_t *v, struct err *err)
 {
 	char *text =
 	    v != NULL ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
@@ -146,7 +145,9 @@ add_json(struct buf *out, json_t *v, struct err *err)
 	rc = buf_addstr(out, text);
 	free(text);
 	if (rc == -1)
-		err_set(err, EIK_INTERNAL, "answer too large");
+		err_set(err, EIK_INTERNAL,
+		    "the answer would exceed %d bytes (DESCRIBE_MAX_ANSWER)",
+		    DESCRIBE_MAX_ANSWER);
 	return rc;
 }
 
@@ -160,7 +161,7 @@ rpc_done_provision(
 		err_set(err, EIK_INTERNAL, "internal error: no instance ID");
 		return -1;
 	}
-	return add_json(out,
+	return rpc_add_json(out,
 	    json_pack("{s:s,s:s}", "Type", r->sr_type, "ID", r->sr_out_id),
 	    err);
 }
@@ -170,7 +171,7 @@ rpc_done_ok(
     const struct svc_req *r, bool props, struct buf *out, struct err *err)
 {
 	(void)props;
-	return add_json(out, ok_result(r->sr_type), err);
+	return rpc_add_json(out, ok_result(r->sr_type), err);
 }
 
 int
@@ -305,13 +306,13 @@ rpc_done_describe(
 
 	/* One description at a time: no answer is ever one big tree. */
 	if (buf_addstr(out, "{\"Type\":") == -1 ||
-	    add_json(out, type, err) == -1 ||
+	    rpc_add_json(out, type, err) == -1 ||
 	    buf_addstr(out, ",\"Descriptions\":[") == -1)
 		goto toobig;
 	for (size_t i = 0; i < r->sr_list.l_n; i++) {
 		if (i > 0 && buf_addc(out, ',') == -1)
 			goto toobig;
-		if (add_json(out, rpc_desc_json(&r->sr_list.l_v[i], props),
+		if (rpc_add_json(out, rpc_desc_json(&r->sr_list.l_v[i], props),
 			err) == -1)
 			return -1;
 	}
